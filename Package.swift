@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+//
+// Intake: a file-drop ingestion service for customer records.
+// The Sources folders follow the data flow: a file is watched (IntakeWatch), read (IntakeRead),
+// validated (IntakeValidate), stored (IntakeStore) and reported on (IntakeReport);
+// IntakeImport wires one file through those steps; `intake` is the command line.
+import PackageDescription
+
+let package = Package(
+    name: "Intake",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "intake", targets: ["intake"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // C libraries, one system-library target each, from Debian's -dev packages.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
+        .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
+
+        .target(name: "IntakeSystem"),
+        .target(name: "IntakeRead", dependencies: ["IntakeSystem", "CZip", "CExpat"]),
+        .target(name: "IntakeValidate", dependencies: ["IntakeRead"]),
+        .target(name: "IntakeStore", dependencies: ["CSQLite"]),
+        .target(name: "IntakeReport", dependencies: ["CXLSXWriter", "IntakeSystem"]),
+        .target(
+            name: "IntakeImport",
+            dependencies: [
+                "IntakeSystem", "IntakeRead", "IntakeValidate", "IntakeStore", "IntakeReport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "intake",
+            dependencies: [
+                "IntakeRead", "IntakeImport", "IntakeStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem"], path: "Tests/IntakeReadTests"),
+        .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate"], path: "Tests/IntakeValidateTests"),
+        .testTarget(
+            name: "IntakeImportTests",
+            dependencies: ["IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem"],
+            path: "Tests/IntakeImportTests"
+        ),
+    ]
+)
+
+// Settings every Swift target shares, applied in one place.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

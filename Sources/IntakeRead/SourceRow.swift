@@ -1,0 +1,84 @@
+/// What a reader knows about the file it reads: shown by `intake preview` and stored with each import.
+public struct SourceInfo: Sendable, Equatable {
+    public enum Format: String, Sendable, Equatable { case csv, xlsx }
+
+    public var format: Format
+    /// The text encoding used to decode a CSV (`utf-8`, `windows-1251`, ...); nil for XLSX.
+    public var encoding: String?
+    /// The field delimiter of a CSV; nil for XLSX.
+    public var delimiter: String?
+    /// The worksheet read from an XLSX; nil for CSV.
+    public var sheet: String?
+
+    public init(format: Format, encoding: String? = nil, delimiter: String? = nil, sheet: String? = nil) {
+        self.format = format
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.sheet = sheet
+    }
+}
+
+/// One record of a file as text cells.
+public struct SourceRow: Sendable, Equatable {
+    /// Where the record starts: the CSV line, or the XLSX row number, 1-based. The header is a row too.
+    public var number: Int
+    /// The cells, as the text Intake uses.
+    public var cells: [String]
+    /// Why this row cannot be trusted (wrong field count, NUL byte, invalid text), if it cannot.
+    public var problem: String?
+
+    public init(number: Int, cells: [String], problem: String? = nil) {
+        self.number = number
+        self.cells = cells
+        self.problem = problem
+    }
+
+    /// True when every cell is empty: such rows are skipped, as a spreadsheet shows them as blank.
+    public var isBlank: Bool { cells.allSatisfy(\.isEmpty) }
+}
+
+/// A source of records, header first. Implemented by ``CSVReader`` and ``XLSXReader``.
+public protocol RecordReader: AnyObject {
+    /// What the reader found out about the file.
+    var info: SourceInfo { get }
+    /// Returns the next record, or nil at the end of the file.
+    func nextRecord() throws(ReadError) -> SourceRow?
+}
+
+/// Limits that keep memory and time bounded whatever a file claims about itself.
+public struct ReadLimits: Sendable {
+    /// A single CSV record larger than this rejects the file.
+    public var maxRecordBytes = 1 << 20
+    /// Bytes inflated from one XLSX part before it is called a zip bomb.
+    public var maxPartBytes: Int64 = 2 << 30
+    /// Bytes inflated from the whole XLSX package.
+    public var maxTotalBytes: Int64 = 4 << 30
+    /// An inflated/compressed ratio above this, once past ``ratioCheckAfterBytes``, is a bomb.
+    public var maxCompressionRatio: Int64 = 1000
+    public var ratioCheckAfterBytes: Int64 = 16 << 20
+    /// Excel's own limit for the text in one cell.
+    public var maxCellCharacters = 32_767
+    /// XML nesting deeper than any real SpreadsheetML part needs.
+    public var maxXMLDepth = 64
+    /// Bytes of shared strings kept in memory.
+    public var maxSharedStringBytes: Int64 = 1 << 30
+
+    public init() {}
+}
+
+/// How to read a file: overrides for detection, and limits.
+public struct ReadOptions: Sendable {
+    /// A CSV encoding to use instead of detecting one.
+    public var encoding: TextEncoding?
+    /// A CSV delimiter to use instead of detecting one.
+    public var delimiter: UInt8?
+    public var limits = ReadLimits()
+    /// The name to use for the file in messages (the partner's file name), when not the path.
+    public var displayName: String?
+
+    public init(encoding: TextEncoding? = nil, delimiter: UInt8? = nil, displayName: String? = nil) {
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.displayName = displayName
+    }
+}

@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a cell style displays a number: as itself, or as a date, a time or a duration.
+enum NumberDisplay: Equatable {
+    case number
+    case date
+    case dateTime
+    case time
+    /// `[h]:mm:ss`: hours past 24 are shown, as Excel does for elapsed time.
+    case elapsed
+
+    /// Excel's built-in number formats that show dates and times (ECMA-376 §18.8.30, plus the
+    /// East Asian date formats 27-36 and 50-58).
+    init(builtinFormat id: Int) {
+        switch id {
+        case 14...17, 27...31, 34...36, 50...58: self = .date
+        case 22: self = .dateTime
+        case 18...21, 32, 33, 45, 47: self = .time
+        case 46: self = .elapsed
+        default: self = .number
+        }
+    }
+
+    /// Classifies a custom format code by the date and time parts it shows, after removing what
+    /// is not a part: quoted literals, escaped characters, `[Red]`/`[$-409]` sections, padding.
+    init(formatCode: String) {
+        let section = formatCode.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        var cleaned: [Character] = []
+        var elapsed = false
+        var iterator = Array(section.lowercased())[...]
+        while let c = iterator.popFirst() {
+            switch c {
+            case "\"":
+                while let q = iterator.popFirst(), q != "\"" {}
+            case "\\", "_", "*":
+                _ = iterator.popFirst()
+            case "[":
+                var inside = ""
+                while let q = iterator.popFirst(), q != "]" { inside.append(q) }
+                if !inside.isEmpty && inside.allSatisfy({ "hms".contains($0) }) { elapsed = true }
+            default:
+                cleaned.append(c)
+            }
+        }
+        var text = String(cleaned)
+        if text == "general" || text.isEmpty { self = elapsed ? .elapsed : .number; return }
+        for ampm in ["am/pm", "a/p"] {
+            while let range = text.firstRange(of: ampm) { text.removeSubrange(range) }
+        }
+        let hasDate = text.contains("y") || text.contains("d") || (text.contains("m") && !text.contains("h") && !text.contains("s"))
+        let hasTime = text.contains("h") || text.contains("s")
+        if elapsed { self = .elapsed }
+        else if hasDate && hasTime { self = .dateTime }
+        else if hasDate { self = .date }
+        else if hasTime { self = .time }
+        else { self = .number }
+    }
+}
+
+/// Turns the raw values of cells into the text a user sees in Excel.
+enum CellText {
+    /// A number as typed: integers without `.0` or exponent, other values with Excel's 15
+    /// significant digits (so `0.1+0.2` reads `0.3`, `12.5` reads `12.5`).
+    static func number(_ raw: String) -> String {
+        let utf8 = raw.utf8
+        // Fast path: plain integers of up to 15 digits are already what the user typed.
+        if utf8.count <= 15, !utf8.isEmpty, utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return raw }
+        guard let value = Double(raw), value.isFinite else { return raw }
+        if value == value.rounded(), abs(value) < 1e15 {
+            return String(Int64(value))
+        }
+        return formatted(value, "%.15g")
+    }
+
+    private static func formatted(_ value: Double, _ format: String) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        _ = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// An Excel serial date as `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD` or `HH:MM:SS`, per `display`.
+    /// Serial 60 in the 1900 system is Excel's fictional 1900-02-29 (Lotus's leap-year bug);
+    /// serials before it are one day off from the usual 1899-12-30 epoch, which is corrected here.
+    static func date(_ raw: String, display: NumberDisplay, date1904: Bool) -> String {
+        guard let serial = Double(raw), serial.isFinite, serial >= 0, serial < 2_958_466 else { return number(raw) }
+        var days = Int(serial.rounded(.down))
+        var seconds = Int(((serial - Double(days)) * 86_400).rounded())
+        if seconds >= 86_400 { days += 1; seconds -= 86_400 }
+        let time = twoDigits(seconds / 3600) + ":" + twoDigits(seconds / 60 % 60) + ":" + twoDigits(seconds % 60)
+        switch display {
+        case .elapsed:
+            let total = days * 86_400 + seconds
+            return twoDigits(total / 3600) + ":" + twoDigits(total / 60 % 60) + ":" + twoDigits(total % 60)
+        case .time:
+            return time
+        default:
+            break
+        }
+        let day: String
+        if date1904 {
+            day = civil(daysSince1970: days + daysFrom1970(1904, 1, 1))
+        } else if days == 60 {
+            day = "1900-02-29"
+        } else if days < 60 {
+            day = civil(daysSince1970: days - 1 + daysFrom1970(1900, 1, 1))
+        } else {
+            day = civil(daysSince1970: days + daysFrom1970(1899, 12, 30))
+        }
+        return display == .date ? day : day + " " + time
+    }
+
+    /// A `t="d"` ISO 8601 cell (`2024-01-15T10:30:00`, `2024-01-15`) in Intake's date form.
+    static func isoDate(_ raw: String) -> String {
+        var text = raw
+        if text.hasSuffix("Z") { text.removeLast() }
+        let parts = text.split(separator: "T", maxSplits: 1)
+        guard let date = parts.first, date.count == 10 else { return raw }
+        guard parts.count == 2 else { return String(date) }
+        var time = parts[1].prefix(8)
+        if time.count == 5 { time += ":00" }
+        return "\(date) \(time)"
+    }
+
+    /// Decodes OOXML's `_xHHHH_` escapes (ECMA-376 §22.9.2.19); `_x005F_` escapes a literal `_`.
+    static func decodeEscapes(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "_")) else { return text }
+        let units = Array(text.utf16)
+        var out: [UInt16] = []
+        out.reserveCapacity(units.count)
+        var i = 0
+        while i < units.count {
+            if units[i] == 0x5F, i + 6 < units.count, units[i + 1] == 0x78, units[i + 6] == 0x5F,
+               let value = hex(units[(i + 2)...(i + 5)]) {
+                out.append(value)
+                i += 7
+                continue
+            }
+            out.append(units[i])
+            i += 1
+        }
+        return String(decoding: out, as: UTF16.self)
+    }
+
+    private static func hex(_ digits: ArraySlice<UInt16>) -> UInt16? {
+        var value: UInt16 = 0
+        for d in digits {
+            let v: UInt16
+            switch d {
+            case 0x30...0x39: v = d - 0x30
+            case 0x41...0x46: v = d - 0x41 + 10
+            case 0x61...0x66: v = d - 0x61 + 10
+            default: return nil
+            }
+            value = value << 4 | v
+        }
+        return value
+    }
+
+    private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+    static func daysFrom1970(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// `YYYY-MM-DD` for days since 1970-01-01 (H. Hinnant's `civil_from_days`).
+    static func civil(daysSince1970 z0: Int) -> String {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let year = String(y)
+        return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + twoDigits(m) + "-" + twoDigits(d)
+    }
+}

@@ -1,0 +1,224 @@
+/// Turns a worksheet's SAX events into rows of cell text.
+///
+/// Rows and cells without `r` attributes follow the one before; missing cells are empty; the
+/// `<dimension>` element is never read, so a wrong one cannot mislead or size anything.
+final class SheetParser: XMLHandler {
+    private(set) var failure: ReadError?
+    /// Completed rows, taken by the reader.
+    var completed: [SourceRow] = []
+
+    private let file: String
+    private let sharedStrings: [String]
+    private let styles: [NumberDisplay]
+    private let date1904: Bool
+    private let maxCharacters: Int
+
+    private var rowNumber = 0
+    private var cells: [String] = []
+    private var rowProblem: String?
+    private var nextColumn = 0
+
+    // The cell being read.
+    private var column = 0
+    private var type: CellType = .number
+    private var style = 0
+    private var value: [UInt8] = []
+    private var inlineText: [UInt8] = []
+    private var hasInline = false
+    private var capture: Capture = .none
+    private var phoneticDepth = 0
+
+    private enum CellType { case number, shared, inline, formulaString, boolean, error, date }
+    private enum Capture { case none, value, inlineText }
+
+    static let maxRows = 1_048_576
+    static let maxColumns = 16_384
+
+    init(file: String, sharedStrings: [String], styles: [NumberDisplay], date1904: Bool, limits: ReadLimits) {
+        self.file = file
+        self.sharedStrings = sharedStrings
+        self.styles = styles
+        self.date1904 = date1904
+        self.maxCharacters = limits.maxCellCharacters
+    }
+
+    func start(_ name: XMLName, _ attributes: XMLAttributes) {
+        let local = name.local
+        // Dispatch on the first byte: c, v, t, is, row, rPh are the only elements that matter.
+        switch UInt8(bitPattern: local[0]) {
+        case UInt8(ascii: "c") where local[1] == 0:
+            startCell(attributes)
+        case UInt8(ascii: "v") where local[1] == 0:
+            value.removeAll(keepingCapacity: true)
+            capture = .value
+        case UInt8(ascii: "t") where local[1] == 0:
+            if hasInline && phoneticDepth == 0 { capture = .inlineText }
+        case UInt8(ascii: "i") where name.is("is"):
+            hasInline = true
+            inlineText.removeAll(keepingCapacity: true)
+        case UInt8(ascii: "r") where name.is("row"):
+            startRow(attributes)
+        case UInt8(ascii: "r") where name.is("rPh"):
+            phoneticDepth += 1
+        default:
+            break
+        }
+    }
+
+    func end(_ name: XMLName) {
+        let local = name.local
+        switch UInt8(bitPattern: local[0]) {
+        case UInt8(ascii: "c") where local[1] == 0:
+            endCell()
+        case UInt8(ascii: "v") where local[1] == 0, UInt8(ascii: "t") where local[1] == 0:
+            capture = .none
+        case UInt8(ascii: "r") where name.is("row"):
+            completed.append(SourceRow(number: rowNumber, cells: cells, problem: rowProblem))
+        case UInt8(ascii: "r") where name.is("rPh"):
+            phoneticDepth -= 1
+        default:
+            break
+        }
+    }
+
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) {
+        switch capture {
+        case .none: return
+        case .value: value.append(contentsOf: bytes)
+        case .inlineText: inlineText.append(contentsOf: bytes)
+        }
+        if value.count + inlineText.count > maxCharacters * 4 { tooLong() }
+    }
+
+    private func startRow(_ attributes: XMLAttributes) {
+        if let r = attributes.value("r"), let n = Self.parseInt(r) {
+            rowNumber = n
+        } else {
+            rowNumber += 1
+        }
+        if rowNumber > Self.maxRows || rowNumber < 1 {
+            failure = ReadError(.limitExceeded, file: file, line: rowNumber, "row \(rowNumber) is outside a worksheet (rows 1 to 1,048,576)")
+        }
+        cells.removeAll(keepingCapacity: true)
+        rowProblem = nil
+        nextColumn = 0
+    }
+
+    private func startCell(_ attributes: XMLAttributes) {
+        if let r = attributes.value("r") {
+            guard let parsed = Self.column(fromReference: r) else {
+                failure = ReadError(.malformedXML, file: file, line: rowNumber, "cell reference \"\(String(cString: r))\" is not valid")
+                return
+            }
+            column = parsed
+        } else {
+            column = nextColumn
+        }
+        if column >= Self.maxColumns {
+            failure = ReadError(.limitExceeded, file: file, line: rowNumber, "a cell lies beyond column XFD, the last column a worksheet has")
+            return
+        }
+        type = .number
+        if let t = attributes.value("t") {
+            switch (UInt8(bitPattern: t[0]), UInt8(bitPattern: t[1])) {
+            case (UInt8(ascii: "s"), 0): type = .shared
+            case (UInt8(ascii: "s"), _): type = .formulaString
+            case (UInt8(ascii: "i"), _): type = .inline
+            case (UInt8(ascii: "b"), _): type = .boolean
+            case (UInt8(ascii: "e"), _): type = .error
+            case (UInt8(ascii: "d"), _): type = .date
+            default: type = .number
+            }
+        }
+        style = attributes.value("s").flatMap(Self.parseInt) ?? 0
+        value.removeAll(keepingCapacity: true)
+        hasInline = false
+        inlineText.removeAll(keepingCapacity: true)
+    }
+
+    private func endCell() {
+        let text = cellText()
+        if text.utf16.count > maxCharacters { tooLong(); return }
+        if column >= cells.count {
+            if column > cells.count { cells.append(contentsOf: repeatElement("", count: column - cells.count)) }
+            cells.append(text)
+        } else {
+            cells[column] = text
+        }
+        nextColumn = column + 1
+    }
+
+    private func cellText() -> String {
+        switch type {
+        case .inline:
+            // Some writers add a redundant <v>; the <is> text is the value.
+            return CellText.decodeEscapes(String(decoding: hasInline ? inlineText : value, as: UTF8.self))
+        case .shared:
+            guard let index = Self.parseInt(value), index < sharedStrings.count else {
+                if !value.isEmpty {
+                    rowProblem = rowProblem ?? "cell \(ColumnName.letters(column))\(rowNumber) refers to a shared string that does not exist"
+                }
+                return ""
+            }
+            return sharedStrings[index]
+        case .formulaString:
+            return CellText.decodeEscapes(String(decoding: value, as: UTF8.self))
+        case .error:
+            return String(decoding: value, as: UTF8.self)
+        case .boolean:
+            if value.isEmpty { return "" }
+            return value == [UInt8(ascii: "0")] ? "FALSE" : "TRUE"
+        case .date:
+            return CellText.isoDate(String(decoding: value, as: UTF8.self))
+        case .number:
+            if value.isEmpty { return "" }
+            let raw = String(decoding: value, as: UTF8.self)
+            let display = style < styles.count ? styles[style] : .number
+            return display == .number ? CellText.number(raw) : CellText.date(raw, display: display, date1904: date1904)
+        }
+    }
+
+    private func tooLong() {
+        failure = failure ?? ReadError(.limitExceeded, file: file, line: rowNumber, "cell \(ColumnName.letters(column))\(rowNumber) has more than \(maxCharacters) characters, more than a cell may hold")
+        capture = .none
+    }
+
+    /// The zero-based column of a reference like `B12` or `b12` (some writers use lower case).
+    static func column(fromReference ref: UnsafePointer<CChar>) -> Int? {
+        var column = 0
+        var i = 0
+        while true {
+            var c = UInt8(bitPattern: ref[i])
+            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c -= 32 }
+            guard c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") else { break }
+            column = column * 26 + Int(c - UInt8(ascii: "A") + 1)
+            // Stop before an absurd reference can overflow.
+            if column > maxColumns { return maxColumns }
+            i += 1
+        }
+        return i == 0 ? nil : column - 1
+    }
+
+    static func parseInt(_ p: UnsafePointer<CChar>) -> Int? {
+        var n = 0
+        var i = 0
+        while p[i] != 0 {
+            let c = UInt8(bitPattern: p[i])
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            n = n * 10 + Int(c - 0x30)
+            if n > Int(Int32.max) { return nil }
+            i += 1
+        }
+        return i == 0 ? nil : n
+    }
+
+    static func parseInt(_ bytes: [UInt8]) -> Int? {
+        var n = 0
+        for c in bytes {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            n = n * 10 + Int(c - 0x30)
+            if n > Int(Int32.max) { return nil }
+        }
+        return bytes.isEmpty ? nil : n
+    }
+}

@@ -1,0 +1,135 @@
+import IntakeSystem
+
+/// Streams the rows of an XLSX workbook's first visible worksheet as text cells.
+///
+/// The sheet is found the way OPC says: `_rels/.rels` → the office document (the workbook,
+/// wherever it lives) → its relationships → the first sheet in workbook order that is a
+/// worksheet (not a chartsheet) and not hidden. Part names are matched ignoring case and
+/// separators. The worksheet is inflated with libzip and parsed with expat 64 KiB at a time,
+/// so memory holds the shared strings and one chunk of rows, never the sheet.
+public final class XLSXReader: RecordReader {
+    public let info: SourceInfo
+    private let archive: ZipArchive
+    private let stream: ZipEntryStream
+    private let sheetParser: SheetParser
+    private let xml: XMLStream
+    private var pending: [SourceRow] = []
+    private var pendingIndex = 0
+    private var finished = false
+    private let chunk = ChunkBuffer(count: 64 << 10)
+
+    /// Opens the workbook and reads everything but the worksheet's rows.
+    /// - Throws: ``ReadError`` for a corrupt, encrypted, hostile or incomplete package.
+    public init(path: String, options: ReadOptions = ReadOptions()) throws(ReadError) {
+        let name = options.displayName ?? FileSystem.baseName(of: path)
+        let limits = options.limits
+        let archive = try ZipArchive(path: path, name: name, limits: limits)
+        self.archive = archive
+
+        func parse<H: XMLHandler>(_ part: String, with handler: H) throws(ReadError) -> H {
+            let bytes = try archive.readAll(part)
+            try XMLStream(handler: handler, file: name, part: part, limits: limits).parse(bytes)
+            return handler
+        }
+
+        guard archive.contains("_rels/.rels") else {
+            let listed = archive.storedNames.prefix(5).joined(separator: ", ")
+            throw ReadError(.notAWorkbook, file: name, "is a zip archive but not an XLSX workbook: it has no _rels/.rels (it holds: \(listed))")
+        }
+        if archive.contains("EncryptionInfo") || archive.contains("EncryptedPackage") {
+            throw ReadError(.passwordProtected, file: name, "password-protected workbooks are not supported; save it without a password and send it again")
+        }
+        let packageRels = try parse("_rels/.rels", with: RelationshipsParser()).relationships
+        guard let document = packageRels.first(where: { $0.kind == "officeDocument" && !$0.external }) else {
+            throw ReadError(.notAWorkbook, file: name, "is a zip archive but not an XLSX workbook: _rels/.rels names no office document")
+        }
+        let workbookPart = PartName.resolve(document.target, from: "")
+        guard archive.contains(workbookPart) else {
+            throw ReadError(.notAWorkbook, file: name, "is not a valid XLSX workbook: the workbook part \"\(workbookPart)\" is missing")
+        }
+        let workbook = try parse(workbookPart, with: WorkbookParser())
+        let workbookRelsPart = PartName.relationshipsPart(of: workbookPart)
+        let workbookRels = archive.contains(workbookRelsPart)
+            ? try parse(workbookRelsPart, with: RelationshipsParser()).relationships : []
+        let byID = Dictionary(workbookRels.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+
+        let worksheets = workbook.sheets.filter { byID[$0.relationshipID]?.kind == "worksheet" }
+        guard let sheet = worksheets.first(where: { !$0.hidden }) else {
+            let why = worksheets.isEmpty ? "it has no worksheet" : "all its worksheets are hidden"
+            throw ReadError(.notAWorkbook, file: name, "has no sheet to read: \(why)")
+        }
+        let sheetPart = PartName.resolve(byID[sheet.relationshipID]!.target, from: workbookPart)
+
+        var sharedStrings: [String] = []
+        if let rel = workbookRels.first(where: { $0.kind == "sharedStrings" }) {
+            let part = PartName.resolve(rel.target, from: workbookPart)
+            if archive.contains(part) {
+                sharedStrings = try Self.stream(part, archive: archive, handler: SharedStringsParser(file: name, limits: limits), name: name, limits: limits).strings
+            }
+        }
+        var styles: [NumberDisplay] = []
+        if let rel = workbookRels.first(where: { $0.kind == "styles" }) {
+            let part = PartName.resolve(rel.target, from: workbookPart)
+            if archive.contains(part) { styles = try parse(part, with: StylesParser()).styleKinds }
+        }
+
+        info = SourceInfo(format: .xlsx, sheet: sheet.name)
+        stream = try archive.open(sheetPart)
+        sheetParser = SheetParser(file: name, sharedStrings: sharedStrings, styles: styles, date1904: workbook.date1904, limits: limits)
+        xml = XMLStream(handler: sheetParser, file: name, part: sheetPart, limits: limits)
+    }
+
+    /// Parses a part that may be large (the shared strings) chunk by chunk.
+    private static func stream<H: XMLHandler>(_ part: String, archive: ZipArchive, handler: H, name: String, limits: ReadLimits) throws(ReadError) -> H {
+        let stream = try archive.open(part)
+        let xml = XMLStream(handler: handler, file: name, part: part, limits: limits)
+        let chunk = ChunkBuffer(count: 64 << 10)
+        while true {
+            let n = try stream.read(into: chunk.raw)
+            try xml.feed(chunk.prefix(n), isFinal: n == 0)
+            if n == 0 { return handler }
+        }
+    }
+
+    public func nextRecord() throws(ReadError) -> SourceRow? {
+        while pendingIndex >= pending.count {
+            if finished { return nil }
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+            let n = try stream.read(into: chunk.raw)
+            try xml.feed(chunk.prefix(n), isFinal: n == 0)
+            if n == 0 { finished = true }
+            swap(&pending, &sheetParser.completed)
+        }
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
+    }
+}
+
+/// Part names inside an OPC package.
+enum PartName {
+    /// Resolves a relationship target against the part that holds the relationship: absolute
+    /// targets (`/xl/worksheets/sheet1.xml`) from the package root, relative ones from the
+    /// source part's folder, with `.`, `..` and backslashes handled.
+    static func resolve(_ target: String, from source: String) -> String {
+        let target = String(target.map { $0 == "\\" ? "/" : $0 })
+        var components: [Substring] = []
+        if !target.hasPrefix("/") {
+            components = source.split(separator: "/")
+            if !components.isEmpty { components.removeLast() }
+        }
+        for piece in target.split(separator: "/") {
+            if piece == "." { continue }
+            if piece == ".." { if !components.isEmpty { components.removeLast() }; continue }
+            components.append(piece)
+        }
+        return components.joined(separator: "/")
+    }
+
+    /// `xl/workbook.xml` → `xl/_rels/workbook.xml.rels`.
+    static func relationshipsPart(of part: String) -> String {
+        var components = part.split(separator: "/").map(String.init)
+        let last = components.removeLast()
+        return (components + ["_rels", last + ".rels"]).joined(separator: "/")
+    }
+}

@@ -1,0 +1,173 @@
+import CExpat
+
+/// An element or attribute name from expat, valid only during the callback that passed it.
+///
+/// The parser runs with namespace processing, so a name is `URI<space>local` or just `local`;
+/// comparing the local part alone makes `x:c`, `c`, transitional and Strict OOXML all alike.
+struct XMLName {
+    let raw: UnsafePointer<CChar>
+
+    /// The local part (after the namespace URI), as a C string.
+    var local: UnsafePointer<CChar> {
+        var p = raw
+        var local = raw
+        while p.pointee != 0 {
+            if p.pointee == 0x20 { local = p + 1 }
+            p += 1
+        }
+        return local
+    }
+
+    /// Whether the local part equals `name` (ASCII).
+    func `is`(_ name: StaticString) -> Bool {
+        let l = local
+        let n = name.utf8Start
+        for i in 0..<name.utf8CodeUnitCount {
+            if UInt8(bitPattern: l[i]) != n[i] { return false }
+        }
+        return l[name.utf8CodeUnitCount] == 0
+    }
+
+    /// The namespace URI, if any.
+    var namespace: String? {
+        let l = local
+        guard l != raw else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: l - raw - 1), as: UTF8.self)
+    }
+}
+
+/// The attributes of a start tag, valid only during the callback that passed them.
+struct XMLAttributes {
+    let raw: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+
+    /// The value of the attribute whose local name is `name`, whatever its prefix.
+    func value(_ name: StaticString) -> UnsafePointer<CChar>? {
+        guard var p = raw else { return nil }
+        while let key = p.pointee {
+            if XMLName(raw: key).is(name) { return p[1] }
+            p += 2
+        }
+        return nil
+    }
+
+    func string(_ name: StaticString) -> String? {
+        value(name).map { String(cString: $0) }
+    }
+}
+
+/// What an XML part parser does with expat's events.
+protocol XMLHandler: AnyObject {
+    func start(_ name: XMLName, _ attributes: XMLAttributes)
+    func end(_ name: XMLName)
+    func text(_ bytes: UnsafeBufferPointer<UInt8>)
+    /// Set by the handler to stop the parse with this error.
+    var failure: ReadError? { get }
+}
+
+/// The one owner of an expat `XML_Parser`, fed by the caller chunk by chunk (streaming SAX).
+///
+/// Refuses any DOCTYPE: SpreadsheetML never needs one, and refusing it outright closes the door on
+/// entity expansion attacks (billion laughs) and external entities, whatever expat's own defences.
+/// Nesting deeper than ``ReadLimits/maxXMLDepth`` stops the parse as well.
+final class XMLStream {
+    private let parser: XML_Parser
+    private let handler: any XMLHandler
+    private let file: String
+    private let part: String
+    private let maxDepth: Int
+    private var depth = 0
+    fileprivate var failure: ReadError?
+
+    init(handler: any XMLHandler, file: String, part: String, limits: ReadLimits) {
+        // A space separates namespace URI and local name; it can appear in neither.
+        parser = XML_ParserCreateNS(nil, 0x20)
+        self.handler = handler
+        self.file = file
+        self.part = part
+        self.maxDepth = limits.maxXMLDepth
+        XML_SetUserData(parser, Unmanaged.passUnretained(self).toOpaque())
+        XML_SetElementHandler(parser, xmlStart, xmlEnd)
+        XML_SetCharacterDataHandler(parser, xmlText)
+        XML_SetStartDoctypeDeclHandler(parser, xmlDoctype)
+        XML_SetEntityDeclHandler(parser, xmlEntity)
+    }
+
+    deinit { XML_ParserFree(parser) }
+
+    /// Parses the next chunk; `isFinal` on the last one (which may be empty).
+    func feed(_ bytes: UnsafeRawBufferPointer, isFinal: Bool) throws(ReadError) {
+        // `self` must outlive the callbacks that reach it through the unretained user data.
+        let status = withExtendedLifetime(self) {
+            XML_Parse(parser, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), isFinal ? 1 : 0)
+        }
+        if let failure { throw failure }
+        if let failure = handler.failure { throw failure }
+        if status == XML_STATUS_ERROR {
+            let code = XML_GetErrorCode(parser)
+            let message = String(cString: XML_ErrorString(code))
+            let line = Int(XML_GetCurrentLineNumber(parser))
+            throw ReadError(.malformedXML, file: file, "the part \"\(part)\" is not well-formed XML (expat: \(message) at line \(line))")
+        }
+    }
+
+    /// Parses a whole part held in memory.
+    func parse(_ bytes: [UInt8]) throws(ReadError) {
+        // Array.withUnsafeBytes only rethrows untyped errors; carry the typed one out in a Result.
+        try bytes.withUnsafeBytes { raw in Result { () throws(ReadError) in try feed(raw, isFinal: true) } }.get()
+    }
+
+    fileprivate func stop(_ error: ReadError) {
+        if failure == nil { failure = error }
+        XML_StopParser(parser, 0)
+    }
+
+    fileprivate func started(_ name: XMLName, _ attributes: XMLAttributes) {
+        depth += 1
+        if depth > maxDepth {
+            stop(ReadError(.unsafeXML, file: file, "the part \"\(part)\" nests elements more than \(maxDepth) deep"))
+            return
+        }
+        handler.start(name, attributes)
+        if let failure = handler.failure { stop(failure) }
+    }
+
+    fileprivate func ended(_ name: XMLName) {
+        depth -= 1
+        handler.end(name)
+        if let failure = handler.failure { stop(failure) }
+    }
+
+    fileprivate func received(_ text: UnsafeBufferPointer<UInt8>) {
+        handler.text(text)
+    }
+
+    fileprivate func refuseDoctype() {
+        stop(ReadError(.unsafeXML, file: file, "the part \"\(part)\" has a DOCTYPE declaration, which Intake refuses (entity expansion and external entities are an attack vector)"))
+    }
+}
+
+private func stream(_ userData: UnsafeMutableRawPointer?) -> XMLStream {
+    Unmanaged<XMLStream>.fromOpaque(userData!).takeUnretainedValue()
+}
+
+private func xmlStart(_ userData: UnsafeMutableRawPointer?, _ name: UnsafePointer<CChar>?, _ attributes: UnsafeMutablePointer<UnsafePointer<CChar>?>?) {
+    stream(userData).started(XMLName(raw: name!), XMLAttributes(raw: attributes))
+}
+
+private func xmlEnd(_ userData: UnsafeMutableRawPointer?, _ name: UnsafePointer<CChar>?) {
+    stream(userData).ended(XMLName(raw: name!))
+}
+
+private func xmlText(_ userData: UnsafeMutableRawPointer?, _ text: UnsafePointer<CChar>?, _ length: Int32) {
+    guard let text, length > 0 else { return }
+    let bytes = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+    stream(userData).received(UnsafeBufferPointer(start: bytes, count: Int(length)))
+}
+
+private func xmlDoctype(_ userData: UnsafeMutableRawPointer?, _ name: UnsafePointer<CChar>?, _ systemID: UnsafePointer<CChar>?, _ publicID: UnsafePointer<CChar>?, _ hasInternalSubset: Int32) {
+    stream(userData).refuseDoctype()
+}
+
+private func xmlEntity(_ userData: UnsafeMutableRawPointer?, _ name: UnsafePointer<CChar>?, _ isParameter: Int32, _ value: UnsafePointer<CChar>?, _ length: Int32, _ base: UnsafePointer<CChar>?, _ systemID: UnsafePointer<CChar>?, _ publicID: UnsafePointer<CChar>?, _ notation: UnsafePointer<CChar>?) {
+    stream(userData).refuseDoctype()
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open file descriptor with exactly one owner, closed when the owner goes away.
+///
+/// `~Copyable` so the descriptor cannot be closed twice or used after close by a stale copy.
+public struct FileDescriptor: ~Copyable {
+    /// The raw descriptor, valid for as long as this value lives.
+    public let rawValue: Int32
+    /// The path the descriptor was opened with, for error messages.
+    public let path: String
+
+    /// Takes ownership of an already open descriptor.
+    public init(adopting rawValue: Int32, path: String) {
+        self.rawValue = rawValue
+        self.path = path
+    }
+
+    /// Opens `path` with `flags` (always with `O_CLOEXEC`, so children never inherit it).
+    public init(opening path: String, flags: Int32 = O_RDONLY, mode: mode_t = 0o644) throws(SystemError) {
+        let fd = try syscall("open", path) { open(path, flags | O_CLOEXEC, mode) }
+        self.init(adopting: fd, path: path)
+    }
+
+    deinit { _ = Glibc.close(rawValue) }
+
+    /// Reads up to `buffer.count` bytes; returns 0 at the end of the file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
+        try syscall("read", path) { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+    }
+
+    /// Writes all of `bytes`, looping over short writes.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let base = bytes.baseAddress! + offset
+            let remaining = bytes.count - offset
+            offset += try syscall("write", path) { Glibc.write(rawValue, base, remaining) }
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func writeAll(_ bytes: some Sequence<UInt8>) throws(SystemError) {
+        let array = Array(bytes)
+        // Array.withUnsafeBytes only rethrows untyped errors; carry the typed one out in a Result.
+        try array.withUnsafeBytes { raw in Result { () throws(SystemError) in try writeAll(raw) } }.get()
+    }
+
+    /// Flushes the file's data and metadata to stable storage.
+    public func sync() throws(SystemError) {
+        _ = try syscall("fsync", path) { fsync(rawValue) }
+    }
+
+    /// The file's status, for the descriptor itself (never a path that may have changed since).
+    public func status() throws(SystemError) -> stat {
+        var st = stat()
+        _ = try syscall("fstat", path) { fstat(rawValue, &st) }
+        return st
+    }
+}
