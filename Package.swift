@@ -46,12 +46,13 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem"], path: "Tests/IntakeReadTests"),
-        .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate"], path: "Tests/IntakeValidateTests"),
+        // Test helpers: temporary folders, zip and workbook fixtures, child processes.
+        .target(name: "IntakeTestSupport", dependencies: ["CZip"], path: "Tests/IntakeTestSupport"),
+        .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem", "IntakeTestSupport", "intake"]),
+        .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate", "IntakeTestSupport"]),
         .testTarget(
             name: "IntakeImportTests",
-            dependencies: ["IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem"],
-            path: "Tests/IntakeImportTests"
+            dependencies: ["IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeTestSupport", "intake"]
         ),
     ]
 )

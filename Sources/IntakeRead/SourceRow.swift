@@ -54,7 +54,8 @@ public struct ReadLimits: Sendable {
     /// Bytes inflated from the whole XLSX package.
     public var maxTotalBytes: Int64 = 4 << 30
     /// An inflated/compressed ratio above this, once past ``ratioCheckAfterBytes``, is a bomb.
-    public var maxCompressionRatio: Int64 = 1000
+    /// Real sheet XML deflates 5-50 times; deflate cannot exceed about 1032.
+    public var maxCompressionRatio: Int64 = 400
     public var ratioCheckAfterBytes: Int64 = 16 << 20
     /// Excel's own limit for the text in one cell.
     public var maxCellCharacters = 32_767

@@ -1,10 +1,31 @@
 import ArgumentParser
+import IntakeSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `intake` command line: it parses arguments and wires the libraries, nothing more.
-@main
 struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File-drop ingestion of partner customer lists (CSV, XLSX) into SQLite.",
         subcommands: [Preview.self]
     )
+}
+
+@main
+enum Main {
+    static func main() async {
+        // Benchmarks and memory tests ask the process for its own peak memory, because a parent's
+        // rusage can be polluted by the parent's address space (see the tests' ChildProcess).
+        if getenv("INTAKE_REPORT_PEAK_MEMORY") != nil {
+            atexit(reportPeakMemory)
+        }
+        await Intake.main()
+    }
+}
+
+/// Runs at exit on whichever thread calls `exit`, so it must not be isolated to the main actor.
+private func reportPeakMemory() {
+    PeakMemory.report()
 }

@@ -98,6 +98,7 @@ public final class CSVReader: RecordReader {
         while true {
             switch parseRecord() {
             case .record(let end, let lines, let hasNUL):
+                if end - position > maxRecordBytes { throw recordTooLarge(quoteLine: nil) }
                 let row = makeRow(hasNUL: hasNUL)
                 position = end
                 line += lines
@@ -105,17 +106,19 @@ public final class CSVReader: RecordReader {
             case .endOfInput:
                 return nil
             case .needMore(let quoteLine):
-                if buffer.count - position > maxRecordBytes {
-                    var message = "a single record is larger than \(maxRecordBytes) bytes"
-                    if let quoteLine { message += "; a quoted field opened at line \(quoteLine) may never close" }
-                    throw ReadError(.recordTooLarge, file: name, line: line, message)
-                }
+                if buffer.count - position > maxRecordBytes { throw recordTooLarge(quoteLine: quoteLine) }
                 try refill()
             case .unterminatedQuote(let quoteLine):
                 throw ReadError(.unterminatedQuote, file: name, line: quoteLine,
                                 "a quoted field opened on this line is never closed")
             }
         }
+    }
+
+    private func recordTooLarge(quoteLine: Int?) -> ReadError {
+        var message = "a single record is larger than \(maxRecordBytes) bytes"
+        if let quoteLine { message += "; a quoted field opened at line \(quoteLine) may never close" }
+        return ReadError(.recordTooLarge, file: name, line: line, message)
     }
 
     private struct FieldSpan {

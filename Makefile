@@ -1,0 +1,55 @@
+# Intake: `make run` starts the service, `make test` runs every test. Both install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# Debian packages the build needs (C libraries behind the system-library targets, and pkg-config
+# which SwiftPM uses to find them), and those the tests need (a real sshd and sftp client).
+BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev pkg-config
+TEST_PACKAGES := openssh-server openssh-client
+BENCH_PACKAGES := sqlite3 unzip time
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT_BUILD_FLAGS ?=
+DATA_ROOT ?= ./var
+
+# Installs each listed package that dpkg does not already have; apt-get update runs once, only if needed.
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+.PHONY: deps test-deps bench-deps build release run test bench clean
+
+deps:
+	$(call install_missing,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES))
+
+bench-deps: deps
+	$(call install_missing,$(BENCH_PACKAGES))
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+release: deps
+	swift build -c release $(SWIFT_BUILD_FLAGS)
+
+run: build
+	@bin=$$(swift build --show-bin-path)/intake; \
+	echo "Reading the sample partner file Fixtures/customers-sample.csv with: intake preview"; \
+	$$bin preview Fixtures/customers-sample.csv
+
+test: test-deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+bench: bench-deps release
+	./Benchmarks/run.sh
+
+clean:
+	rm -rf .build

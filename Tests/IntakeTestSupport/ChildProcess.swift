@@ -1,0 +1,62 @@
+import Foundation
+
+/// A finished child process: how it ended, what it printed, and its peak memory.
+public struct ChildResult {
+    public var status: Int32
+    public var signal: Int32?
+    public var stdout: String
+    public var stderr: String
+    /// The child's own peak resident set size in bytes, as it reported it on stderr
+    /// (`INTAKE_REPORT_PEAK_MEMORY`); 0 when it did not.
+    ///
+    /// `wait4`'s `ru_maxrss` cannot be used: posix_spawn shares the parent's address space until
+    /// exec, and Linux carries that space's peak into the child's rusage, so a child of a large
+    /// test process would look as large as the tests.
+    public var peakRSS: Int {
+        guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("intake: peak memory ") }),
+              let value = line.split(separator: " ").dropFirst(3).first.flatMap({ Int($0) }) else { return 0 }
+        return value
+    }
+}
+
+/// Runs `executable` with `arguments` to completion, its output captured in files (so a chatty
+/// child can never block on a full pipe), and reports its peak memory.
+public func runChild(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ChildResult {
+    let scratch = NSTemporaryDirectory() + "/intake-child-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let pid = try spawnChild(executable, arguments, environment: environment, stdout: scratch + "/out", stderr: scratch + "/err")
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) == -1 {
+        guard errno == EINTR else { throw TestFailure("wait4 failed: \(errno)") }
+    }
+    let out = (try? String(contentsOfFile: scratch + "/out", encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: scratch + "/err", encoding: .utf8)) ?? ""
+    let exited = status & 0x7F == 0
+    return ChildResult(
+        status: exited ? (status >> 8) & 0xFF : -1,
+        signal: exited ? nil : status & 0x7F,
+        stdout: out, stderr: err
+    )
+}
+
+/// Starts a child with stdout and stderr sent to files; returns its pid.
+public func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdout: String, stderr: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var env = ProcessInfo.processInfo.environment
+    env["INTAKE_REPORT_PEAK_MEMORY"] = "1"
+    for (k, v) in environment { env[k] = v }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    guard rc == 0 else { throw TestFailure("posix_spawn \(executable) failed: \(rc)") }
+    return pid
+}
