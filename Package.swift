@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "IntakeSystem"),
         .target(name: "IntakeRead", dependencies: ["IntakeSystem", "CZip", "CExpat"]),
         .target(name: "IntakeValidate", dependencies: ["IntakeRead"]),
-        .target(name: "IntakeStore", dependencies: ["CSQLite"]),
+        .target(name: "IntakeStore", dependencies: ["CSQLite", "IntakeSystem"]),
         .target(name: "IntakeReport", dependencies: ["CXLSXWriter", "IntakeSystem"]),
         .target(
             name: "IntakeImport",

@@ -9,7 +9,7 @@ import Glibc
 struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File-drop ingestion of partner customer lists (CSV, XLSX) into SQLite.",
-        subcommands: [Preview.self]
+        subcommands: [Import.self, Export.self, Imports.self, Preview.self]
     )
 }
 

@@ -29,9 +29,11 @@ final class ZipArchive {
         self.name = name
         self.limits = limits
         var code: Int32 = 0
-        // ZIP_CHECKCONS compares each local header with the central directory, which catches
-        // truncated uploads and entries whose headers lie about their data.
-        guard let handle = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code) else {
+        // Not ZIP_CHECKCONS: libxlsxwriter and other real writers emit local headers (zip64
+        // extras, data descriptors) that differ from the central directory in ways Excel accepts.
+        // Truncation still fails here (no end of central directory), and bad data fails on read
+        // (inflate errors, CRC mismatch).
+        guard let handle = zip_open(path, ZIP_RDONLY, &code) else {
             throw ReadError(.corruptArchive, file: name, "is not a readable XLSX workbook: the zip archive is truncated or corrupt (libzip: \(Self.message(forCode: code)))")
         }
         self.handle = handle

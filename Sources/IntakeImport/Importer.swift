@@ -1,0 +1,269 @@
+import IntakeRead
+import IntakeReport
+import IntakeStore
+import IntakeSystem
+import IntakeValidate
+import Logging
+
+/// One file to import.
+public struct ImportRequest: Sendable {
+    /// Where the file is now (for the watcher, its claimed copy in the processing area).
+    public var path: String
+    /// The name the partner gave it, used in messages, the history and the result's name.
+    public var fileName: String
+    public var partner: String
+    /// The folder the result workbook goes to.
+    public var outbox: String
+    public var readOptions: ReadOptions
+
+    public init(path: String, fileName: String? = nil, partner: String, outbox: String, readOptions: ReadOptions = ReadOptions()) {
+        self.path = path
+        self.fileName = fileName ?? FileSystem.baseName(of: path)
+        self.partner = partner
+        self.outbox = outbox
+        self.readOptions = readOptions
+        self.readOptions.displayName = self.fileName
+    }
+}
+
+/// What became of a file.
+public struct ImportOutcome: Sendable {
+    public var record: ImportRecord
+    /// The result workbook in the outbox.
+    public var resultPath: String
+    public var importID: Int64 { record.id }
+    /// Why the whole file was rejected; nil when it was processed (even with rejected rows).
+    public var fileError: String? { record.status == .rejected ? record.error : nil }
+}
+
+/// Infrastructure failures (disk, database); bad input never throws, it is reported.
+public enum ImportFailure: Error, CustomStringConvertible {
+    case system(SystemError)
+    case database(SQLiteError)
+    case report(ReportError)
+
+    public var description: String {
+        switch self {
+        case .system(let e): return e.description
+        case .database(let e): return e.description
+        case .report(let e): return e.description
+        }
+    }
+}
+
+/// Imports one file: reads it as a stream, validates each row, upserts the good ones into SQLite
+/// in one transaction, and writes the result workbook into the partner's outbox.
+///
+/// A file is all or nothing in the database: its rows and its `imports` record commit together.
+/// The workbook is written to a temporary name during the transaction and renamed into the outbox
+/// only after the commit, so a partner never sees a result for changes that did not happen.
+public final class Importer {
+    public let database: Database
+    private let logger: Logger
+    private let now: @Sendable () -> String
+    /// Called every `progressInterval` rows with the count so far.
+    public var progress: ((Int) -> Void)?
+    public var progressInterval = 50_000
+
+    public init(database: Database, logger: Logger, now: @escaping @Sendable () -> String = UTC.now) {
+        self.database = database
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Imports `request`; throws only when the service itself fails (disk full, database broken).
+    public func run(_ request: ImportRequest) throws(ImportFailure) -> ImportOutcome {
+        var logger = self.logger
+        logger[metadataKey: "partner"] = "\(request.partner)"
+        logger[metadataKey: "file"] = "\(request.fileName)"
+        let digest: FileDigest
+        do { digest = try FileDigest(path: request.path) } catch { throw .system(error) }
+        var record = ImportRecord(partner: request.partner, fileName: request.fileName, sha256: digest.sha256, size: digest.size, startedAt: now())
+        logger.info("import started", metadata: ["size": "\(digest.size)", "sha256": "\(digest.sha256)"])
+
+        do {
+            let outcome = try importRows(request, record: &record, logger: logger)
+            logger.info("import finished", metadata: [
+                "import": "\(outcome.importID)", "rows": "\(record.rowsRead)", "created": "\(record.created)",
+                "updated": "\(record.updated)", "unchanged": "\(record.unchanged)", "rejected": "\(record.rejected)",
+            ])
+            return outcome
+        } catch let rejection as FileRejection {
+            let outcome = try rejectFile(request, record: &record, reason: rejection.message)
+            logger.warning("file rejected", metadata: ["import": "\(outcome.importID)", "reason": "\(rejection.message)"])
+            return outcome
+        } catch let failure as ImportFailure {
+            throw failure
+        } catch {
+            throw .system(SystemError(code: 0, operation: "import", subject: "\(error)"))
+        }
+    }
+
+    /// Why a whole file is refused: it cannot be read, or its columns are wrong.
+    struct FileRejection: Error { var message: String }
+
+    private func importRows(_ request: ImportRequest, record: inout ImportRecord, logger: Logger) throws -> ImportOutcome {
+        let table: Table
+        let columns: ColumnMap
+        do {
+            table = try Spreadsheet.open(request.path, options: request.readOptions)
+            columns = try ColumnMap(header: table.header.cells)
+        } catch let error as ReadError {
+            throw FileRejection(message: error.description)
+        } catch let error as ColumnError {
+            throw FileRejection(message: "\(request.fileName): \(error.message)")
+        }
+        let info = table.info
+        record.format = info.format.rawValue
+        record.encoding = info.encoding
+        record.delimiter = info.delimiter
+        record.sheet = info.sheet
+
+        let validator = RowValidator(columns: columns)
+        let store = CustomerStore(database: database, partner: request.partner)
+        let log = ImportLog(database: database)
+        var scratchPath = ""
+        var finalPath = ""
+        var counts: [RowStatus: Int] = [:]
+
+        do {
+            try wrap {
+                try database.transaction {
+                    record.id = try log.insert(record)
+                    finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
+                    scratchPath = FileSystem.temporarySibling(of: finalPath)
+                    let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header)
+                    let seen = try SeenIDs(database: database)
+                    let timestamp = now()
+
+                    while let row = try table.nextRow() {
+                        record.rowsRead += 1
+                        let status: RowStatus
+                        var message = ""
+                        switch validator.validate(row) {
+                        case .failure(let rejection):
+                            status = .rejected
+                            message = rejection.message
+                        case .success(let customer):
+                            if let first = try seen.firstSeen(customer.externalID, row: row.number) {
+                                status = .rejected
+                                message = "duplicate external_id, first seen at row \(first)"
+                            } else {
+                                switch try store.upsert(CustomerUpdate(customer), importID: record.id, now: timestamp) {
+                                case .created: status = .created
+                                case .updated: status = .updated
+                                case .unchanged: status = .unchanged
+                                }
+                            }
+                        }
+                        counts[status, default: 0] += 1
+                        let externalID = columns.required[.externalID].flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
+                        try workbook.addRow(number: row.number, externalID: externalID, status: status, message: message)
+                        if status == .rejected {
+                            try workbook.addRejected(cells: row.cells, error: message)
+                            logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(message)"])
+                        }
+                        if let progress, record.rowsRead % progressInterval == 0 { progress(record.rowsRead) }
+                    }
+                    record.created = counts[.created] ?? 0
+                    record.updated = counts[.updated] ?? 0
+                    record.unchanged = counts[.unchanged] ?? 0
+                    record.rejected = counts[.rejected] ?? 0
+                    record.status = .completed
+                    record.finishedAt = now()
+                    record.resultPath = finalPath
+                    try log.update(record)
+                    var summary = Self.summary(request, record)
+                    summary.counts = counts
+                    try workbook.finish(summary)
+                }
+            }
+        } catch let error as ReadError {
+            // The file broke part-way (a quote that never closes, a corrupt zip entry): nothing
+            // of it was committed; the partner gets a rejection that says where.
+            try? FileSystem.removeFile(scratchPath)
+            throw FileRejection(message: error.description)
+        } catch {
+            try? FileSystem.removeFile(scratchPath)
+            throw error
+        }
+        try wrap { try FileSystem.rename(scratchPath, to: finalPath) }
+        return ImportOutcome(record: record, resultPath: finalPath)
+    }
+
+    /// Records a rejected file and writes a result workbook that says why.
+    private func rejectFile(_ request: ImportRequest, record: inout ImportRecord, reason: String) throws(ImportFailure) -> ImportOutcome {
+        record.status = .rejected
+        record.error = reason
+        record.rowsRead = 0
+        record.created = 0; record.updated = 0; record.unchanged = 0; record.rejected = 0
+        let log = ImportLog(database: database)
+        var finalPath = ""
+        do {
+            try database.transaction {
+                record.finishedAt = now()
+                record.id = try log.insert(record)
+                finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
+                record.resultPath = finalPath
+                try log.update(record)
+            }
+        } catch let error as SQLiteError {
+            throw .database(error)
+        } catch {
+            throw .system(SystemError(code: 0, operation: "import", subject: "\(error)"))
+        }
+        let scratch = FileSystem.temporarySibling(of: finalPath)
+        do {
+            let workbook = try ResultWorkbook(path: scratch, sourceHeader: [])
+            try workbook.finish(Self.summary(request, record))
+        } catch {
+            throw .report(error)
+        }
+        do { try FileSystem.rename(scratch, to: finalPath) } catch { throw .system(error) }
+        return ImportOutcome(record: record, resultPath: finalPath)
+    }
+
+    static func summary(_ request: ImportRequest, _ record: ImportRecord) -> ImportSummary {
+        var summary = ImportSummary(sourceFile: request.fileName, partner: request.partner, receivedAt: record.startedAt, finishedAt: record.finishedAt ?? "")
+        summary.importID = record.id
+        summary.format = record.format
+        summary.encoding = record.encoding
+        summary.delimiter = record.delimiter
+        summary.sheet = record.sheet
+        summary.rowsRead = record.rowsRead
+        summary.fileError = record.status == .rejected ? record.error : nil
+        return summary
+    }
+
+    /// `customers-2024-05.xlsx` → `<outbox>/customers-2024-05.import-42.result.xlsx`.
+    public static func resultPath(outbox: String, fileName: String, importID: Int64) -> String {
+        var stem = FileSystem.baseName(of: fileName)
+        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
+        return "\(outbox)/\(stem).import-\(importID).result.xlsx"
+    }
+
+    /// Maps the typed errors of the lower layers onto ``ImportFailure``; ReadError passes through
+    /// because it means the file is bad, not the service.
+    private func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() }
+        catch let e as SQLiteError { throw ImportFailure.database(e) }
+        catch let e as SystemError { throw ImportFailure.system(e) }
+        catch let e as ReportError { throw ImportFailure.report(e) }
+    }
+}
+
+extension CustomerUpdate {
+    /// The store's view of a validated row: attributes as a JSON object.
+    init(_ record: CustomerRecord) {
+        var json: [UInt8] = [UInt8(ascii: "{")]
+        for (i, attribute) in record.attributes.enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            JSON.appendString(attribute.key, to: &json)
+            json.append(UInt8(ascii: ":"))
+            JSON.appendString(attribute.value, to: &json)
+        }
+        json.append(UInt8(ascii: "}"))
+        self.init(externalID: record.externalID, email: record.email, name: record.name, phone: record.phone,
+                  createdAt: record.createdAt, attributesJSON: String(decoding: json, as: UTF8.self))
+    }
+}

@@ -1,0 +1,131 @@
+import IntakeSystem
+
+/// A customer as stored, for the upsert's comparison and for exports.
+public struct StoredCustomer: Sendable, Equatable {
+    public var externalID: String
+    public var email: String?
+    public var name: String?
+    public var phone: String?
+    public var createdAt: String?
+    /// JSON object text as SQLite renders it.
+    public var customAttributes: String
+}
+
+/// The values an import wants a customer to have. `nil` fields are "not given".
+public struct CustomerUpdate: Sendable {
+    public var externalID: String
+    public var email: String?
+    public var name: String?
+    public var phone: String?
+    public var createdAt: String?
+    /// The given custom attributes as a JSON object (`{}` for none).
+    public var attributesJSON: String
+
+    public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String) {
+        self.externalID = externalID
+        self.email = email
+        self.name = name
+        self.phone = phone
+        self.createdAt = createdAt
+        self.attributesJSON = attributesJSON
+    }
+}
+
+/// What an upsert did to one customer.
+public enum UpsertResult: Sendable, Equatable {
+    case created
+    case updated
+    case unchanged
+}
+
+/// Customers of one partner. Every statement is scoped by partner: one partner's customers are
+/// never matched, changed or read for another.
+public final class CustomerStore {
+    public let database: Database
+    public let partner: String
+
+    public init(database: Database, partner: String) {
+        self.database = database
+        self.partner = partner
+    }
+
+    /// Creates the customer, or merges the given values into the stored ones (given fields set,
+    /// empty ones kept; custom attributes merged key by key with `json_patch`, RFC 7396). A row
+    /// whose merge equals what is stored is `unchanged` and not written.
+    public func upsert(_ update: CustomerUpdate, importID: Int64, now: String) throws(SQLiteError) -> UpsertResult {
+        let lookup = try database.prepare("""
+            SELECT email, name, phone, created_at, custom_attributes, json_patch(custom_attributes, ?3)
+            FROM customers WHERE partner = ?1 AND external_id = ?2
+            """)
+        try lookup.bind(.text(partner), at: 1)
+        try lookup.bind(.text(update.externalID), at: 2)
+        try lookup.bind(.text(update.attributesJSON), at: 3)
+        guard try lookup.step() else {
+            lookup.reset()
+            try database.prepare("""
+                INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
+                                       created_by_import, updated_by_import, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, json(?7), ?8, ?8, ?9)
+                """).run([
+                    .text(partner), .text(update.externalID), SQLValue(update.email), SQLValue(update.name),
+                    SQLValue(update.phone), SQLValue(update.createdAt), .text(update.attributesJSON), .integer(importID), .text(now),
+                ])
+            return .created
+        }
+        let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
+        let merged = (email: update.email ?? stored.email, name: update.name ?? stored.name, phone: update.phone ?? stored.phone,
+                      createdAt: update.createdAt ?? stored.createdAt, attributes: lookup.text(5) ?? stored.attributes)
+        lookup.reset()
+        if merged.email == stored.email && merged.name == stored.name && merged.phone == stored.phone
+            && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
+            return .unchanged
+        }
+        try database.prepare("""
+            UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
+                                 updated_by_import = ?8, updated_at = ?9
+            WHERE partner = ?1 AND external_id = ?2
+            """).run([
+                .text(partner), .text(update.externalID), SQLValue(merged.email), SQLValue(merged.name), SQLValue(merged.phone),
+                SQLValue(merged.createdAt), .text(merged.attributes), .integer(importID), .text(now),
+            ])
+        return .updated
+    }
+
+    /// Every customer of the partner, by external_id, streamed to `body`.
+    public func forEach(_ body: (StoredCustomer) throws -> Void) throws {
+        let statement = try database.prepare("""
+            SELECT external_id, email, name, phone, created_at, custom_attributes
+            FROM customers WHERE partner = ?1 ORDER BY external_id
+            """)
+        try statement.bind([.text(partner)])
+        while try statement.step() {
+            try body(StoredCustomer(
+                externalID: statement.text(0) ?? "", email: statement.text(1), name: statement.text(2),
+                phone: statement.text(3), createdAt: statement.text(4), customAttributes: statement.text(5) ?? "{}"
+            ))
+        }
+        statement.reset()
+    }
+}
+
+/// Remembers which external_ids a file has already used, in a temporary table so memory stays
+/// flat however many rows the file has.
+public final class SeenIDs {
+    private let database: Database
+
+    public init(database: Database) throws(SQLiteError) {
+        self.database = database
+        try database.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS import_seen (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
+            DELETE FROM temp.import_seen;
+            """)
+    }
+
+    /// Records `externalID` at `row`; returns the row it was first seen at, if this is a repeat.
+    public func firstSeen(_ externalID: String, row: Int) throws(SQLiteError) -> Int? {
+        try database.prepare("INSERT INTO temp.import_seen (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+            .run([.text(externalID), .integer(Int64(row))])
+        if database.changes == 1 { return nil }
+        return try database.scalar("SELECT row FROM temp.import_seen WHERE external_id = ?1", [.text(externalID)]).map(Int.init)
+    }
+}

@@ -1,0 +1,106 @@
+/// One row of the `imports` table.
+public struct ImportRecord: Sendable, Equatable {
+    public enum Status: String, Sendable { case running, completed, rejected }
+
+    public var id: Int64 = 0
+    public var partner: String
+    public var fileName: String
+    public var sha256: String
+    public var size: Int64
+    public var format: String?
+    public var encoding: String?
+    public var delimiter: String?
+    public var sheet: String?
+    public var status: Status = .running
+    public var rowsRead = 0
+    public var created = 0
+    public var updated = 0
+    public var unchanged = 0
+    public var rejected = 0
+    public var startedAt: String
+    public var finishedAt: String?
+    public var error: String?
+    public var resultPath: String?
+
+    public init(partner: String, fileName: String, sha256: String, size: Int64, startedAt: String) {
+        self.partner = partner
+        self.fileName = fileName
+        self.sha256 = sha256
+        self.size = size
+        self.startedAt = startedAt
+    }
+}
+
+/// The import history: one row per file.
+public final class ImportLog {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Inserts `record` and returns its new id.
+    public func insert(_ record: ImportRecord) throws(SQLiteError) -> Int64 {
+        try database.prepare("""
+            INSERT INTO imports (partner, file_name, sha256, size, format, encoding, delimiter, sheet, status,
+                                 rows_read, rows_created, rows_updated, rows_unchanged, rows_rejected,
+                                 started_at, finished_at, error, result_path)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            """).run(Self.values(record))
+        return database.lastInsertRowID
+    }
+
+    /// Writes every field of `record` over the row with its id.
+    public func update(_ record: ImportRecord) throws(SQLiteError) {
+        try database.prepare("""
+            UPDATE imports SET partner = ?1, file_name = ?2, sha256 = ?3, size = ?4, format = ?5, encoding = ?6,
+                delimiter = ?7, sheet = ?8, status = ?9, rows_read = ?10, rows_created = ?11, rows_updated = ?12,
+                rows_unchanged = ?13, rows_rejected = ?14, started_at = ?15, finished_at = ?16, error = ?17, result_path = ?18
+            WHERE id = ?19
+            """).run(Self.values(record) + [.integer(record.id)])
+    }
+
+    private static func values(_ r: ImportRecord) -> [SQLValue] {
+        [
+            .text(r.partner), .text(r.fileName), .text(r.sha256), .integer(r.size), SQLValue(r.format), SQLValue(r.encoding),
+            SQLValue(r.delimiter), SQLValue(r.sheet), .text(r.status.rawValue), .integer(Int64(r.rowsRead)),
+            .integer(Int64(r.created)), .integer(Int64(r.updated)), .integer(Int64(r.unchanged)), .integer(Int64(r.rejected)),
+            .text(r.startedAt), SQLValue(r.finishedAt), SQLValue(r.error), SQLValue(r.resultPath),
+        ]
+    }
+
+    /// Imports, newest first; one partner's, or everyone's when `partner` is nil.
+    public func list(partner: String?, limit: Int = 1000) throws(SQLiteError) -> [ImportRecord] {
+        let statement = try database.prepare("""
+            SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
+                   rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path
+            FROM imports WHERE ?1 IS NULL OR partner = ?1 ORDER BY id DESC LIMIT ?2
+            """)
+        try statement.bind([SQLValue(partner), .integer(Int64(limit))])
+        var out: [ImportRecord] = []
+        while try statement.step() { out.append(Self.record(statement)) }
+        statement.reset()
+        return out
+    }
+
+    /// One import by id.
+    public func find(_ id: Int64) throws(SQLiteError) -> ImportRecord? {
+        let statement = try database.prepare("""
+            SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
+                   rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path
+            FROM imports WHERE id = ?1
+            """)
+        try statement.bind([.integer(id)])
+        defer { statement.reset() }
+        return try statement.step() ? Self.record(statement) : nil
+    }
+
+    private static func record(_ s: Statement) -> ImportRecord {
+        var r = ImportRecord(partner: s.text(1) ?? "", fileName: s.text(2) ?? "", sha256: s.text(3) ?? "", size: s.int(4), startedAt: s.text(15) ?? "")
+        r.id = s.int(0)
+        r.format = s.text(5); r.encoding = s.text(6); r.delimiter = s.text(7); r.sheet = s.text(8)
+        r.status = ImportRecord.Status(rawValue: s.text(9) ?? "") ?? .running
+        r.rowsRead = Int(s.int(10)); r.created = Int(s.int(11)); r.updated = Int(s.int(12))
+        r.unchanged = Int(s.int(13)); r.rejected = Int(s.int(14))
+        r.finishedAt = s.text(16); r.error = s.text(17); r.resultPath = s.text(18)
+        return r
+    }
+}

@@ -1,0 +1,70 @@
+/// The database schema, versioned with `PRAGMA user_version`. Each migration runs once, in its
+/// own transaction, when a database older than it is opened; they are never edited once shipped.
+public enum Schema {
+    /// Migrations in order; the version after running `migrations[i]` is `i + 1`.
+    static let migrations: [String] = [
+        // 1: imports and customers.
+        """
+        CREATE TABLE imports (
+            id            INTEGER PRIMARY KEY,
+            partner       TEXT NOT NULL,
+            file_name     TEXT NOT NULL,
+            sha256        TEXT NOT NULL,
+            size          INTEGER NOT NULL,
+            format        TEXT,
+            encoding      TEXT,
+            delimiter     TEXT,
+            sheet         TEXT,
+            status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'rejected')),
+            rows_read     INTEGER NOT NULL DEFAULT 0,
+            rows_created  INTEGER NOT NULL DEFAULT 0,
+            rows_updated  INTEGER NOT NULL DEFAULT 0,
+            rows_unchanged INTEGER NOT NULL DEFAULT 0,
+            rows_rejected INTEGER NOT NULL DEFAULT 0,
+            started_at    TEXT NOT NULL,
+            finished_at   TEXT,
+            error         TEXT,
+            result_path   TEXT
+        );
+        CREATE INDEX imports_by_partner ON imports (partner, id);
+        CREATE INDEX imports_by_hash ON imports (partner, sha256);
+
+        CREATE TABLE customers (
+            partner           TEXT NOT NULL,
+            external_id       TEXT NOT NULL,
+            email             TEXT,
+            name              TEXT,
+            phone             TEXT,
+            created_at        TEXT,
+            custom_attributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(custom_attributes)),
+            created_by_import INTEGER NOT NULL REFERENCES imports (id),
+            updated_by_import INTEGER REFERENCES imports (id),
+            updated_at        TEXT NOT NULL,
+            PRIMARY KEY (partner, external_id)
+        ) WITHOUT ROWID;
+        """,
+    ]
+
+    /// The version a database has once every migration ran.
+    public static var currentVersion: Int { migrations.count }
+
+    static func migrate(_ db: Database) throws(SQLiteError) {
+        var version = Int(try db.scalar("PRAGMA user_version") ?? 0)
+        guard version < migrations.count else { return }
+        while version < migrations.count {
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                // Re-read under the write lock: another process may have migrated meanwhile.
+                let current = Int(try db.scalar("PRAGMA user_version") ?? 0)
+                if current > version { version = current; try db.execute("COMMIT"); continue }
+                try db.execute(migrations[version])
+                try db.execute("PRAGMA user_version = \(version + 1)")
+                try db.execute("COMMIT")
+                version += 1
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}

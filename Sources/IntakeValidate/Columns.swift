@@ -1,0 +1,81 @@
+import IntakeRead
+
+/// The five columns every partner file must have.
+public enum RequiredColumn: String, CaseIterable, Sendable {
+    case externalID = "external_id"
+    case email
+    case name
+    case phone
+    case createdAt = "created_at"
+}
+
+/// Why a whole file is refused before any row is looked at.
+public struct ColumnError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Where each required column and each custom attribute sits in a file's header.
+///
+/// Header names are matched trimmed and case-insensitively; an attribute keeps the name as the
+/// partner wrote it (trimmed), which becomes its key in `custom_attributes`.
+public struct ColumnMap: Sendable {
+    /// Index of each required column in the row.
+    public let required: [RequiredColumn: Int]
+    /// Custom attributes: key and row index, in header order.
+    public let attributes: [(key: String, index: Int)]
+    /// The header as written, for the result workbook.
+    public let header: [String]
+
+    /// Maps `header`; `aliases` maps a partner's header name (any case) onto a required column
+    /// name or onto an attribute key.
+    /// - Throws: ``ColumnError`` listing what is missing and what was found, for an empty or a
+    ///   duplicated column name, or a missing required column.
+    public init(header: [String], aliases: [String: String] = [:]) throws(ColumnError) {
+        self.header = header
+        let aliasByKey = Dictionary(aliases.map { (Self.key($0.key), $0.value.trimmed) }, uniquingKeysWith: { a, _ in a })
+        var required: [RequiredColumn: Int] = [:]
+        var attributes: [(String, Int)] = []
+        var seen: [String: Int] = [:]
+        let found = header.map { "\"\($0.trimmed)\"" }.joined(separator: ", ")
+
+        for (index, raw) in header.enumerated() {
+            let written = raw.trimmed
+            let letter = ColumnName.letters(index)
+            guard !written.isEmpty else {
+                throw ColumnError(message: "column \(letter) has no name; every column needs a header (found: \(found))")
+            }
+            let name = aliasByKey[Self.key(written)] ?? written
+            let key = Self.key(name)
+            if let first = seen[key] {
+                throw ColumnError(message: "the column \"\(written)\" appears twice, in columns \(ColumnName.letters(first)) and \(letter) (found: \(found))")
+            }
+            seen[key] = index
+            if let column = RequiredColumn(rawValue: key) {
+                required[column] = index
+            } else {
+                attributes.append((name, index))
+            }
+        }
+        let missing = RequiredColumn.allCases.filter { required[$0] == nil }
+        guard missing.isEmpty else {
+            let names = missing.map(\.rawValue).joined(separator: ", ")
+            throw ColumnError(message: "missing required column\(missing.count > 1 ? "s" : ""): \(names) (found: \(found))")
+        }
+        self.required = required
+        self.attributes = attributes
+    }
+
+    private static func key(_ name: String) -> String { name.trimmed.lowercased() }
+}
+
+extension String {
+    /// Without leading and trailing white space (including non-breaking spaces Excel users type).
+    var trimmed: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return self }
+        return String(scalars[first...last])
+    }
+}

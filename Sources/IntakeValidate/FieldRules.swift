@@ -1,0 +1,81 @@
+/// The rules for each required field. Each returns the normalized value to store, or throws a
+/// ``FieldError`` whose message names what is wrong (the caller adds the column and value).
+public enum FieldRules {
+    public static let maxExternalIDLength = 255
+
+    /// Trimmed, non-empty, at most 255 characters.
+    public static func externalID(_ raw: String) throws(FieldError) -> String {
+        let value = raw.trimmed
+        if value.isEmpty { throw FieldError("is empty; every row needs an external_id") }
+        if value.count > maxExternalIDLength { throw FieldError("is longer than \(maxExternalIDLength) characters") }
+        return value
+    }
+
+    /// One `@`; a local part of at most 64 and an address of at most 254 characters; a domain
+    /// of valid labels. Real addresses pass: `+` tags, apostrophes, long TLDs, internationalized
+    /// (for example Cyrillic) domains and local parts. Stored trimmed, domain lower-cased.
+    public static func email(_ raw: String) throws(FieldError) -> String {
+        let value = raw.trimmed
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            throw FieldError(parts.count < 2 ? "is not an email address: it has no @" : "is not an email address: it has more than one @")
+        }
+        let local = parts[0], domain = parts[1]
+        if local.isEmpty { throw FieldError("is not an email address: nothing before the @") }
+        if domain.isEmpty { throw FieldError("is not an email address: nothing after the @") }
+        if local.unicodeScalars.count > 64 { throw FieldError("is not an email address: the part before the @ is longer than 64 characters") }
+        if value.unicodeScalars.count > 254 { throw FieldError("is not an email address: it is longer than 254 characters") }
+        if local.hasPrefix(".") || local.hasSuffix(".") || local.contains("..") {
+            throw FieldError("is not an email address: dots before the @ must not lead, trail or repeat")
+        }
+        let forbiddenInLocal: Set<Unicode.Scalar> = [" ", "\"", "(", ")", ",", ":", ";", "<", ">", "[", "\\", "]"]
+        if let bad = local.unicodeScalars.first(where: { forbiddenInLocal.contains($0) || $0.value < 0x20 || $0.value == 0x7F }) {
+            throw FieldError("is not an email address: the part before the @ contains \(describe(bad))")
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { throw FieldError("is not an email address: the domain \"\(domain)\" has no dot") }
+        for label in labels {
+            if label.isEmpty { throw FieldError("is not an email address: the domain \"\(domain)\" has an empty label") }
+            if label.unicodeScalars.count > 63 { throw FieldError("is not an email address: a domain label is longer than 63 characters") }
+            if label.hasPrefix("-") || label.hasSuffix("-") { throw FieldError("is not an email address: a domain label starts or ends with a hyphen") }
+            if let bad = label.unicodeScalars.first(where: { !($0 == "-" || $0.properties.isAlphabetic || $0.properties.numericType != nil || $0.properties.generalCategory == .nonspacingMark) }) {
+                throw FieldError("is not an email address: the domain contains \(describe(bad))")
+            }
+        }
+        if labels.last!.allSatisfy(\.isNumber) { throw FieldError("is not an email address: the top-level domain is numeric") }
+        return "\(local)@\(domain.lowercased())"
+    }
+
+    /// Spaces, dashes, dots and parentheses removed; then an optional `+` and 5 to 15 digits.
+    public static func phone(_ raw: String) throws(FieldError) -> String {
+        var out = ""
+        for (offset, c) in raw.trimmed.enumerated() {
+            switch c {
+            case " ", "-", ".", "(", ")", "\u{00A0}", "\t": continue
+            case "+" where offset == 0: out.append(c)
+            case "0"..."9": out.append(c)
+            default: throw FieldError("is not a phone number: \(describe(c)) is not allowed (use digits, an optional leading +, spaces, dashes, dots, parentheses)")
+            }
+        }
+        let digits = out.hasPrefix("+") ? out.count - 1 : out.count
+        guard (5...15).contains(digits) else {
+            throw FieldError("is not a phone number: it has \(digits) digits, a phone number has 5 to 15")
+        }
+        return out
+    }
+
+    private static func describe(_ scalar: Unicode.Scalar) -> String {
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar == " "
+            ? "the character U+\(String(scalar.value, radix: 16, uppercase: true))" : "\"\(scalar)\""
+    }
+
+    private static func describe(_ c: Character) -> String {
+        c.unicodeScalars.count == 1 ? describe(c.unicodeScalars.first!) : "\"\(c)\""
+    }
+}
+
+/// What is wrong with one field's value; ``RowValidator`` adds the column and the value.
+public struct FieldError: Error, Sendable, Equatable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+}

@@ -1,0 +1,94 @@
+import IntakeRead
+
+/// A validated row, ready to store. `nil` means "not given": it never erases a stored value.
+public struct CustomerRecord: Sendable, Equatable {
+    public var externalID: String
+    public var email: String?
+    public var name: String?
+    public var phone: String?
+    public var createdAt: String?
+    /// Non-empty custom attributes in header order.
+    public var attributes: [(key: String, value: String)]
+
+    public init(externalID: String, email: String? = nil, name: String? = nil, phone: String? = nil, createdAt: String? = nil, attributes: [(key: String, value: String)] = []) {
+        self.externalID = externalID
+        self.email = email
+        self.name = name
+        self.phone = phone
+        self.createdAt = createdAt
+        self.attributes = attributes
+    }
+
+    public static func == (a: CustomerRecord, b: CustomerRecord) -> Bool {
+        a.externalID == b.externalID && a.email == b.email && a.name == b.name && a.phone == b.phone
+            && a.createdAt == b.createdAt && a.attributes.elementsEqual(b.attributes, by: { $0 == $1 })
+    }
+}
+
+/// Why one row is rejected: the column (when one is to blame) and a message naming the value.
+public struct RowRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    public var column: String?
+    public var message: String
+    public var description: String { message }
+
+    public init(column: String?, message: String) {
+        self.column = column
+        self.message = message
+    }
+}
+
+/// Checks one data row against the rules for each required column.
+public struct RowValidator: Sendable {
+    public let columns: ColumnMap
+    /// Parses `created_at`; per-partner formats and time zones plug in here.
+    public var parseTimestamp: @Sendable (String) throws(FieldError) -> String
+
+    public init(columns: ColumnMap, parseTimestamp: @escaping @Sendable (String) throws(FieldError) -> String = TimestampParser.parse) {
+        self.columns = columns
+        self.parseTimestamp = parseTimestamp
+    }
+
+    /// The record to store, or the reason the row is rejected.
+    public func validate(_ row: SourceRow) -> Result<CustomerRecord, RowRejection> {
+        if let problem = row.problem { return .failure(RowRejection(column: nil, message: "row \(problem)")) }
+        let cells = row.cells
+        func cell(_ column: RequiredColumn) -> String { cells[columns.required[column]!] }
+        func reject(_ column: RequiredColumn, _ raw: String, _ error: FieldError) -> Result<CustomerRecord, RowRejection> {
+            .failure(RowRejection(column: column.rawValue, message: "\(column.rawValue) \(Self.quote(raw)) \(error.reason)"))
+        }
+
+        let externalID: String
+        do { externalID = try FieldRules.externalID(cell(.externalID)) } catch {
+            let raw = cell(.externalID)
+            if raw.trimmed.isEmpty { return .failure(RowRejection(column: RequiredColumn.externalID.rawValue, message: "external_id is empty; every row needs one")) }
+            return reject(.externalID, raw, error)
+        }
+        var record = CustomerRecord(externalID: externalID)
+
+        let email = cell(.email)
+        if !email.trimmed.isEmpty {
+            do { record.email = try FieldRules.email(email) } catch { return reject(.email, email, error) }
+        }
+        let name = cell(.name).trimmed
+        if !name.isEmpty { record.name = name }
+        let phone = cell(.phone)
+        if !phone.trimmed.isEmpty {
+            do { record.phone = try FieldRules.phone(phone) } catch { return reject(.phone, phone, error) }
+        }
+        let createdAt = cell(.createdAt)
+        if !createdAt.trimmed.isEmpty {
+            do { record.createdAt = try parseTimestamp(createdAt) } catch { return reject(.createdAt, createdAt, error) }
+        }
+        for (key, index) in columns.attributes where !cells[index].isEmpty {
+            record.attributes.append((key, cells[index]))
+        }
+        return .success(record)
+    }
+
+    /// A value quoted for a message, shortened so a huge cell cannot flood the log.
+    static func quote(_ raw: String) -> String {
+        let limit = 80
+        let shown = raw.count > limit ? String(raw.prefix(limit)) + "…" : raw
+        return "\"" + shown + "\""
+    }
+}
