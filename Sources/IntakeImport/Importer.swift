@@ -64,6 +64,8 @@ public final class Importer {
     /// Called every `progressInterval` rows with the count so far.
     public var progress: ((Int) -> Void)?
     public var progressInterval = 50_000
+    /// Data rows per sheet of the result workbook (Excel's limit; lowered by tests).
+    public var resultRowsPerSheet = ResultWorkbook.excelDataRowsPerSheet
 
     public init(database: Database, logger: Logger, now: @escaping @Sendable () -> String = UTC.now) {
         self.database = database
@@ -132,7 +134,7 @@ public final class Importer {
                     record.id = try log.insert(record)
                     finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                     scratchPath = FileSystem.temporarySibling(of: finalPath)
-                    let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header)
+                    let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet)
                     let seen = try SeenIDs(database: database)
                     let timestamp = now()
 

@@ -73,6 +73,8 @@ public struct ReadOptions: Sendable {
     public var encoding: TextEncoding?
     /// A CSV delimiter to use instead of detecting one.
     public var delimiter: UInt8?
+    /// The XLSX worksheet to read, by name (any case, hidden ones too), instead of the first visible one.
+    public var sheet: String?
     public var limits = ReadLimits()
     /// The name to use for the file in messages (the partner's file name), when not the path.
     public var displayName: String?

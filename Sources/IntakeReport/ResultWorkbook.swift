@@ -69,13 +69,16 @@ public final class ResultWorkbook {
     private let wrap: Format
 
     /// Excel's last row index; a sheet holds a header and 1,048,575 data rows.
-    static let maxRowIndex: UInt32 = 1_048_575
+    public static let excelDataRowsPerSheet = 1_048_575
+    /// Data rows per sheet before continuing on the next (Excel's limit, lower in tests).
+    private let maxRowIndex: UInt32
 
     /// Starts a workbook at `path` (which should be a temporary name; see ``finish(_:)``).
     /// - Parameters:
     ///   - sourceHeader: the partner's header, for the Rejected sheet.
     ///   - scratchDirectory: where libxlsxwriter keeps its per-sheet temporary files.
-    public init(path: String, sourceHeader: [String], scratchDirectory: String? = nil) throws(ReportError) {
+    public init(path: String, sourceHeader: [String], scratchDirectory: String? = nil, rowsPerSheet: Int = excelDataRowsPerSheet) throws(ReportError) {
+        maxRowIndex = UInt32(max(1, min(rowsPerSheet, Self.excelDataRowsPerSheet)))
         var options = lxw_workbook_options()
         options.constant_memory = 1
         let created: Workbook? = scratchDirectory.map { dir in
@@ -140,7 +143,7 @@ public final class ResultWorkbook {
 
     /// Adds a line to the Rows sheet.
     public func addRow(number sourceRow: Int, externalID: String, status: RowStatus, message: String) throws(ReportError) {
-        if rowsLine == Self.maxRowIndex {
+        if rowsLine == maxRowIndex {
             finishTable(rowsSheet, lastRow: rowsLine, lastColumn: 3)
             rowsSheetCount += 1
             rowsSheet = workbook_add_worksheet(workbook, "Rows (\(rowsSheetCount))")
@@ -155,7 +158,7 @@ public final class ResultWorkbook {
 
     /// Adds a rejected row to the Rejected sheet: its cells as sent, then the error.
     public func addRejected(cells: [String], error: String) throws(ReportError) {
-        if rejectedLine == Self.maxRowIndex {
+        if rejectedLine == maxRowIndex {
             finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: header.count)
             rejectedSheetCount += 1
             rejectedSheet = workbook_add_worksheet(workbook, "Rejected (\(rejectedSheetCount))")

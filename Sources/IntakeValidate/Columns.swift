@@ -13,6 +13,7 @@ public enum RequiredColumn: String, CaseIterable, Sendable {
 public struct ColumnError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }
 
 /// Where each required column and each custom attribute sits in a file's header.

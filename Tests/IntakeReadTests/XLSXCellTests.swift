@@ -5,13 +5,7 @@ import Testing
 
 /// Cell values on workbooks made for each case: numbers as typed, dates, sparse rows.
 @Suite struct XLSXCellTests {
-    static let styles = """
-    <?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
-    <numFmts count="3"><numFmt numFmtId="164" formatCode="dd\\.mm\\.yyyy\\ hh:mm"/><numFmt numFmtId="165" formatCode="[$-419]d\\ mmmm\\ yyyy&quot;г.&quot;"/>\
-    <numFmt numFmtId="166" formatCode="#,##0.00\\ &quot;₽&quot;"/></numFmts>\
-    <cellStyleXfs count="1"><xf numFmtId="14"/></cellStyleXfs>\
-    <cellXfs count="6"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="22"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="166"/></cellXfs></styleSheet>
-    """
+    static let styles = XLSXFixture.styles
 
     func read(sheet: String, sharedStrings: String? = nil, workbook: String = XLSXFixture.workbook) throws -> [SourceRow] {
         try withTemporaryDirectory { dir in

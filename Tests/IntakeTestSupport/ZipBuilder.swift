@@ -36,6 +36,16 @@ public struct ZipBuilder {
 
 /// Minimal XLSX packages: a workbook with one sheet whose XML the test supplies.
 public enum XLSXFixture {
+    /// Styles with date formats: `s="1"` is built-in 14 (date), `s="2"` built-in 22 (date and time),
+    /// `s="3"` custom `dd.mm.yyyy hh:mm`, `s="4"` a Russian long date, `s="5"` a currency number.
+    public static let styles = """
+    <?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
+    <numFmts count="3"><numFmt numFmtId="164" formatCode="dd\\.mm\\.yyyy\\ hh:mm"/><numFmt numFmtId="165" formatCode="[$-419]d\\ mmmm\\ yyyy&quot;г.&quot;"/>\
+    <numFmt numFmtId="166" formatCode="#,##0.00\\ &quot;₽&quot;"/></numFmts>\
+    <cellStyleXfs count="1"><xf numFmtId="14"/></cellStyleXfs>\
+    <cellXfs count="6"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="22"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="166"/></cellXfs></styleSheet>
+    """
+
     public static let contentTypes = """
     <?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
     <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
@@ -98,4 +108,21 @@ public func worksheetXML(_ sheetData: String, before: String = "") -> String {
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Reads one entry of a zip archive, for tests that look at a workbook's raw XML.
+public func zipEntry(_ path: String, _ name: String) throws -> String {
+    var code: Int32 = 0
+    guard let zip = zip_open(path, ZIP_RDONLY, &code) else { throw TestFailure("zip_open \(path): \(code)") }
+    defer { zip_discard(zip) }
+    guard let file = zip_fopen(zip, name, 0) else { throw TestFailure("no \(name) in \(path)") }
+    defer { zip_fclose(file) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress, 65_536) }
+        if n <= 0 { break }
+        out += chunk[0..<Int(n)]
+    }
+    return String(decoding: out, as: UTF8.self)
 }

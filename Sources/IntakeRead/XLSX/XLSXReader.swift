@@ -54,7 +54,12 @@ public final class XLSXReader: RecordReader {
         let byID = Dictionary(workbookRels.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
         let worksheets = workbook.sheets.filter { byID[$0.relationshipID]?.kind == "worksheet" }
-        guard let sheet = worksheets.first(where: { !$0.hidden }) else {
+        if let wanted = options.sheet, !worksheets.contains(where: { $0.name.lowercased() == wanted.lowercased() }) {
+            let names = worksheets.map { "\"\($0.name)\"" }.joined(separator: ", ")
+            throw ReadError(.notAWorkbook, file: name, "has no worksheet named \"\(wanted)\" (it has: \(names))")
+        }
+        let chosen = options.sheet.flatMap { wanted in worksheets.first { $0.name.lowercased() == wanted.lowercased() } }
+        guard let sheet = chosen ?? worksheets.first(where: { !$0.hidden }) else {
             let why = worksheets.isEmpty ? "it has no worksheet" : "all its worksheets are hidden"
             throw ReadError(.notAWorkbook, file: name, "has no sheet to read: \(why)")
         }

@@ -1,0 +1,49 @@
+import Foundation
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+/// `intake import`, `export` and `imports` as a user runs them.
+@Suite struct CLITests {
+    @Test func importExportAndHistory() throws {
+        try withTemporaryDirectory { dir in
+            let root = dir + "/var"
+            let file = dir + "/list.csv"
+            try writeFile(file, "external_id;email;name;phone;created_at;Город\r\nC-1;a@example.com;Анна;+7 900 000-00-01;2018-01-01 00:11:22;Москва\r\nC-2;bad;Борис;;;\r\n")
+            let imported = try runChild(TestPaths.intake, ["import", file, "--root", root, "--partner", "shop-1"])
+            #expect(imported.status == 0, "\(imported.stderr)")
+            #expect(imported.stdout.hasPrefix("import 1: 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected\n"))
+            let resultPath = root + "/partners/shop-1/outbox/list.import-1.result.xlsx"
+            #expect(imported.stdout.contains("result: \(resultPath)"))
+            #expect(FileManager.default.fileExists(atPath: resultPath))
+
+            let exported = try runChild(TestPaths.intake, ["export", "--root", root, "--partner", "shop-1"])
+            #expect(exported.status == 0)
+            #expect(exported.stdout == #"{"external_id":"C-1","email":"a@example.com","name":"Анна","phone":"+79000000001","created_at":"2018-01-01 00:11:22","custom_attributes":{"Город":"Москва"}}"# + "\n")
+            let other = try runChild(TestPaths.intake, ["export", "--root", root, "--partner", "shop-2"])
+            #expect(other.stdout.isEmpty, "another partner sees nothing")
+
+            let history = try runChild(TestPaths.intake, ["imports", "--root", root])
+            #expect(history.stdout.contains("\tshop-1\tlist.csv\tcompleted\tread=2 created=1 updated=0 unchanged=0 rejected=1"))
+        }
+    }
+
+    @Test func wholeFileRejectionExitsNonZero() throws {
+        try withTemporaryDirectory { dir in
+            let file = dir + "/wrong.csv"
+            try writeFile(file, "id,mail\n1,a@b.co\n")
+            let result = try runChild(TestPaths.intake, ["import", file, "--root", dir + "/var"])
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("rejected: wrong.csv: missing required columns: external_id, email, name, phone, created_at"))
+            #expect(FileManager.default.fileExists(atPath: dir + "/var/partners/default/outbox/wrong.import-1.result.xlsx"))
+        }
+    }
+
+    @Test func badPartnerNameIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let result = try runChild(TestPaths.intake, ["import", "x.csv", "--root", dir, "--partner", "../other"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("partner names use letters"))
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// Polls `condition` until it holds or `timeout` passes; never a fixed sleep. Returns whether it held.
+@discardableResult
+public func waitUntil(timeout: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(2_000)
+    }
+    return try condition()
+}
+
+/// The size of a file, or 0 when it does not exist.
+public func fileSize(_ path: String) -> Int {
+    var st = stat()
+    return stat(path, &st) == 0 ? Int(st.st_size) : 0
+}
+
+/// Whether child `pid` has exited (reaping it), with its raw wait status.
+public func reapIfExited(_ pid: pid_t) -> Int32? {
+    var status: Int32 = 0
+    let rc = waitpid(pid, &status, WNOHANG)
+    return rc == pid ? status : nil
+}

@@ -1,0 +1,180 @@
+import IntakeRead
+import IntakeValidate
+import Testing
+
+@Suite struct FieldRulesTests {
+    @Test(arguments: [
+        ("user@example.com", "user@example.com"),
+        ("  First.Last+news@Example.COM ", "First.Last+news@example.com"),
+        ("o'brien@example.ie", "o'brien@example.ie"),
+        ("x@example.photography", "x@example.photography"),
+        ("иван@пример.рф", "иван@пример.рф"),
+        ("Ivan@ПРИМЕР.РФ", "Ivan@пример.рф"),
+        ("a_b-c!#$%&*=?^`{|}~@sub.example.co.uk", "a_b-c!#$%&*=?^`{|}~@sub.example.co.uk"),
+        ("user@xn--80ak6aa92e.com", "user@xn--80ak6aa92e.com"),
+    ])
+    func acceptsRealAddresses(_ raw: String, _ stored: String) throws {
+        #expect(try FieldRules.email(raw) == stored)
+    }
+
+    @Test(arguments: [
+        ("plainaddress", "it has no @"),
+        ("a@b@example.com", "more than one @"),
+        ("@example.com", "nothing before the @"),
+        ("user@", "nothing after the @"),
+        ("user@localhost", "has no dot"),
+        ("user@exa mple.com", "the domain contains"),
+        ("us er@example.com", "contains the character U+20"),
+        (".user@example.com", "must not lead, trail or repeat"),
+        ("us..er@example.com", "must not lead, trail or repeat"),
+        ("user@-example.com", "starts or ends with a hyphen"),
+        ("user@example..com", "empty label"),
+        ("user@example.123", "top-level domain is numeric"),
+        (String(repeating: "a", count: 65) + "@example.com", "longer than 64"),
+        ("a@" + String(repeating: "b", count: 64) + ".com", "longer than 63"),
+        ("a@" + Array(repeating: String(repeating: "b", count: 60), count: 5).joined(separator: ".") + ".com", "longer than 254"),
+    ])
+    func rejectsBrokenAddresses(_ raw: String, _ reason: String) {
+        #expect(throws: FieldError.self) { try FieldRules.email(raw) }
+        do { _ = try FieldRules.email(raw) } catch { #expect(error.reason.contains(reason), "\(error.reason)") }
+    }
+
+    @Test(arguments: [
+        ("+7 (900) 123-45-67", "+79001234567"),
+        ("8.900.123.45.67", "89001234567"),
+        ("12345", "12345"),
+        ("+123456789012345", "+123456789012345"),
+        ("79001234567", "79001234567"),
+    ])
+    func normalizesPhones(_ raw: String, _ stored: String) throws {
+        #expect(try FieldRules.phone(raw) == stored)
+    }
+
+    @Test(arguments: [
+        ("1234", "has 4 digits"),
+        ("1234567890123456", "has 16 digits"),
+        ("+7 900 CALL ME", "\"C\" is not allowed"),
+        ("7+9001234567", "\"+\" is not allowed"),
+        ("ext. 12345#", "\"e\" is not allowed"),
+    ])
+    func rejectsBrokenPhones(_ raw: String, _ reason: String) {
+        do {
+            _ = try FieldRules.phone(raw)
+            Issue.record("accepted \(raw)")
+        } catch { #expect(error.reason.contains(reason), "\(error.reason)") }
+    }
+
+    @Test(arguments: [
+        ("2018-01-01 00:11:22", "2018-01-01 00:11:22"),
+        ("2018-01-01T00:11:22", "2018-01-01 00:11:22"),
+        ("2018-01-01T00:11:22Z", "2018-01-01 00:11:22"),
+        ("2018-01-01T00:11:22.123456Z", "2018-01-01 00:11:22"),
+        ("2018-01-01T03:11:22+03:00", "2018-01-01 00:11:22"),
+        ("2018-01-01T02:11:22+0200", "2018-01-01 00:11:22"),
+        ("2017-12-31T19:11:22-05:00", "2018-01-01 00:11:22"),
+        ("2018-01-01", "2018-01-01 00:00:00"),
+        ("2024-02-29 12:00", "2024-02-29 12:00:00"),
+        (" 2018-01-01 00:11:22 ", "2018-01-01 00:11:22"),
+    ])
+    func parsesTimestamps(_ raw: String, _ stored: String) throws {
+        #expect(try TimestampParser.parse(raw) == stored)
+    }
+
+    @Test(arguments: [
+        ("2023-02-30", "2023-02 has 28 days"),
+        ("2023-02-29 10:00:00", "2023-02 has 28 days"),
+        ("2023-13-01", "impossible month 13"),
+        ("2023-01-01 24:00:00", "impossible time"),
+        ("01.02.2023", "use YYYY-MM-DD HH:MM:SS"),
+        ("2023-01-01 10:00:00 UTC", "use YYYY-MM-DD HH:MM:SS"),
+        ("yesterday", "use YYYY-MM-DD HH:MM:SS"),
+    ])
+    func rejectsBrokenTimestamps(_ raw: String, _ reason: String) {
+        do {
+            _ = try TimestampParser.parse(raw)
+            Issue.record("accepted \(raw)")
+        } catch { #expect(error.reason.contains(reason), "\(error.reason)") }
+    }
+
+    @Test func externalIDs() throws {
+        #expect(try FieldRules.externalID("  C-1 ") == "C-1")
+        #expect(throws: FieldError.self) { try FieldRules.externalID("   ") }
+        #expect(throws: FieldError.self) { try FieldRules.externalID(String(repeating: "x", count: 256)) }
+        #expect(try FieldRules.externalID(String(repeating: "x", count: 255)).count == 255)
+    }
+}
+
+@Suite struct ColumnMapTests {
+    @Test func matchesTrimmedAndCaseInsensitively() throws {
+        let map = try ColumnMap(header: [" External_ID ", "EMAIL", "Name", "phone", "created_at", " City ", "Loyalty Tier"])
+        #expect(map.required[.externalID] == 0)
+        #expect(map.required[.createdAt] == 4)
+        #expect(map.attributes.map(\.key) == ["City", "Loyalty Tier"])
+        #expect(map.attributes.map(\.index) == [5, 6])
+    }
+
+    @Test func missingColumnsListWhatWasFound() {
+        #expect(throws: ColumnError(message: #"missing required columns: phone, created_at (found: "external_id", "email", "name", "city")"#)) {
+            try ColumnMap(header: ["external_id", "email", "name", "city"])
+        }
+    }
+
+    @Test func emptyAndDuplicatedNames() {
+        #expect(throws: ColumnError(message: #"column C has no name; every column needs a header (found: "external_id", "email", "", "name", "phone", "created_at")"#)) {
+            try ColumnMap(header: ["external_id", "email", " ", "name", "phone", "created_at"])
+        }
+        #expect(throws: ColumnError.self) { try ColumnMap(header: ["external_id", "email", "name", "phone", "created_at", "Email"]) }
+        do {
+            _ = try ColumnMap(header: ["external_id", "email", "name", "phone", "created_at", "city", "City"])
+        } catch {
+            #expect(error.message.hasPrefix("the column \"City\" appears twice, in columns F and G"))
+        }
+    }
+
+    @Test func aliasesMapOntoRequiredColumnsAndAttributes() throws {
+        let map = try ColumnMap(
+            header: ["ID клиента", "E-mail", "ФИО", "Телефон", "Дата", "Город"],
+            aliases: ["id клиента": "external_id", "e-mail": "email", "фио": "name", "ТЕЛЕФОН": "phone", "Дата": "created_at", "Город": "city"]
+        )
+        #expect(map.required[.phone] == 3)
+        #expect(map.attributes.map(\.key) == ["city"])
+    }
+}
+
+@Suite struct RowValidatorTests {
+    let validator = RowValidator(columns: try! ColumnMap(header: ["external_id", "email", "name", "phone", "created_at", "city", "note"]))
+
+    func row(_ cells: [String], problem: String? = nil) -> SourceRow { SourceRow(number: 7, cells: cells, problem: problem) }
+
+    @Test func validRowBecomesARecord() throws {
+        let record = try validator.validate(row([" C-1 ", "A@Example.com", " Ann ", "+7 900 123-45-67", "2018-01-01 00:11:22", "Москва", ""])).get()
+        #expect(record == CustomerRecord(externalID: "C-1", email: "A@example.com", name: "Ann", phone: "+79001234567",
+                                         createdAt: "2018-01-01 00:11:22", attributes: [("city", "Москва")]))
+    }
+
+    @Test func emptyCellsAreNotGiven() throws {
+        let record = try validator.validate(row(["C-2", "", "", " ", "", "", ""])).get()
+        #expect(record == CustomerRecord(externalID: "C-2"))
+    }
+
+    @Test func rejectionsNameColumnAndValue() {
+        let cases: [([String], String?, String)] = [
+            (["", "a@b.co", "n", "", "", "", ""], "external_id", "external_id is empty; every row needs one"),
+            (["C", "nope", "n", "", "", "", ""], "email", #"email "nope" is not an email address: it has no @"#),
+            (["C", "", "n", "12", "", "", ""], "phone", #"phone "12" is not a phone number: it has 2 digits, a phone number has 5 to 15"#),
+            (["C", "", "n", "", "2023-02-30", "", ""], "created_at", #"created_at "2023-02-30" is not a real date: 2023-02 has 28 days"#),
+        ]
+        for (cells, column, message) in cases {
+            guard case .failure(let rejection) = validator.validate(row(cells)) else { Issue.record("accepted \(cells)"); continue }
+            #expect(rejection.column == column)
+            #expect(rejection.message == message)
+        }
+    }
+
+    @Test func readerProblemsRejectTheRow() {
+        guard case .failure(let rejection) = validator.validate(row(["C", "", "", "", "", ""], problem: "has 6 fields, the header has 7")) else {
+            Issue.record("accepted"); return
+        }
+        #expect(rejection.message == "row has 6 fields, the header has 7")
+    }
+}
