@@ -40,9 +40,13 @@ release: deps
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 
 run: build
-	@bin=$$(swift build --show-bin-path)/intake; \
-	echo "Reading the sample partner file Fixtures/customers-sample.csv with: intake preview"; \
-	$$bin preview Fixtures/customers-sample.csv
+	@mkdir -p $(DATA_ROOT)/partners/demo/inbox $(DATA_ROOT)/partners/demo/outbox
+	@echo "Intake is watching $(DATA_ROOT) (partner 'demo'). Drop CSV or XLSX files into:"
+	@echo "    $(DATA_ROOT)/partners/demo/inbox/"
+	@echo "and read the result workbooks in:"
+	@echo "    $(DATA_ROOT)/partners/demo/outbox/"
+	@echo "Try: cp Fixtures/customers-sample.csv $(DATA_ROOT)/partners/demo/inbox/   (Ctrl-C stops.)"
+	@exec $$(swift build --show-bin-path)/intake watch --root $(DATA_ROOT)
 
 test: test-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)

@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // C libraries, one system-library target each, from Debian's -dev packages.
@@ -23,6 +24,9 @@ let package = Package(
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
         .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
+
+        // Linux declarations Swift's Glibc module leaves out (eventfd).
+        .target(name: "CIntakeLinux"),
 
         .target(name: "IntakeSystem"),
         .target(name: "IntakeRead", dependencies: ["IntakeSystem", "CZip", "CExpat"]),
@@ -37,11 +41,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "IntakeWatch",
+            dependencies: [
+                "IntakeImport", "IntakeStore", "IntakeSystem", "IntakeRead", "CIntakeLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakeRead", "IntakeImport", "IntakeStore",
+                "IntakeRead", "IntakeImport", "IntakeStore", "IntakeWatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

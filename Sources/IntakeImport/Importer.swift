@@ -15,6 +15,13 @@ public struct ImportRequest: Sendable {
     /// The folder the result workbook goes to.
     public var outbox: String
     public var readOptions: ReadOptions
+    /// Where the result workbook is written before the commit; by default a temporary name in the
+    /// outbox. The watcher uses a stable path in its state folder, so that a restart after the
+    /// commit finds the finished workbook and only has to move it.
+    public var resultScratchPath: String?
+    /// Refuse content this partner already imported (the watcher's exactly-once rule); a CLI
+    /// re-import is allowed and reports every row unchanged.
+    public var rejectDuplicateContent = false
 
     public init(path: String, fileName: String? = nil, partner: String, outbox: String, readOptions: ReadOptions = ReadOptions()) {
         self.path = path
@@ -33,21 +40,38 @@ public struct ImportOutcome: Sendable {
     public var resultPath: String
     public var importID: Int64 { record.id }
     /// Why the whole file was rejected; nil when it was processed (even with rejected rows).
-    public var fileError: String? { record.status == .rejected ? record.error : nil }
+    public var fileError: String? { record.status == .completed ? nil : record.error }
 }
 
-/// Infrastructure failures (disk, database); bad input never throws, it is reported.
+/// Infrastructure failures (disk, database) and stops; bad input never throws, it is reported.
 public enum ImportFailure: Error, CustomStringConvertible {
     case system(SystemError)
     case database(SQLiteError)
     case report(ReportError)
+    /// ``ImportHooks/shouldStop`` asked to stop; nothing was committed.
+    case stopped(String)
 
     public var description: String {
         switch self {
         case .system(let e): return e.description
         case .database(let e): return e.description
         case .report(let e): return e.description
+        case .stopped(let reason): return "stopped: \(reason)"
         }
+    }
+}
+
+/// How a caller takes part in an import without the importer knowing about it.
+public struct ImportHooks {
+    /// Runs inside the import's transaction once the `imports` row is final (for every outcome:
+    /// completed, rejected, duplicate), so the caller's own bookkeeping commits with it.
+    public var inTransaction: ((ImportRecord) throws -> Void)?
+    /// Asked every few thousand rows; a reason aborts the import and rolls it back.
+    public var shouldStop: (() -> String?)?
+
+    public init(inTransaction: ((ImportRecord) throws -> Void)? = nil, shouldStop: (() -> String?)? = nil) {
+        self.inTransaction = inTransaction
+        self.shouldStop = shouldStop
     }
 }
 
@@ -73,8 +97,9 @@ public final class Importer {
         self.now = now
     }
 
-    /// Imports `request`; throws only when the service itself fails (disk full, database broken).
-    public func run(_ request: ImportRequest) throws(ImportFailure) -> ImportOutcome {
+    /// Imports `request`; throws only when the service itself fails (disk full, database broken)
+    /// or a hook asks it to stop.
+    public func run(_ request: ImportRequest, hooks: ImportHooks = ImportHooks()) throws(ImportFailure) -> ImportOutcome {
         var logger = self.logger
         logger[metadataKey: "partner"] = "\(request.partner)"
         logger[metadataKey: "file"] = "\(request.fileName)"
@@ -83,15 +108,26 @@ public final class Importer {
         var record = ImportRecord(partner: request.partner, fileName: request.fileName, sha256: digest.sha256, size: digest.size, startedAt: now())
         logger.info("import started", metadata: ["size": "\(digest.size)", "sha256": "\(digest.sha256)"])
 
+        if request.rejectDuplicateContent {
+            let earlier: ImportRecord?
+            do { earlier = try ImportLog(database: database).completedImport(partner: request.partner, sha256: digest.sha256) } catch { throw .database(error) }
+            if let earlier {
+                let reason = "the same content was already imported as import \(earlier.id) (\(earlier.fileName), finished \(earlier.finishedAt ?? "?") UTC); nothing was changed"
+                let outcome = try rejectFile(request, record: &record, reason: reason, status: .duplicate, hooks: hooks)
+                logger.notice("duplicate content", metadata: ["import": "\(outcome.importID)", "earlier": "\(earlier.id)"])
+                return outcome
+            }
+        }
+
         do {
-            let outcome = try importRows(request, record: &record, logger: logger)
+            let outcome = try importRows(request, record: &record, logger: logger, hooks: hooks)
             logger.info("import finished", metadata: [
                 "import": "\(outcome.importID)", "rows": "\(record.rowsRead)", "created": "\(record.created)",
                 "updated": "\(record.updated)", "unchanged": "\(record.unchanged)", "rejected": "\(record.rejected)",
             ])
             return outcome
         } catch let rejection as FileRejection {
-            let outcome = try rejectFile(request, record: &record, reason: rejection.message)
+            let outcome = try rejectFile(request, record: &record, reason: rejection.message, hooks: hooks)
             logger.warning("file rejected", metadata: ["import": "\(outcome.importID)", "reason": "\(rejection.message)"])
             return outcome
         } catch let failure as ImportFailure {
@@ -104,7 +140,16 @@ public final class Importer {
     /// Why a whole file is refused: it cannot be read, or its columns are wrong.
     struct FileRejection: Error { var message: String }
 
-    private func importRows(_ request: ImportRequest, record: inout ImportRecord, logger: Logger) throws -> ImportOutcome {
+    /// Records a file refused before it is read (a symlink, an unsupported type) and writes a
+    /// result workbook that says why.
+    public func refuse(_ request: ImportRequest, reason: String, digest: FileDigest? = nil, hooks: ImportHooks = ImportHooks()) throws(ImportFailure) -> ImportOutcome {
+        var record = ImportRecord(partner: request.partner, fileName: request.fileName, sha256: digest?.sha256 ?? "", size: digest?.size ?? 0, startedAt: now())
+        let outcome = try rejectFile(request, record: &record, reason: "\(request.fileName): \(reason)", hooks: hooks)
+        logger.warning("file refused", metadata: ["partner": "\(request.partner)", "file": "\(request.fileName)", "reason": "\(reason)", "import": "\(outcome.importID)"])
+        return outcome
+    }
+
+    private func importRows(_ request: ImportRequest, record: inout ImportRecord, logger: Logger, hooks: ImportHooks) throws -> ImportOutcome {
         let table: Table
         let columns: ColumnMap
         do {
@@ -133,7 +178,7 @@ public final class Importer {
                 try database.transaction {
                     record.id = try log.insert(record)
                     finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
-                    scratchPath = FileSystem.temporarySibling(of: finalPath)
+                    scratchPath = request.resultScratchPath ?? FileSystem.temporarySibling(of: finalPath)
                     let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet)
                     let seen = try SeenIDs(database: database)
                     let timestamp = now()
@@ -165,6 +210,7 @@ public final class Importer {
                             try workbook.addRejected(cells: row.cells, error: message)
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(message)"])
                         }
+                        if record.rowsRead % 4096 == 0, let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
                         if let progress, record.rowsRead % progressInterval == 0 { progress(record.rowsRead) }
                     }
                     record.created = counts[.created] ?? 0
@@ -178,6 +224,9 @@ public final class Importer {
                     var summary = Self.summary(request, record)
                     summary.counts = counts
                     try workbook.finish(summary)
+                    // The workbook must be on disk before the commit that says it exists.
+                    try FileDescriptor(opening: scratchPath).sync()
+                    try hooks.inTransaction?(record)
                 }
             }
         } catch let error as ReadError {
@@ -194,8 +243,9 @@ public final class Importer {
     }
 
     /// Records a rejected file and writes a result workbook that says why.
-    private func rejectFile(_ request: ImportRequest, record: inout ImportRecord, reason: String) throws(ImportFailure) -> ImportOutcome {
-        record.status = .rejected
+    private func rejectFile(_ request: ImportRequest, record: inout ImportRecord, reason: String,
+                            status: ImportRecord.Status = .rejected, hooks: ImportHooks) throws(ImportFailure) -> ImportOutcome {
+        record.status = status
         record.error = reason
         record.rowsRead = 0
         record.created = 0; record.updated = 0; record.unchanged = 0; record.rejected = 0
@@ -208,21 +258,36 @@ public final class Importer {
                 finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                 record.resultPath = finalPath
                 try log.update(record)
+                try hooks.inTransaction?(record)
             }
         } catch let error as SQLiteError {
             throw .database(error)
+        } catch let error as ImportFailure {
+            throw error
         } catch {
             throw .system(SystemError(code: 0, operation: "import", subject: "\(error)"))
         }
+        try Self.writeSummaryOnly(request: request, record: record, to: finalPath)
+        return ImportOutcome(record: record, resultPath: finalPath)
+    }
+
+    /// Writes a workbook with only its Summary (a rejected file, or a result rebuilt after a crash
+    /// lost the original) straight into `finalPath`, atomically.
+    public static func writeSummaryOnly(request: ImportRequest, record: ImportRecord, to finalPath: String, note: String? = nil) throws(ImportFailure) {
         let scratch = FileSystem.temporarySibling(of: finalPath)
         do {
             let workbook = try ResultWorkbook(path: scratch, sourceHeader: [])
-            try workbook.finish(Self.summary(request, record))
+            var summary = summary(request, record)
+            summary.note = note
+            summary.counts = [.created: record.created, .updated: record.updated, .unchanged: record.unchanged, .rejected: record.rejected]
+            try workbook.finish(summary)
         } catch {
             throw .report(error)
         }
-        do { try FileSystem.rename(scratch, to: finalPath) } catch { throw .system(error) }
-        return ImportOutcome(record: record, resultPath: finalPath)
+        do {
+            try FileDescriptor(opening: scratch).sync()
+            try FileSystem.rename(scratch, to: finalPath)
+        } catch { throw .system(error) }
     }
 
     static func summary(_ request: ImportRequest, _ record: ImportRecord) -> ImportSummary {
@@ -233,7 +298,7 @@ public final class Importer {
         summary.delimiter = record.delimiter
         summary.sheet = record.sheet
         summary.rowsRead = record.rowsRead
-        summary.fileError = record.status == .rejected ? record.error : nil
+        summary.fileError = record.status == .completed ? nil : record.error
         return summary
     }
 

@@ -1,6 +1,6 @@
 /// One row of the `imports` table.
 public struct ImportRecord: Sendable, Equatable {
-    public enum Status: String, Sendable { case running, completed, rejected }
+    public enum Status: String, Sendable { case running, completed, rejected, duplicate }
 
     public var id: Int64 = 0
     public var partner: String
@@ -79,6 +79,14 @@ public final class ImportLog {
         while try statement.step() { out.append(Self.record(statement)) }
         statement.reset()
         return out
+    }
+
+    /// The first completed import of this content for the partner, if any.
+    public func completedImport(partner: String, sha256: String) throws(SQLiteError) -> ImportRecord? {
+        guard let id = try database.scalar(
+            "SELECT min(id) FROM imports WHERE partner = ?1 AND sha256 = ?2 AND status = 'completed'", [.text(partner), .text(sha256)]
+        ) else { return nil }
+        return try find(id)
     }
 
     /// One import by id.

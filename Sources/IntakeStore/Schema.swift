@@ -15,7 +15,7 @@ public enum Schema {
             encoding      TEXT,
             delimiter     TEXT,
             sheet         TEXT,
-            status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'rejected')),
+            status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'rejected', 'duplicate')),
             rows_read     INTEGER NOT NULL DEFAULT 0,
             rows_created  INTEGER NOT NULL DEFAULT 0,
             rows_updated  INTEGER NOT NULL DEFAULT 0,
@@ -42,6 +42,26 @@ public enum Schema {
             updated_at        TEXT NOT NULL,
             PRIMARY KEY (partner, external_id)
         ) WITHOUT ROWID;
+        """,
+        // 2: the watcher's journal: each claimed file and the step it reached, so a restart
+        // resumes every unfinished file from where it stopped and never imports one twice.
+        """
+        CREATE TABLE journal (
+            id              INTEGER PRIMARY KEY,
+            partner         TEXT NOT NULL,
+            file_name       TEXT NOT NULL,
+            processing_path TEXT NOT NULL UNIQUE,
+            sha256          TEXT,
+            size            INTEGER,
+            step            TEXT NOT NULL CHECK (step IN ('claimed', 'imported', 'result_written', 'archived')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            import_id       INTEGER REFERENCES imports (id),
+            outcome         TEXT,
+            archive_path    TEXT,
+            claimed_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX journal_unfinished ON journal (step) WHERE step != 'archived';
         """,
     ]
 

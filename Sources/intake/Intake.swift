@@ -1,5 +1,6 @@
 import ArgumentParser
 import IntakeSystem
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File-drop ingestion of partner customer lists (CSV, XLSX) into SQLite.",
-        subcommands: [Import.self, Export.self, Imports.self, Preview.self]
+        subcommands: [Watch.self, Import.self, Export.self, Imports.self, Preview.self]
     )
 }
 
@@ -21,6 +22,8 @@ enum Main {
         if getenv("INTAKE_REPORT_PEAK_MEMORY") != nil {
             atexit(reportPeakMemory)
         }
+        // Logs go to stderr (journald under systemd); each command sets its own level.
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         await Intake.main()
     }
 }

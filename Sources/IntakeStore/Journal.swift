@@ -1,0 +1,94 @@
+/// The watcher's journal: every file it claimed and the last step that file completed.
+///
+/// Steps, each safe to repeat after a crash:
+/// `claimed` (moved out of the inbox into the processing area) → `imported` (its import, or its
+/// rejection, committed; recorded in the same transaction as the import) → `result_written` (the
+/// result workbook is in the outbox) → `archived` (the file is in the archive; done).
+public struct JournalEntry: Sendable, Equatable {
+    public enum Step: String, Sendable { case claimed, imported, resultWritten = "result_written", archived }
+
+    public var id: Int64
+    public var partner: String
+    public var fileName: String
+    public var processingPath: String
+    public var sha256: String?
+    public var size: Int64?
+    public var step: Step
+    public var attempts: Int
+    public var importID: Int64?
+    /// `processed` or `failed`, once known: which archive the file goes to.
+    public var outcome: String?
+    public var archivePath: String?
+}
+
+public final class Journal {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Records a file just claimed into `processingPath`.
+    public func claimed(partner: String, fileName: String, processingPath: String, now: String) throws(SQLiteError) -> Int64 {
+        try database.prepare("""
+            INSERT INTO journal (partner, file_name, processing_path, step, claimed_at, updated_at)
+            VALUES (?1, ?2, ?3, 'claimed', ?4, ?4)
+            """).run([.text(partner), .text(fileName), .text(processingPath), .text(now)])
+        return database.lastInsertRowID
+    }
+
+    /// Counts one more attempt at importing entry `id`; committed before the attempt starts, so a
+    /// crash during it is counted.
+    public func beginAttempt(_ id: Int64, now: String) throws(SQLiteError) -> Int {
+        try database.prepare("UPDATE journal SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
+        return Int(try database.scalar("SELECT attempts FROM journal WHERE id = ?1", [.integer(id)]) ?? 0)
+    }
+
+    /// Takes back an attempt that was abandoned cleanly (shutdown), so it does not count as a crash.
+    public func abandonAttempt(_ id: Int64, now: String) throws(SQLiteError) {
+        try database.prepare("UPDATE journal SET attempts = max(attempts - 1, 0), updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
+    }
+
+    /// Marks entry `id` imported; call inside the import's transaction.
+    public func imported(_ id: Int64, importID: Int64, sha256: String, size: Int64, outcome: String, now: String) throws(SQLiteError) {
+        try database.prepare("""
+            UPDATE journal SET step = 'imported', import_id = ?2, sha256 = ?3, size = ?4, outcome = ?5, updated_at = ?6 WHERE id = ?1
+            """).run([.integer(id), .integer(importID), .text(sha256), .integer(size), .text(outcome), .text(now)])
+    }
+
+    public func advance(_ id: Int64, to step: JournalEntry.Step, archivePath: String? = nil, now: String) throws(SQLiteError) {
+        try database.prepare("""
+            UPDATE journal SET step = ?2, archive_path = coalesce(?3, archive_path), updated_at = ?4 WHERE id = ?1
+            """).run([.integer(id), .text(step.rawValue), SQLValue(archivePath), .text(now)])
+    }
+
+    /// Entries not yet archived, oldest first.
+    public func unfinished() throws(SQLiteError) -> [JournalEntry] {
+        try entries("WHERE step != 'archived' ORDER BY id")
+    }
+
+    public func entry(_ id: Int64) throws(SQLiteError) -> JournalEntry? {
+        try entries("WHERE id = \(id)").first
+    }
+
+    /// Whether any entry, finished or not, has this processing path.
+    public func knows(processingPath: String) throws(SQLiteError) -> Bool {
+        try database.scalar("SELECT 1 FROM journal WHERE processing_path = ?1", [.text(processingPath)]) != nil
+    }
+
+    private func entries(_ clause: String) throws(SQLiteError) -> [JournalEntry] {
+        let statement = try database.prepare("""
+            SELECT id, partner, file_name, processing_path, sha256, size, step, attempts, import_id, outcome, archive_path
+            FROM journal \(clause)
+            """)
+        var out: [JournalEntry] = []
+        while try statement.step() {
+            out.append(JournalEntry(
+                id: statement.int(0), partner: statement.text(1) ?? "", fileName: statement.text(2) ?? "",
+                processingPath: statement.text(3) ?? "", sha256: statement.text(4), size: statement.isNull(5) ? nil : statement.int(5),
+                step: JournalEntry.Step(rawValue: statement.text(6) ?? "") ?? .claimed, attempts: Int(statement.int(7)),
+                importID: statement.isNull(8) ? nil : statement.int(8), outcome: statement.text(9), archivePath: statement.text(10)
+            ))
+        }
+        statement.reset()
+        return out
+    }
+}

@@ -1,0 +1,166 @@
+import CIntakeLinux
+import IntakeSystem
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One inotify event, with the name that `inotify_event` carries after its fixed header.
+public struct InotifyEvent: Sendable, Equatable {
+    public var watch: Int32
+    public var mask: UInt32
+    public var name: String
+
+    public var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
+    public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
+
+    /// Walks a buffer filled by `read` on an inotify descriptor: each event is a 16-byte header
+    /// (`wd`, `mask`, `cookie`, `len`) followed by `len` bytes of NUL-padded name. Swift imports
+    /// `inotify_event` without its flexible `name` member, so the walk is by hand.
+    static func parse(_ buffer: UnsafeRawBufferPointer) -> [InotifyEvent] {
+        var events: [InotifyEvent] = []
+        var offset = 0
+        let header = MemoryLayout<inotify_event>.size
+        while offset + header <= buffer.count {
+            let wd = buffer.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+            let mask = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+            let length = Int(buffer.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+            guard offset + header + length <= buffer.count else { break }
+            let nameBytes = UnsafeRawBufferPointer(rebasing: buffer[(offset + header)..<(offset + header + length)])
+            let end = nameBytes.firstIndex(of: 0) ?? nameBytes.count
+            events.append(InotifyEvent(watch: wd, mask: mask, name: String(decoding: nameBytes[0..<end], as: UTF8.self)))
+            offset += header + length
+        }
+        return events
+    }
+}
+
+/// What the poll thread delivers.
+public enum WatchSignal: Sendable {
+    case events([InotifyEvent])
+    /// Events were lost (the kernel queue or our buffer overflowed): rescan everything.
+    case overflow
+    /// Nothing happened for a tick: time to look at files waiting to settle.
+    case tick
+}
+
+/// The one owner of an inotify descriptor and of the eventfd that stops its poll thread.
+///
+/// `@unchecked Sendable` is safe because both descriptors are fixed at init and closed only in
+/// `deinit`; `inotify_add_watch`/`inotify_rm_watch` may be called from any thread while the poll
+/// thread reads (the kernel serializes them), and the stop flag is a `Mutex`.
+public final class Inotify: @unchecked Sendable {
+    private let fd: Int32
+    private let stopFD: Int32
+    private let stopped = Mutex(false)
+
+    /// Masks Intake watches with.
+    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+    public init() throws(SystemError) {
+        let inotifyFD = try syscall("inotify_init1") { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
+        let eventFD = intake_eventfd_nonblocking()
+        guard eventFD >= 0 else {
+            let code = errno
+            close(inotifyFD)
+            throw SystemError(code: code, operation: "eventfd")
+        }
+        fd = inotifyFD
+        stopFD = eventFD
+    }
+
+    deinit {
+        close(fd)
+        close(stopFD)
+    }
+
+    /// Watches `path`; returns the watch descriptor.
+    public func watch(_ path: String, mask: UInt32) throws(SystemError) -> Int32 {
+        try syscall("inotify_add_watch", path) { inotify_add_watch(fd, path, mask) }
+    }
+
+    public func unwatch(_ watch: Int32) {
+        _ = inotify_rm_watch(fd, watch)
+    }
+
+    /// Starts the thread that blocks in `poll` on the inotify and stop descriptors, and returns
+    /// the stream it feeds. At most `bufferLimit` signals wait unconsumed; past that, events are
+    /// dropped and an `.overflow` follows, exactly as when the kernel's own queue overflows.
+    public func start(tickMilliseconds: Int32 = 250, bufferLimit: Int = 4096) -> AsyncStream<WatchSignal> {
+        let (stream, continuation) = AsyncStream.makeStream(of: WatchSignal.self, bufferingPolicy: .bufferingOldest(max(bufferLimit, 2)))
+        let thread = PollThread(inotify: self, continuation: continuation, tick: tickMilliseconds)
+        thread.start()
+        return stream
+    }
+
+    /// Wakes the poll thread and makes it finish the stream. Safe from any thread, idempotent.
+    public func stop() {
+        let first = stopped.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        var one: UInt64 = 1
+        _ = try? syscall("write") { write(stopFD, &one, 8) }
+    }
+
+    fileprivate func pollLoop(_ continuation: AsyncStream<WatchSignal>.Continuation, tick: Int32) {
+        // At least one whole event with the longest name fits, as inotify(7) asks.
+        let buffer = ChunkBuffer(count: 64 * (MemoryLayout<inotify_event>.size + Int(NAME_MAX) + 1))
+        var lost = false
+        defer { continuation.finish() }
+        while true {
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+            let ready: Int32
+            do { ready = try syscall("poll") { poll(&fds, 2, tick) } } catch { return }
+            if fds[1].revents != 0 { return }
+            var signal = WatchSignal.tick
+            if ready > 0 && fds[0].revents & Int16(POLLIN) != 0 {
+                var events: [InotifyEvent] = []
+                while true {
+                    let n = read(fd, buffer.raw.baseAddress, buffer.raw.count)
+                    if n > 0 { events += InotifyEvent.parse(buffer.prefix(n)); continue }
+                    if n < 0 && errno == EINTR { continue }
+                    break
+                }
+                signal = events.contains(where: \.isOverflow) ? .overflow : .events(events)
+            }
+            // After a drop, nothing is delivered until the consumer learns it must rescan.
+            if lost {
+                if case .enqueued = continuation.yield(.overflow) { lost = false } else { continue }
+            }
+            if case .dropped = continuation.yield(signal) {
+                if case .tick = signal { continue }
+                lost = true
+            }
+        }
+    }
+}
+
+/// The poll thread; a plain pthread, so blocking in `poll` never holds a Swift concurrency thread.
+private final class PollThread: @unchecked Sendable {
+    // @unchecked: every field is immutable and only read by the thread it starts.
+    let inotify: Inotify
+    let continuation: AsyncStream<WatchSignal>.Continuation
+    let tick: Int32
+
+    init(inotify: Inotify, continuation: AsyncStream<WatchSignal>.Continuation, tick: Int32) {
+        self.inotify = inotify
+        self.continuation = continuation
+        self.tick = tick
+    }
+
+    func start() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            // The thread owns the retained context for its whole life.
+            let me = Unmanaged<PollThread>.fromOpaque(raw!).takeRetainedValue()
+            me.inotify.pollLoop(me.continuation, tick: me.tick)
+            return nil
+        }, context)
+        if rc == 0 { pthread_detach(thread) } else { Unmanaged<PollThread>.fromOpaque(context).release(); continuation.finish() }
+    }
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What identifies a file's content without reading it: if none of these changed for the settle
+/// time, the writer has stopped.
+struct FileSignature: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modified: Int64
+    var changed: Int64
+
+    /// The signature of whatever is at `path`, not following a symlink; nil when nothing is there.
+    init?(path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        changed = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+    }
+
+    init(device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64) {
+        (self.device, self.inode, self.size, self.modified, self.changed) = (device, inode, size, modified, changed)
+    }
+}
+
+/// Files seen in inboxes that are waiting to be finished and settled.
+///
+/// A file is ready when its writer has closed it (or it was renamed into place, or found by a
+/// scan) and its signature has not changed for `settle` seconds. Time comes from the caller,
+/// so tests drive it without sleeping.
+struct SettleTracker {
+    struct Candidate: Equatable, Sendable {
+        var partner: String
+        var name: String
+        var path: String
+        var signature: FileSignature
+        var lastChange: Double
+        /// A close after writing, a rename into place, or a scan: the upload says it is done.
+        var closed: Bool
+        /// When the file first looked settled but was not yet complete (an XLSX without its zip
+        /// directory), to give up on it eventually.
+        var incompleteSince: Double?
+    }
+
+    private(set) var candidates: [String: Candidate] = [:]
+
+    var isEmpty: Bool { candidates.isEmpty }
+
+    /// Notes that `path` was written, closed or found; `signature` is what it looks like now.
+    mutating func observe(partner: String, name: String, path: String, signature: FileSignature, closed: Bool, now: Double) {
+        if var existing = candidates[path] {
+            if existing.signature != signature {
+                existing.signature = signature
+                existing.lastChange = now
+                existing.incompleteSince = nil
+            }
+            existing.closed = existing.closed || closed
+            candidates[path] = existing
+        } else {
+            candidates[path] = Candidate(partner: partner, name: name, path: path, signature: signature, lastChange: now, closed: closed)
+        }
+    }
+
+    mutating func forget(_ path: String) { candidates[path] = nil }
+
+    /// Candidates that are closed and unchanged for `settle` seconds, removed from the tracker.
+    /// `signatureOf` re-reads each file (a change restarts its clock; a vanished file is dropped).
+    mutating func takeReady(now: Double, settle: Double, signatureOf: (String) -> FileSignature?) -> [Candidate] {
+        var ready: [Candidate] = []
+        for (path, var candidate) in candidates {
+            guard let current = signatureOf(path) else { candidates[path] = nil; continue }
+            if current != candidate.signature {
+                candidate.signature = current
+                candidate.lastChange = now
+                candidate.incompleteSince = nil
+                candidates[path] = candidate
+                continue
+            }
+            if candidate.closed && now - candidate.lastChange >= settle {
+                ready.append(candidate)
+                candidates[path] = nil
+            }
+        }
+        return ready.sorted { $0.lastChange == $1.lastChange ? $0.path < $1.path : $0.lastChange < $1.lastChange }
+    }
+
+    /// Puts back a candidate that settled but is not complete yet, remembering since when.
+    mutating func requeueIncomplete(_ candidate: Candidate, now: Double) {
+        var c = candidate
+        c.incompleteSince = c.incompleteSince ?? now
+        c.lastChange = now
+        candidates[c.path] = c
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import IntakeImport
+import IntakeSystem
+import IntakeWatch
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `intake watch`: the file-drop service.
+struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch every partner's inbox and import each finished upload exactly once.",
+        discussion: """
+        Layout under the data root: partners/<partner>/inbox/ (partners write), \
+        partners/<partner>/outbox/ (result workbooks), state/ (database, processing area, archive). \
+        A partner exists when partners/<partner>/inbox/ exists. SIGTERM or SIGINT stops the \
+        service cleanly; a file in hand is finished or abandoned and resumes at the next start.
+        """
+    )
+
+    @Option(help: "The data root. Default: $INTAKE_ROOT or ./var.")
+    var root: String?
+
+    @Option(help: "Seconds a closed upload must stay unchanged before it is imported.")
+    var settle: Double = 5
+
+    @Flag(help: "Process what is waiting (files unchanged for the settle time) and exit, for cron and tests.")
+    var once = false
+
+    @Option(help: "Imports of one file that may crash or time out before it is set aside as failed.")
+    var maxAttempts = 3
+
+    @Option(help: "Seconds one file's import may take before it is stopped and retried.")
+    var importTimeout: Double = 3600
+
+    @Option(help: "Seconds an XLSX upload may stay incomplete after settling before it is failed.")
+    var incompleteTimeout: Double = 300
+
+    @Option(help: ArgumentHelp("Watch signals buffered before a rescan is forced.", visibility: .hidden))
+    var eventBuffer = 4096
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let dataRoot = DataRoot(root ?? getenv("INTAKE_ROOT").map { String(cString: $0) } ?? "./var")
+        try dataRoot.prepare()
+        try FileSystem.createDirectories(dataRoot.partners)
+        var configuration = WatchConfiguration(root: dataRoot)
+        configuration.settleSeconds = settle
+        configuration.maxAttempts = maxAttempts
+        configuration.importTimeoutSeconds = importTimeout
+        configuration.incompleteTimeoutSeconds = incompleteTimeout
+        configuration.eventBufferLimit = eventBuffer
+        var logger = Logger(label: "intake.watch")
+        logger.logLevel = logLevel
+
+        let service = WatchService(configuration: configuration, logger: logger)
+        if once {
+            try await service.runOnce()
+            return
+        }
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
