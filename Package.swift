@@ -60,9 +60,13 @@ let package = Package(
         ),
 
         // Test helpers: temporary folders, zip and workbook fixtures, child processes.
-        .target(name: "IntakeTestSupport", dependencies: ["CZip"], path: "Tests/IntakeTestSupport"),
+        .target(name: "IntakeTestSupport", dependencies: ["CZip", "IntakeRead"], path: "Tests/IntakeTestSupport"),
         .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem", "IntakeTestSupport", "intake"]),
         .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate", "IntakeTestSupport"]),
+        .testTarget(
+            name: "IntakeWatchTests",
+            dependencies: ["IntakeWatch", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeSystem", "IntakeTestSupport", "intake"]
+        ),
         .testTarget(
             name: "IntakeImportTests",
             dependencies: ["IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeTestSupport", "intake"]

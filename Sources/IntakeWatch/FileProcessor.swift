@@ -1,3 +1,4 @@
+import CIntakeLinux
 import IntakeImport
 import IntakeRead
 import IntakeStore
@@ -58,6 +59,8 @@ final class FileProcessor {
         case processed
         /// An XLSX whose zip is not complete yet; ask again later.
         case incomplete
+        /// Some process still has the file open for writing; wait for its close.
+        case busy
         /// Gone, or not ours to take (a temporary name, the check folder).
         case skipped
     }
@@ -76,9 +79,21 @@ final class FileProcessor {
             logger.warning("XLSX never completed; importing it anyway so it fails with a clear message",
                            metadata: ["partner": "\(partner)", "file": "\(name)"])
         }
-        guard let entry = claim(partner: partner, name: name, path: path) else { return .skipped }
-        drive(entry)
-        return .processed
+        switch claim(partner: partner, name: name, path: path) {
+        case .claimed(let entry):
+            drive(entry)
+            return .processed
+        case .busy:
+            return .busy
+        case .notClaimed:
+            return .skipped
+        }
+    }
+
+    enum ClaimResult {
+        case claimed(JournalEntry)
+        case busy
+        case notClaimed
     }
 
     /// Why the thing at `path` must not be read: anything but a regular file with one link.
@@ -119,19 +134,27 @@ final class FileProcessor {
 
     /// Moves the upload into the processing area (the partner can no longer change what is read)
     /// and records it in the journal.
-    func claim(partner: String, name: String, path: String) -> JournalEntry? {
+    func claim(partner: String, name: String, path: String) -> ClaimResult {
         // O_NOFOLLOW: a symlink swapped in since the check fails here instead of being followed;
         // O_NONBLOCK: a FIFO swapped in cannot block the daemon.
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ELOOP { refuse(partner: partner, name: name, path: path, reason: "symbolic links are not accepted; upload the file itself") }
-            return nil
+            return .notClaimed
         }
         let file = FileDescriptor(adopting: fd, path: path)
         guard let st = try? file.status(), st.st_mode & S_IFMT == S_IFREG, st.st_nlink == 1 else {
             refuse(partner: partner, name: name, path: path, reason: refusalReason(path) ?? "only regular files are accepted")
-            return nil
+            return .notClaimed
         }
+        // A read lease is granted only when nobody has the file open for writing: an upload that
+        // paused longer than the settle time is not mistaken for a finished one. Held through the
+        // rename, so a writer cannot open it meanwhile. Without the right to take leases (not the
+        // owner, no CAP_LEASE) the settle time alone decides.
+        if intake_try_read_lease(fd) != 0 {
+            if errno == EAGAIN { return .busy }
+        }
+        defer { _ = intake_release_lease(fd) }
         let processing = "\(configuration.processing)/\(partner)/\(UTC.nowEpochSeconds())-\(nextToken())--\(name)"
         do {
             try FileSystem.createDirectories(FileSystem.parent(of: processing), mode: 0o750)
@@ -140,10 +163,10 @@ final class FileProcessor {
             try file.sync()
             let id = try journal.claimed(partner: partner, fileName: name, processingPath: processing, now: UTC.now())
             logger.info("claimed", metadata: ["partner": "\(partner)", "file": "\(name)", "size": "\(st.st_size)", "journal": "\(id)"])
-            return try journal.entry(id)
+            return try journal.entry(id).map(ClaimResult.claimed) ?? .notClaimed
         } catch {
             logger.error("cannot claim the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
-            return nil
+            return .notClaimed
         }
     }
 

@@ -88,6 +88,15 @@ struct SettleTracker {
         return ready.sorted { $0.lastChange == $1.lastChange ? $0.path < $1.path : $0.lastChange < $1.lastChange }
     }
 
+    /// Puts back a candidate that some process still has open for writing: it waits for the
+    /// writer's close (an inotify event) before it is considered again.
+    mutating func requeueBusy(_ candidate: Candidate, now: Double) {
+        var c = candidate
+        c.closed = false
+        c.lastChange = now
+        candidates[c.path] = c
+    }
+
     /// Puts back a candidate that settled but is not complete yet, remembering since when.
     mutating func requeueIncomplete(_ candidate: Candidate, now: Double) {
         var c = candidate

@@ -63,7 +63,6 @@ public final class WatchService: Service {
 
         // The stream is started before the watches so no event between them is lost.
         let stream = inotify.start(tickMilliseconds: configuration.tickMilliseconds, bufferLimit: configuration.eventBufferLimit)
-        try await worker.run { processor.value.resume() }
 
         func watch(_ path: String, _ mask: UInt32, as what: Watched) {
             do { watches[try inotify.watch(path, mask: mask)] = what } catch {
@@ -92,6 +91,8 @@ public final class WatchService: Service {
         try await scanAll()
         logger.info("watching", metadata: ["root": "\(root.path)", "partners": "\(watches.values.filter { if case .inbox = $0 { true } else { false } }.count)"])
         onReady()
+        // Files claimed before a crash or stop go first; the worker runs jobs in order.
+        try await worker.run { processor.value.resume() }
 
         for await signal in stream {
             switch signal {
@@ -141,7 +142,11 @@ public final class WatchService: Service {
         for candidate in ready {
             if shutdown.isSet { return }
             let outcome = try await worker.run { processor.value.handleReady(partner: candidate.partner, name: candidate.name, incompleteSince: candidate.incompleteSince) }
-            if case .incomplete = outcome { tracker.requeueIncomplete(candidate, now: monotonic()) }
+            switch outcome {
+            case .incomplete: tracker.requeueIncomplete(candidate, now: monotonic())
+            case .busy: tracker.requeueBusy(candidate, now: monotonic())
+            case .processed, .skipped: break
+            }
         }
     }
 
@@ -162,14 +167,18 @@ public final class WatchService: Service {
                 for name in p.inboxEntries(partner) {
                     let path = p.configuration.root.inbox(partner) + "/" + name
                     guard let signature = FileSignature(path: path) else { continue }
-                    let age = Double(UTC.nowEpochSeconds()) - Double(max(signature.modified, signature.changed)) / 1e9
+                    var now = timespec()
+                    clock_gettime(CLOCK_REALTIME, &now)
+                    let age = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - Double(max(signature.modified, signature.changed)) / 1e9
                     if age < settle && p.refusalReason(path) == nil {
                         p.logger.info("still settling; left for the next run", metadata: ["partner": "\(partner)", "file": "\(name)"])
                         continue
                     }
                     // An XLSX with no zip directory yet is left unless it is past the timeout.
                     let waited: Double? = age >= p.configuration.incompleteTimeoutSeconds ? p.monotonic() - age : p.monotonic()
-                    _ = p.handleReady(partner: partner, name: name, incompleteSince: waited)
+                    if case .busy = p.handleReady(partner: partner, name: name, incompleteSince: waited) {
+                        p.logger.info("still open for writing; left for the next run", metadata: ["partner": "\(partner)", "file": "\(name)"])
+                    }
                 }
             }
         }

@@ -66,11 +66,6 @@ func sheet(_ path: String, _ name: String) throws -> [[String]] {
     return rows.map { $0.count < width ? $0 + Array(repeating: "", count: width - $0.count) : $0 }
 }
 
-func readAllRecords(_ reader: any RecordReader) throws -> [SourceRow] {
-    var out: [SourceRow] = []
-    while let record = try reader.nextRecord() { out.append(record) }
-    return out
-}
 
 /// The Summary sheet as label → value.
 func summary(_ path: String) throws -> [String: String] {

@@ -17,11 +17,7 @@ func readTable(_ path: String, _ options: ReadOptions = ReadOptions()) throws ->
 }
 
 /// Every record a reader yields, header included and blank records kept.
-func readRecords(_ reader: any RecordReader) throws -> [SourceRow] {
-    var out: [SourceRow] = []
-    while let record = try reader.nextRecord() { out.append(record) }
-    return out
-}
+func readRecords(_ reader: any RecordReader) throws -> [SourceRow] { try readAllRecords(reader) }
 
 /// The error a read throws, or nil when it reads fine.
 func readError(_ path: String, _ options: ReadOptions = ReadOptions()) -> ReadError? {

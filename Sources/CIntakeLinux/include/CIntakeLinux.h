@@ -1,12 +1,31 @@
 #ifndef C_INTAKE_LINUX_H
 #define C_INTAKE_LINUX_H
 
-// Linux APIs that Swift's Glibc module does not export: eventfd(2), which stops the inotify
-// poll thread from another thread. Included here so Swift can see the function and its flags.
+// Linux APIs that Swift's Glibc module does not export or cannot call:
+// eventfd(2), which stops the inotify poll thread from another thread, and fcntl(2) leases
+// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE).
 #include <sys/eventfd.h>
+#include <fcntl.h>
+#include <errno.h>
+
+#ifndef F_SETLEASE
+#define F_SETLEASE 1024
+#endif
 
 static inline int intake_eventfd_nonblocking(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+/// Takes a read lease on a read-only descriptor. The kernel grants it only when no process has
+/// the file open for writing, which tells "an upload is still being written" apart from "done".
+/// Returns 0, or -1 with errno: EAGAIN (someone is writing), EPERM/EACCES (not the owner and no
+/// CAP_LEASE), EINVAL (file system without leases).
+static inline int intake_try_read_lease(int fd) {
+    return fcntl(fd, F_SETLEASE, F_RDLCK);
+}
+
+static inline int intake_release_lease(int fd) {
+    return fcntl(fd, F_SETLEASE, F_UNLCK);
 }
 
 #endif
