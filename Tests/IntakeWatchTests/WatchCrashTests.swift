@@ -11,9 +11,10 @@ import Testing
             let daemon = Daemon(root: root)
             try daemon.addPartner("acme")
             var generator = SplitMix64(seed: 20_261_123)
-            let rounds = 12, filesPerRound = 4, rowsPerFile = 400
+            let rounds = 10, filesPerRound = 3, rowsPerFile = 2_000
             var dropped: [String] = []
-            let markers = ["] claimed", "] import started", "] import finished", "] file done"]
+            // Points inside a file's processing; kills between files happen anyway as files finish.
+            let markers = ["] claimed", "] import started", "] import finished"]
             var killedMidFile = 0
 
             for round in 0..<rounds {
@@ -43,7 +44,8 @@ import Testing
                 let db = try? daemon.database()
                 let pending = (try? db?.scalar("SELECT count(*) FROM journal WHERE step != 'archived'")) ?? nil
                 let inboxEmpty = ((try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? ["?"]).isEmpty
-                return inboxEmpty && pending == 0
+                let processingEmpty = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/state/processing/acme")) ?? []).isEmpty
+                return inboxEmpty && processingEmpty && pending == 0
             }
             try #require(finished, "not everything was processed; log:\n\(daemon.logText.suffix(3000))")
 
@@ -59,7 +61,7 @@ import Testing
             for name in dropped { #expect(archived.filter { $0.hasSuffix("--" + name) }.count == 1, "\(name)") }
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: root + "/state/processing/acme")) ?? []).isEmpty)
             #expect(daemon.results("acme").count == dropped.count, "one result per file")
-            #expect(killedMidFile >= 3, "most kills should land while a file was in hand")
+            #expect(killedMidFile >= rounds / 4, "kills should land while a file was in hand (\(killedMidFile) of \(rounds))")
         }
     }
 }
