@@ -52,8 +52,12 @@ test: test-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 
+# Release build, generated files under .build-bench/ (never committed), BENCH_ROWS to choose sizes.
+BENCH_ROWS ?= 100000,1000000
+BENCH_RUNS ?= 3
 bench: bench-deps release
-	./Benchmarks/run.sh
+	@bin=$$(swift build -c release --show-bin-path); \
+	$$bin/intake-bench --intake $$bin/intake --scratch $(CURDIR)/.build-bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS)
 
 clean:
 	rm -rf .build

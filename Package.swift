@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "intake", targets: ["intake"]),
+        .executable(name: "intake-bench", targets: ["intake-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -58,6 +59,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
+        // `make bench`: generates large files and times Intake against its floors.
+        .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "CXLSXWriter"]),
 
         // Test helpers: temporary folders, zip and workbook fixtures, child processes.
         .target(name: "IntakeTestSupport", dependencies: ["CZip", "IntakeRead"], path: "Tests/IntakeTestSupport"),

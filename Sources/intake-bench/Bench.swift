@@ -1,0 +1,185 @@
+import IntakeSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `intake-bench`: generates the benchmark files, times Intake and its floors as whole processes
+/// (median of several runs), and prints a table and one JSON line.
+///
+///     intake-bench --intake PATH --scratch DIR [--rows N[,N...]] [--runs K]
+@main
+enum Bench {
+    struct Measurement {
+        var seconds: Double
+        var peakBytes: Int?
+    }
+
+    static func main() throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String) -> String? {
+            guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+            defer { arguments.removeSubrange(i...(i + 1)) }
+            return arguments[i + 1]
+        }
+        guard let intake = option("--intake"), let scratch = option("--scratch") else {
+            print("usage: intake-bench --intake PATH --scratch DIR [--rows 100000,1000000] [--runs 3]")
+            exit(2)
+        }
+        let sizes = (option("--rows") ?? getenv("BENCH_ROWS").map { String(cString: $0) } ?? "100000,1000000")
+            .split(separator: ",").compactMap { Int($0) }
+        let runs = Int(option("--runs") ?? "3") ?? 3
+        try FileSystem.createDirectories(scratch)
+
+        var results: [(rows: Int, figures: [(String, Measurement)])] = []
+        for rows in sizes {
+            let dir = "\(scratch)/\(rows)"
+            try FileSystem.createDirectories(dir)
+            let csv = "\(dir)/customers.csv", xlsx = "\(dir)/customers.xlsx", edited = "\(dir)/customers-edited.csv"
+            if !FileSystem.exists(csv) { try Generate.csv(path: csv, count: rows) }
+            if !FileSystem.exists(edited) { try Generate.csv(path: edited, count: rows, revision: 1, extra: rows / 10) }
+            if !FileSystem.exists(xlsx) { try Generate.xlsx(path: xlsx, count: rows) }
+            log("\(rows) rows: files ready in \(dir)")
+
+            var figures: [(String, Measurement)] = []
+            func measure(_ label: String, prepare: () throws -> Void = {}, _ command: [String]) throws {
+                var samples: [Measurement] = []
+                for _ in 0..<runs {
+                    try prepare()
+                    samples.append(try timed(command))
+                }
+                samples.sort { $0.seconds < $1.seconds }
+                let median = samples[samples.count / 2]
+                figures.append((label, median))
+                log("  \(label): \(format(median.seconds)) s\(median.peakBytes.map { ", peak \($0 >> 20) MiB" } ?? "")")
+            }
+            let root = "\(dir)/root"
+            func freshRoot() throws {
+                _ = try? run(["/bin/rm", "-rf", root])
+                try FileSystem.createDirectories(root)
+            }
+            let importCommand = { (file: String) in [intake, "import", file, "--root", root, "--partner", "bench"] }
+
+            try measure("read csv", [intake, "preview", csv, "--limit", "all"])
+            try measure("read xlsx", [intake, "preview", xlsx, "--limit", "all"])
+            try measure("import csv (fresh)", prepare: freshRoot, importCommand(csv))
+            try measure("re-import csv (unchanged)", prepare: {
+                try freshRoot()
+                _ = try timed(importCommand(csv))
+            }, importCommand(csv))
+            try measure("import edited csv (½ changed, ⅒ new)", prepare: {
+                try freshRoot()
+                _ = try timed(importCommand(csv))
+            }, importCommand(edited))
+            try measure("import xlsx (fresh)", prepare: freshRoot, importCommand(xlsx))
+            // The floors: what the machine does with the same bytes and no validation at all.
+            try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
+                        ["/usr/bin/sqlite3", "\(dir)/floor.db", ".import --csv \(csv) customers"])
+            try measure("floor: unzip -p sheet", ["/bin/sh", "-c", "unzip -p '\(xlsx)' xl/worksheets/sheet1.xml > /dev/null"])
+            results.append((rows, figures))
+        }
+        report(results)
+    }
+
+    static func report(_ results: [(rows: Int, figures: [(String, Measurement)])]) {
+        var json = "{\"machine\":\(JSON.string(machine())),\"sizes\":{"
+        print("")
+        for (index, result) in results.enumerated() {
+            let f = Dictionary(result.figures, uniquingKeysWith: { a, _ in a })
+            let sqlite = f["floor: sqlite3 .import csv"]!.seconds, unzip = f["floor: unzip -p sheet"]!.seconds
+            func ratio(_ label: String) -> String {
+                switch label {
+                case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "read csv":
+                    return format(f[label]!.seconds / sqlite) + "× sqlite3"
+                case "import xlsx (fresh)", "read xlsx":
+                    return format(f[label]!.seconds / (sqlite + unzip)) + "× (unzip + sqlite3)"
+                default:
+                    return "floor"
+                }
+            }
+            print("\(result.rows) rows")
+            print(pad("run", 40) + pad("median s", 10) + pad("rows/s", 12) + pad("peak MiB", 10) + "vs floor")
+            for (label, m) in result.figures {
+                let peak = m.peakBytes.map { format(Double($0) / 1_048_576) } ?? "-"
+                let rate = label.hasPrefix("floor") ? "-" : String(Int(Double(result.rows) / m.seconds))
+                print(pad(label, 40) + pad(format(m.seconds), 10) + pad(rate, 12) + pad(peak, 10) + ratio(label))
+            }
+            print("")
+            if index > 0 { json += "," }
+            json += "\"\(result.rows)\":{"
+            json += result.figures.enumerated().map { i, pair in
+                "\(JSON.string(pair.0)):{\"seconds\":\(format(pair.1.seconds, digits: 3)),\"peak_bytes\":\(pair.1.peakBytes.map(String.init) ?? "null")}"
+            }.joined(separator: ",")
+            json += "}"
+        }
+        json += "}}"
+        print(json)
+    }
+
+    /// Runs a whole process and returns its wall time and, for Intake, the peak memory it reports.
+    static func timed(_ command: [String]) throws -> Measurement {
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let (status, stderr) = try run(command, reportMemory: true)
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        guard status == 0 else { throw BenchError("\(command.joined(separator: " ")) failed (\(status)): \(stderr.suffix(500))") }
+        let peak = stderr.split(separator: "\n").last { $0.hasPrefix("intake: peak memory ") }
+            .flatMap { $0.split(separator: " ").dropFirst(3).first.flatMap { Int($0) } }
+        let seconds = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+        return Measurement(seconds: seconds, peakBytes: peak)
+    }
+
+    /// Runs a process with stdout to /dev/null and stderr to a file; returns status and stderr.
+    @discardableResult
+    static func run(_ command: [String], reportMemory: Bool = false) throws -> (Int32, String) {
+        let errPath = "/tmp/intake-bench-\(getpid()).err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var environment = ["PATH=/usr/local/bin:/usr/bin:/bin"]
+        if reportMemory { environment.append("INTAKE_REPORT_PEAK_MEMORY=1") }
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        guard rc == 0 else { throw BenchError("cannot start \(command[0]): \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        var text = ""
+        if let file = fopen(errPath, "r") {
+            var line = [CChar](repeating: 0, count: 4096)
+            while fgets(&line, Int32(line.count), file) != nil { text += String(cString: line) }
+            fclose(file)
+        }
+        unlink(errPath)
+        return ((status >> 8) & 0xFF, text)
+    }
+
+    static func machine() -> String {
+        var info = utsname()
+        uname(&info)
+        let release = withUnsafeBytes(of: info.release) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        return "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores, Linux \(release)"
+    }
+
+    static func log(_ text: String) {
+        let line = text + "\n"
+        _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+    }
+
+    static func format(_ value: Double, digits: Int = 2) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let n = Int((value * scale).rounded())
+        let whole = n / Int(scale), fraction = n % Int(scale)
+        let f = String(fraction)
+        return "\(whole).\(String(repeating: "0", count: digits - f.count))\(f)"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}
