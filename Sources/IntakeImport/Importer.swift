@@ -167,7 +167,7 @@ public final class Importer {
         record.sheet = info.sheet
 
         let validator = RowValidator(columns: columns)
-        let store = CustomerStore(database: database, partner: request.partner)
+        let store = try CustomerStore(database: database, partner: request.partner)
         let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""

@@ -43,30 +43,41 @@ public enum UpsertResult: Sendable, Equatable {
 public final class CustomerStore {
     public let database: Database
     public let partner: String
+    // Held directly: the upsert runs once per row, so not even a cache lookup by SQL text.
+    private let lookup: Statement
+    private let insert: Statement
+    private let updateStatement: Statement
 
-    public init(database: Database, partner: String) {
+    public init(database: Database, partner: String) throws(SQLiteError) {
         self.database = database
         self.partner = partner
+        lookup = try database.prepare("""
+            SELECT email, name, phone, created_at, custom_attributes, json_patch(custom_attributes, ?3)
+            FROM customers WHERE partner = ?1 AND external_id = ?2
+            """)
+        insert = try database.prepare("""
+            INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
+                                   created_by_import, updated_by_import, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, json(?7), ?8, ?8, ?9)
+            """)
+        updateStatement = try database.prepare("""
+            UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
+                                 updated_by_import = ?8, updated_at = ?9
+            WHERE partner = ?1 AND external_id = ?2
+            """)
     }
 
     /// Creates the customer, or merges the given values into the stored ones (given fields set,
     /// empty ones kept; custom attributes merged key by key with `json_patch`, RFC 7396). A row
     /// whose merge equals what is stored is `unchanged` and not written.
     public func upsert(_ update: CustomerUpdate, importID: Int64, now: String) throws(SQLiteError) -> UpsertResult {
-        let lookup = try database.prepare("""
-            SELECT email, name, phone, created_at, custom_attributes, json_patch(custom_attributes, ?3)
-            FROM customers WHERE partner = ?1 AND external_id = ?2
-            """)
+        lookup.reset()
         try lookup.bind(.text(partner), at: 1)
         try lookup.bind(.text(update.externalID), at: 2)
         try lookup.bind(.text(update.attributesJSON), at: 3)
         guard try lookup.step() else {
             lookup.reset()
-            try database.prepare("""
-                INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
-                                       created_by_import, updated_by_import, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, json(?7), ?8, ?8, ?9)
-                """).run([
+            try insert.run([
                     .text(partner), .text(update.externalID), SQLValue(update.email), SQLValue(update.name),
                     SQLValue(update.phone), SQLValue(update.createdAt), .text(update.attributesJSON), .integer(importID), .text(now),
                 ])
@@ -80,11 +91,7 @@ public final class CustomerStore {
             && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
             return .unchanged
         }
-        try database.prepare("""
-            UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
-                                 updated_by_import = ?8, updated_at = ?9
-            WHERE partner = ?1 AND external_id = ?2
-            """).run([
+        try updateStatement.run([
                 .text(partner), .text(update.externalID), SQLValue(merged.email), SQLValue(merged.name), SQLValue(merged.phone),
                 SQLValue(merged.createdAt), .text(merged.attributes), .integer(importID), .text(now),
             ])
@@ -112,6 +119,7 @@ public final class CustomerStore {
 /// flat however many rows the file has.
 public final class SeenIDs {
     private let database: Database
+    private let record: Statement
 
     public init(database: Database) throws(SQLiteError) {
         self.database = database
@@ -119,12 +127,12 @@ public final class SeenIDs {
             CREATE TEMP TABLE IF NOT EXISTS import_seen (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
             DELETE FROM temp.import_seen;
             """)
+        record = try database.prepare("INSERT INTO temp.import_seen (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
     }
 
     /// Records `externalID` at `row`; returns the row it was first seen at, if this is a repeat.
     public func firstSeen(_ externalID: String, row: Int) throws(SQLiteError) -> Int? {
-        try database.prepare("INSERT INTO temp.import_seen (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-            .run([.text(externalID), .integer(Int64(row))])
+        try record.run([.text(externalID), .integer(Int64(row))])
         if database.changes == 1 { return nil }
         return try database.scalar("SELECT row FROM temp.import_seen WHERE external_id = ?1", [.text(externalID)]).map(Int.init)
     }

@@ -73,6 +73,10 @@ public struct ColumnMap: Sendable {
 extension String {
     /// Without leading and trailing white space (including non-breaking spaces Excel users type).
     var trimmed: String {
+        // Fast path: most cells start and end with a visible ASCII character.
+        let utf8 = self.utf8
+        guard let head = utf8.first, let tail = utf8.last else { return self }
+        if head > 0x20 && head < 0x7F && tail > 0x20 && tail < 0x7F { return self }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!

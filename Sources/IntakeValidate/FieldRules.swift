@@ -16,6 +16,12 @@ public enum FieldRules {
     /// (for example Cyrillic) domains and local parts. Stored trimmed, domain lower-cased.
     public static func email(_ raw: String) throws(FieldError) -> String {
         let value = raw.trimmed
+        if let fast = asciiEmail(value) { return fast }
+        return try fullEmailCheck(value)
+    }
+
+    /// The Unicode-aware check, which also words the error.
+    static func fullEmailCheck(_ value: String) throws(FieldError) -> String {
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             throw FieldError(parts.count < 2 ? "is not an email address: it has no @" : "is not an email address: it has more than one @")
@@ -46,8 +52,81 @@ public enum FieldRules {
         return "\(local)@\(domain.lowercased())"
     }
 
+    /// The common case, decided in one pass over the bytes: a plain ASCII address that passes
+    /// every rule. Returns nil whenever anything needs the full (Unicode-aware) check, which also
+    /// produces the precise error message.
+    static func asciiEmail(_ value: String) -> String? {
+        var utf8 = value.utf8.makeIterator()
+        var local: [UInt8] = []
+        var domain: [UInt8] = []
+        var inDomain = false
+        var previous: UInt8 = 0
+        var labelLength = 0
+        var labelStart = true
+        var lastLabelAllDigits = true
+        local.reserveCapacity(32)
+        domain.reserveCapacity(32)
+        while let b = utf8.next() {
+            if b >= 0x80 { return nil }
+            if b == UInt8(ascii: "@") {
+                if inDomain || local.isEmpty || local.count > 64 || previous == UInt8(ascii: ".") { return nil }
+                inDomain = true
+                previous = b
+                continue
+            }
+            if !inDomain {
+                // Local part: printable ASCII except the specials RFC 5322 reserves; no "..".
+                if b <= 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "(") || b == UInt8(ascii: ")")
+                    || b == UInt8(ascii: ",") || b == UInt8(ascii: ":") || b == UInt8(ascii: ";") || b == UInt8(ascii: "<")
+                    || b == UInt8(ascii: ">") || b == UInt8(ascii: "[") || b == UInt8(ascii: "\\") || b == UInt8(ascii: "]") { return nil }
+                if b == UInt8(ascii: ".") && (local.isEmpty || previous == UInt8(ascii: ".")) { return nil }
+                local.append(b)
+            } else {
+                if b == UInt8(ascii: ".") {
+                    if labelLength == 0 || previous == UInt8(ascii: "-") { return nil }
+                    labelLength = 0
+                    labelStart = true
+                    lastLabelAllDigits = true
+                    domain.append(b)
+                    previous = b
+                    continue
+                }
+                let isDigit = b >= 0x30 && b <= 0x39
+                let isLetter = (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A
+                guard isDigit || isLetter || b == UInt8(ascii: "-") else { return nil }
+                if b == UInt8(ascii: "-") && labelStart { return nil }
+                if !isDigit { lastLabelAllDigits = false }
+                labelStart = false
+                labelLength += 1
+                if labelLength > 63 { return nil }
+                domain.append(isLetter ? b | 0x20 : b)
+            }
+            previous = b
+        }
+        guard inDomain, labelLength > 0, previous != UInt8(ascii: "-"), !lastLabelAllDigits,
+              domain.contains(UInt8(ascii: ".")), local.count + 1 + domain.count <= 254 else { return nil }
+        return String(decoding: local, as: UTF8.self) + "@" + String(decoding: domain, as: UTF8.self)
+    }
+
     /// Spaces, dashes, dots and parentheses removed; then an optional `+` and 5 to 15 digits.
     public static func phone(_ raw: String) throws(FieldError) -> String {
+        // Fast path over the bytes; anything unusual takes the path that explains the error.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        var simple = true
+        for b in raw.utf8 {
+            switch b {
+            case 0x30...0x39: bytes.append(b)
+            case UInt8(ascii: "+") where bytes.isEmpty: bytes.append(b)
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\t"): continue
+            default: simple = false
+            }
+            if !simple { break }
+        }
+        if simple {
+            let digits = bytes.first == UInt8(ascii: "+") ? bytes.count - 1 : bytes.count
+            if (5...15).contains(digits) { return String(decoding: bytes, as: UTF8.self) }
+        }
         var out = ""
         for (offset, c) in raw.trimmed.enumerated() {
             switch c {

@@ -17,6 +17,14 @@ public enum TimestampParser {
             return n
         }
         let shape = FieldError("is not a date: use YYYY-MM-DD HH:MM:SS, for example 2018-01-01 00:11:22")
+        // The documented form, already canonical: check it and keep the text as it is.
+        if s.count == 19, s[10] == UInt8(ascii: " "), s[13] == UInt8(ascii: ":"), s[16] == UInt8(ascii: ":"),
+           s[4] == UInt8(ascii: "-"), s[7] == UInt8(ascii: "-"),
+           let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
+           let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2) {
+            _ = try CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            return value
+        }
         guard s.count >= 10, let year = digits(0, 4), s[4] == UInt8(ascii: "-"), let month = digits(5, 2),
               s[7] == UInt8(ascii: "-"), let day = digits(8, 2) else { throw shape }
         var hour = 0, minute = 0, second = 0

@@ -178,3 +178,32 @@ import Testing
         #expect(rejection.message == "row has 6 fields, the header has 7")
     }
 }
+
+@testable import IntakeValidate
+
+@Suite struct EmailFastPathTests {
+    /// The ASCII fast path may only accept what the full check accepts, with the same result.
+    @Test func fastPathAgreesWithTheFullCheck() {
+        var state: UInt64 = 42
+        let alphabet = Array("ab.Z-9@+_'..@-x.com\"(),;<> ".utf8)
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            let length = 3 + Int(state % 20)
+            for _ in 0..<length {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                bytes.append(alphabet[Int(state >> 33) % alphabet.count])
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            // email() tries the fast path first, so compare with what the full check alone decides.
+            if let fast = FieldRules.asciiEmail(text) {
+                #expect((try? FieldRules.fullEmailCheck(text)) == fast, "\(text)")
+            }
+        }
+        for address in ["a@b.co", "First.Last+tag@Example.COM", "o'brien@x-y.ie", "a@b.c0m"] {
+            #expect(FieldRules.asciiEmail(address) != nil, "\(address)")
+        }
+        for address in ["a@b", "a@-b.co", "a@b-.co", "a..b@c.co", "a@b.123", ".a@b.co", "a.@b.co", "a@b..co"] {
+            #expect(FieldRules.asciiEmail(address) == nil, "\(address)")
+        }
+    }
+}
