@@ -5,6 +5,23 @@ import IntakeSystem
 import IntakeValidate
 import Logging
 
+/// How a partner's files are imported (see ``Settings``).
+public struct ImportPolicy: Sendable {
+    public var mode: ImportMode = .merge
+    /// Header aliases: the partner's column name (any case) → a required column or attribute key.
+    public var columnAliases: [String: String] = [:]
+    /// The partner's `created_at` formats and time zone; nil for the defaults.
+    public var timestamps: TimestampRules?
+    /// Limits; a file over one is rejected with a result workbook naming it.
+    public var maxBytes: Int64?
+    public var maxRows: Int?
+    public var maxSeconds: Double?
+    /// Read, validate and match exactly like an import, then roll back: nothing in `customers` changes.
+    public var dryRun = false
+
+    public init() {}
+}
+
 /// One file to import.
 public struct ImportRequest: Sendable {
     /// Where the file is now (for the watcher, its claimed copy in the processing area).
@@ -22,6 +39,7 @@ public struct ImportRequest: Sendable {
     /// Refuse content this partner already imported (the watcher's exactly-once rule); a CLI
     /// re-import is allowed and reports every row unchanged.
     public var rejectDuplicateContent = false
+    public var policy = ImportPolicy()
 
     public init(path: String, fileName: String? = nil, partner: String, outbox: String, readOptions: ReadOptions = ReadOptions()) {
         self.path = path
@@ -40,7 +58,7 @@ public struct ImportOutcome: Sendable {
     public var resultPath: String
     public var importID: Int64 { record.id }
     /// Why the whole file was rejected; nil when it was processed (even with rejected rows).
-    public var fileError: String? { record.status == .completed ? nil : record.error }
+    public var fileError: String? { record.status == .completed || record.status == .checked ? nil : record.error }
 }
 
 /// Infrastructure failures (disk, database) and stops; bad input never throws, it is reported.
@@ -108,7 +126,11 @@ public final class Importer {
         var record = ImportRecord(partner: request.partner, fileName: request.fileName, sha256: digest.sha256, size: digest.size, startedAt: now())
         logger.info("import started", metadata: ["size": "\(digest.size)", "sha256": "\(digest.sha256)"])
 
-        if request.rejectDuplicateContent {
+        if let maxBytes = request.policy.maxBytes, digest.size > maxBytes {
+            let reason = "\(request.fileName): the file is \(digest.size) bytes, over this partner's limit of \(maxBytes) bytes (max_bytes)"
+            return try rejectFile(request, record: &record, reason: reason, hooks: hooks)
+        }
+        if request.rejectDuplicateContent && !request.policy.dryRun {
             let earlier: ImportRecord?
             do { earlier = try ImportLog(database: database).completedImport(partner: request.partner, sha256: digest.sha256) } catch { throw .database(error) }
             if let earlier {
@@ -127,6 +149,11 @@ public final class Importer {
             ])
             return outcome
         } catch let rejection as FileRejection {
+            if request.policy.dryRun && record.id != 0 {
+                // The check's own history row exists already; it becomes the rejection.
+                try? database.execute("DELETE FROM imports WHERE id = \(record.id)")
+                record.id = 0
+            }
             let outcome = try rejectFile(request, record: &record, reason: rejection.message, hooks: hooks)
             logger.warning("file rejected", metadata: ["import": "\(outcome.importID)", "reason": "\(rejection.message)"])
             return outcome
@@ -154,7 +181,7 @@ public final class Importer {
         let columns: ColumnMap
         do {
             table = try Spreadsheet.open(request.path, options: request.readOptions)
-            columns = try ColumnMap(header: table.header.cells)
+            columns = try ColumnMap(header: table.header.cells, aliases: request.policy.columnAliases)
         } catch let error as ReadError {
             throw FileRejection(message: error.description)
         } catch let error as ColumnError {
@@ -166,17 +193,28 @@ public final class Importer {
         record.delimiter = info.delimiter
         record.sheet = info.sheet
 
-        let validator = RowValidator(columns: columns)
+        let policy = request.policy
+        let validator = policy.timestamps.map { rules in RowValidator(columns: columns, parseTimestamp: { raw throws(FieldError) in try rules.parse(raw) }) }
+            ?? RowValidator(columns: columns)
+        let started = ContinuousClock.now
         let store = try CustomerStore(database: database, partner: request.partner)
         let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""
         var counts: [RowStatus: Int] = [:]
 
+        struct DryRunRollback: Error {}
+        record.mode = policy.mode.rawValue
+        if policy.dryRun {
+            // A check keeps its history row, so it is inserted before the transaction that is
+            // rolled back; the rows it would have written refer to it until then.
+            record.status = .checked
+            record.id = try wrap { try database.transaction { try log.insert(record) } }
+        }
         do {
             try wrap {
                 try database.transaction {
-                    record.id = try log.insert(record)
+                    if !policy.dryRun { record.id = try log.insert(record) }
                     finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                     scratchPath = request.resultScratchPath ?? FileSystem.temporarySibling(of: finalPath)
                     let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet)
@@ -196,10 +234,13 @@ public final class Importer {
                                 status = .rejected
                                 message = "duplicate external_id, first seen at row \(first)"
                             } else {
-                                switch try store.upsert(CustomerUpdate(customer), importID: record.id, now: timestamp) {
+                                switch try store.upsert(CustomerUpdate(customer), mode: policy.mode, importID: record.id, now: timestamp) {
                                 case .created: status = .created
                                 case .updated: status = .updated
                                 case .unchanged: status = .unchanged
+                                case .skipped: status = .skipped; message = "exists; left unchanged (skip-existing)"
+                                case .alreadyExists: status = .rejected; message = "already exists (create-only): external_id \(customer.externalID)"
+                                case .notFound: status = .rejected; message = "not found (update-only): no customer with external_id \(customer.externalID)"
                                 }
                             }
                         }
@@ -210,22 +251,40 @@ public final class Importer {
                             try workbook.addRejected(cells: row.cells, error: message)
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(message)"])
                         }
-                        if record.rowsRead % 4096 == 0, let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
+                        if let maxRows = policy.maxRows, record.rowsRead > maxRows {
+                            throw FileRejection(message: "\(request.fileName): the file has more than \(maxRows) data rows, over this partner's limit (max_rows)")
+                        }
+                        if record.rowsRead % 4096 == 0 {
+                            if let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
+                            if let maxSeconds = policy.maxSeconds, ContinuousClock.now - started > .seconds(maxSeconds) {
+                                throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(maxSeconds)) seconds, this partner's limit (max_seconds)")
+                            }
+                        }
                         if let progress, record.rowsRead % progressInterval == 0 { progress(record.rowsRead) }
                     }
+                    record.skipped = counts[.skipped] ?? 0
                     record.created = counts[.created] ?? 0
                     record.updated = counts[.updated] ?? 0
                     record.unchanged = counts[.unchanged] ?? 0
                     record.rejected = counts[.rejected] ?? 0
-                    record.status = .completed
+                    record.status = policy.dryRun ? .checked : .completed
                     record.finishedAt = now()
                     record.resultPath = finalPath
-                    try log.update(record)
                     var summary = Self.summary(request, record)
                     summary.counts = counts
+                    if policy.dryRun { summary.note = "check only: nothing was changed" }
                     try workbook.finish(summary)
                     // The workbook must be on disk before the commit that says it exists.
                     try FileDescriptor(opening: scratchPath).sync()
+                    if policy.dryRun { throw DryRunRollback() }
+                    try log.update(record)
+                    try hooks.inTransaction?(record)
+                }
+            }
+        } catch is DryRunRollback {
+            try wrap {
+                try database.transaction {
+                    try log.update(record)
                     try hooks.inTransaction?(record)
                 }
             }
@@ -298,7 +357,7 @@ public final class Importer {
         summary.delimiter = record.delimiter
         summary.sheet = record.sheet
         summary.rowsRead = record.rowsRead
-        summary.fileError = record.status == .completed ? nil : record.error
+        summary.fileError = record.status == .completed || record.status == .checked ? nil : record.error
         return summary
     }
 

@@ -36,6 +36,27 @@ public enum UpsertResult: Sendable, Equatable {
     case created
     case updated
     case unchanged
+    /// `skip-existing`: the customer exists and was left alone.
+    case skipped
+    /// `create-only`: the customer exists, so the row is rejected.
+    case alreadyExists
+    /// `update-only`: the customer does not exist, so the row is rejected.
+    case notFound
+}
+
+/// How a file's rows meet stored customers, as the customer platforms our partners come from
+/// define import modes.
+public enum ImportMode: String, Sendable, CaseIterable {
+    /// Create new customers; for existing ones set the given fields and attribute keys, keep the rest.
+    case merge
+    /// Create new; for existing ones replace every field and all attributes (empty cells clear).
+    case replace
+    /// Create new; leave existing customers untouched.
+    case skipExisting = "skip-existing"
+    /// Create new; a row whose customer exists is rejected.
+    case createOnly = "create-only"
+    /// Update existing; a row whose customer does not exist is rejected.
+    case updateOnly = "update-only"
 }
 
 /// Customers of one partner. Every statement is scoped by partner: one partner's customers are
@@ -47,12 +68,14 @@ public final class CustomerStore {
     private let lookup: Statement
     private let insert: Statement
     private let updateStatement: Statement
+    private let recordChange: Statement
 
     public init(database: Database, partner: String) throws(SQLiteError) {
         self.database = database
         self.partner = partner
         lookup = try database.prepare("""
-            SELECT email, name, phone, created_at, custom_attributes, json_patch(custom_attributes, ?3)
+            SELECT email, name, phone, created_at, custom_attributes, json_patch(custom_attributes, ?3), json(?3),
+                   updated_by_import, updated_at
             FROM customers WHERE partner = ?1 AND external_id = ?2
             """)
         insert = try database.prepare("""
@@ -65,27 +88,54 @@ public final class CustomerStore {
                                  updated_by_import = ?8, updated_at = ?9
             WHERE partner = ?1 AND external_id = ?2
             """)
+        // The values before (for undo) and after (for history) of each change an import makes.
+        recordChange = try database.prepare("""
+            INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+            VALUES (?1, ?2, ?3, ?4,
+                    CASE WHEN ?5 IS NULL THEN NULL ELSE json_object('email', ?6, 'name', ?7, 'phone', ?8, 'created_at', ?9,
+                         'custom_attributes', json(?5), 'updated_by_import', ?10, 'updated_at', ?11) END,
+                    json_object('email', ?12, 'name', ?13, 'phone', ?14, 'created_at', ?15, 'custom_attributes', json(?16)),
+                    ?17)
+            """)
     }
 
     /// Creates the customer, or merges the given values into the stored ones (given fields set,
     /// empty ones kept; custom attributes merged key by key with `json_patch`, RFC 7396). A row
     /// whose merge equals what is stored is `unchanged` and not written.
-    public func upsert(_ update: CustomerUpdate, importID: Int64, now: String) throws(SQLiteError) -> UpsertResult {
+    public func upsert(_ update: CustomerUpdate, mode: ImportMode = .merge, importID: Int64, now: String) throws(SQLiteError) -> UpsertResult {
         lookup.reset()
         try lookup.bind(.text(partner), at: 1)
         try lookup.bind(.text(update.externalID), at: 2)
         try lookup.bind(.text(update.attributesJSON), at: 3)
         guard try lookup.step() else {
             lookup.reset()
+            if mode == .updateOnly { return .notFound }
             try insert.run([
                     .text(partner), .text(update.externalID), SQLValue(update.email), SQLValue(update.name),
                     SQLValue(update.phone), SQLValue(update.createdAt), .text(update.attributesJSON), .integer(importID), .text(now),
                 ])
+            try recordChange.run([
+                .integer(importID), .text(partner), .text(update.externalID), .text("created"), .null, .null, .null, .null, .null, .null, .null,
+                SQLValue(update.email), SQLValue(update.name), SQLValue(update.phone), SQLValue(update.createdAt), .text(update.attributesJSON), .text(now),
+            ])
             return .created
         }
         let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
-        let merged = (email: update.email ?? stored.email, name: update.name ?? stored.name, phone: update.phone ?? stored.phone,
-                      createdAt: update.createdAt ?? stored.createdAt, attributes: lookup.text(5) ?? stored.attributes)
+        let storedBy = lookup.isNull(7) ? SQLValue.null : .integer(lookup.int(7)), storedAt = SQLValue(lookup.text(8))
+        let merged: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String)
+        switch mode {
+        case .createOnly:
+            lookup.reset()
+            return .alreadyExists
+        case .skipExisting:
+            lookup.reset()
+            return .skipped
+        case .replace:
+            merged = (update.email, update.name, update.phone, update.createdAt, lookup.text(6) ?? "{}")
+        case .merge, .updateOnly:
+            merged = (update.email ?? stored.email, update.name ?? stored.name, update.phone ?? stored.phone,
+                      update.createdAt ?? stored.createdAt, lookup.text(5) ?? stored.attributes)
+        }
         lookup.reset()
         if merged.email == stored.email && merged.name == stored.name && merged.phone == stored.phone
             && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
@@ -95,6 +145,11 @@ public final class CustomerStore {
                 .text(partner), .text(update.externalID), SQLValue(merged.email), SQLValue(merged.name), SQLValue(merged.phone),
                 SQLValue(merged.createdAt), .text(merged.attributes), .integer(importID), .text(now),
             ])
+        try recordChange.run([
+            .integer(importID), .text(partner), .text(update.externalID), .text("updated"), .text(stored.attributes),
+            SQLValue(stored.email), SQLValue(stored.name), SQLValue(stored.phone), SQLValue(stored.createdAt), storedBy, storedAt,
+            SQLValue(merged.email), SQLValue(merged.name), SQLValue(merged.phone), SQLValue(merged.createdAt), .text(merged.attributes), .text(now),
+        ])
         return .updated
     }
 

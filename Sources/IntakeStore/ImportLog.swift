@@ -1,6 +1,6 @@
 /// One row of the `imports` table.
 public struct ImportRecord: Sendable, Equatable {
-    public enum Status: String, Sendable { case running, completed, rejected, duplicate }
+    public enum Status: String, Sendable { case running, completed, rejected, duplicate, checked }
 
     public var id: Int64 = 0
     public var partner: String
@@ -17,10 +17,13 @@ public struct ImportRecord: Sendable, Equatable {
     public var updated = 0
     public var unchanged = 0
     public var rejected = 0
+    public var skipped = 0
     public var startedAt: String
     public var finishedAt: String?
     public var error: String?
     public var resultPath: String?
+    public var mode: String?
+    public var undoneAt: String?
 
     public init(partner: String, fileName: String, sha256: String, size: Int64, startedAt: String) {
         self.partner = partner
@@ -42,8 +45,8 @@ public final class ImportLog {
         try database.prepare("""
             INSERT INTO imports (partner, file_name, sha256, size, format, encoding, delimiter, sheet, status,
                                  rows_read, rows_created, rows_updated, rows_unchanged, rows_rejected,
-                                 started_at, finished_at, error, result_path)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                                 started_at, finished_at, error, result_path, rows_skipped, mode, undone_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
             """).run(Self.values(record))
         return database.lastInsertRowID
     }
@@ -53,8 +56,9 @@ public final class ImportLog {
         try database.prepare("""
             UPDATE imports SET partner = ?1, file_name = ?2, sha256 = ?3, size = ?4, format = ?5, encoding = ?6,
                 delimiter = ?7, sheet = ?8, status = ?9, rows_read = ?10, rows_created = ?11, rows_updated = ?12,
-                rows_unchanged = ?13, rows_rejected = ?14, started_at = ?15, finished_at = ?16, error = ?17, result_path = ?18
-            WHERE id = ?19
+                rows_unchanged = ?13, rows_rejected = ?14, started_at = ?15, finished_at = ?16, error = ?17, result_path = ?18,
+                rows_skipped = ?19, mode = ?20, undone_at = ?21
+            WHERE id = ?22
             """).run(Self.values(record) + [.integer(record.id)])
     }
 
@@ -64,6 +68,7 @@ public final class ImportLog {
             SQLValue(r.delimiter), SQLValue(r.sheet), .text(r.status.rawValue), .integer(Int64(r.rowsRead)),
             .integer(Int64(r.created)), .integer(Int64(r.updated)), .integer(Int64(r.unchanged)), .integer(Int64(r.rejected)),
             .text(r.startedAt), SQLValue(r.finishedAt), SQLValue(r.error), SQLValue(r.resultPath),
+            .integer(Int64(r.skipped)), SQLValue(r.mode), SQLValue(r.undoneAt),
         ]
     }
 
@@ -71,7 +76,8 @@ public final class ImportLog {
     public func list(partner: String?, limit: Int = 1000) throws(SQLiteError) -> [ImportRecord] {
         let statement = try database.prepare("""
             SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
-                   rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path
+                   rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
+                   rows_skipped, mode, undone_at
             FROM imports WHERE ?1 IS NULL OR partner = ?1 ORDER BY id DESC LIMIT ?2
             """)
         try statement.bind([SQLValue(partner), .integer(Int64(limit))])
@@ -93,7 +99,8 @@ public final class ImportLog {
     public func find(_ id: Int64) throws(SQLiteError) -> ImportRecord? {
         let statement = try database.prepare("""
             SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
-                   rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path
+                   rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
+                   rows_skipped, mode, undone_at
             FROM imports WHERE id = ?1
             """)
         try statement.bind([.integer(id)])
@@ -109,6 +116,7 @@ public final class ImportLog {
         r.rowsRead = Int(s.int(10)); r.created = Int(s.int(11)); r.updated = Int(s.int(12))
         r.unchanged = Int(s.int(13)); r.rejected = Int(s.int(14))
         r.finishedAt = s.text(16); r.error = s.text(17); r.resultPath = s.text(18)
+        r.skipped = Int(s.int(19)); r.mode = s.text(20); r.undoneAt = s.text(21)
         return r
     }
 }

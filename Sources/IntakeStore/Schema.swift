@@ -15,16 +15,19 @@ public enum Schema {
             encoding      TEXT,
             delimiter     TEXT,
             sheet         TEXT,
-            status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'rejected', 'duplicate')),
+            status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'rejected', 'duplicate', 'checked')),
             rows_read     INTEGER NOT NULL DEFAULT 0,
             rows_created  INTEGER NOT NULL DEFAULT 0,
             rows_updated  INTEGER NOT NULL DEFAULT 0,
             rows_unchanged INTEGER NOT NULL DEFAULT 0,
             rows_rejected INTEGER NOT NULL DEFAULT 0,
+            rows_skipped  INTEGER NOT NULL DEFAULT 0,
             started_at    TEXT NOT NULL,
             finished_at   TEXT,
             error         TEXT,
-            result_path   TEXT
+            result_path   TEXT,
+            mode          TEXT,
+            undone_at     TEXT
         );
         CREATE INDEX imports_by_partner ON imports (partner, id);
         CREATE INDEX imports_by_hash ON imports (partner, sha256);
@@ -54,6 +57,7 @@ public enum Schema {
             sha256          TEXT,
             size            INTEGER,
             step            TEXT NOT NULL CHECK (step IN ('claimed', 'imported', 'result_written', 'archived')),
+            dry_run         INTEGER NOT NULL DEFAULT 0,
             attempts        INTEGER NOT NULL DEFAULT 0,
             import_id       INTEGER REFERENCES imports (id),
             outcome         TEXT,
@@ -62,6 +66,22 @@ public enum Schema {
             updated_at      TEXT NOT NULL
         );
         CREATE INDEX journal_unfinished ON journal (step) WHERE step != 'archived';
+        """,
+        // 3: what each import changed, customer by customer: the values before (for undo) and
+        // after (for history). Pruned after the retention time; history keeps the import rows.
+        """
+        CREATE TABLE customer_changes (
+            id          INTEGER PRIMARY KEY,
+            import_id   INTEGER NOT NULL REFERENCES imports (id),
+            partner     TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            action      TEXT NOT NULL CHECK (action IN ('created', 'updated', 'undone')),
+            before      TEXT CHECK (before IS NULL OR json_valid(before)),
+            after       TEXT CHECK (after IS NULL OR json_valid(after)),
+            changed_at  TEXT NOT NULL
+        );
+        CREATE INDEX customer_changes_by_import ON customer_changes (import_id);
+        CREATE INDEX customer_changes_by_customer ON customer_changes (partner, external_id, id);
         """,
     ]
 

@@ -5,6 +5,13 @@
 /// calendar is checked: `2023-02-30` is an error, not March 2nd.
 public enum TimestampParser {
     public static func parse(_ raw: String) throws(FieldError) -> String {
+        let (time, offset) = try components(raw)
+        if offset == nil, let canonical = time.canonical { return canonical }
+        return try time.shifted(bySeconds: -(offset ?? 0)).formatted
+    }
+
+    /// The time as written and its UTC offset in seconds, when it has one.
+    public static func components(_ raw: String) throws(FieldError) -> (CivilTime, offset: Int?) {
         let value = raw.trimmed
         let s = Array(value.utf8)
         func digits(_ at: Int, _ count: Int) -> Int? {
@@ -22,13 +29,14 @@ public enum TimestampParser {
            s[4] == UInt8(ascii: "-"), s[7] == UInt8(ascii: "-"),
            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
            let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2) {
-            _ = try CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-            return value
+            var time = try CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            time.canonical = value
+            return (time, nil)
         }
         guard s.count >= 10, let year = digits(0, 4), s[4] == UInt8(ascii: "-"), let month = digits(5, 2),
               s[7] == UInt8(ascii: "-"), let day = digits(8, 2) else { throw shape }
         var hour = 0, minute = 0, second = 0
-        var offsetSeconds = 0
+        var offsetSeconds: Int?
         var i = 10
         if i < s.count {
             guard s[i] == UInt8(ascii: " ") || s[i] == UInt8(ascii: "T") || s[i] == UInt8(ascii: "t"),
@@ -48,6 +56,7 @@ public enum TimestampParser {
             }
             if i < s.count {
                 if s[i] == UInt8(ascii: "Z") || s[i] == UInt8(ascii: "z") {
+                    offsetSeconds = 0
                     i += 1
                 } else if s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
                     let sign = s[i] == UInt8(ascii: "-") ? -1 : 1
@@ -67,14 +76,15 @@ public enum TimestampParser {
                 guard i == s.count else { throw shape }
             }
         }
-        return try CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-            .shifted(bySeconds: -offsetSeconds).formatted
+        return (try CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second), offsetSeconds)
     }
 }
 
 /// A checked calendar date and time, with the arithmetic time zone conversion needs.
 public struct CivilTime: Sendable, Equatable {
     public var year, month, day, hour, minute, second: Int
+    /// The input text when it was already `YYYY-MM-DD HH:MM:SS`, to return it without rebuilding.
+    var canonical: String?
 
     /// - Throws: ``FieldError`` for a date or time that does not exist.
     public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) throws(FieldError) {
@@ -88,6 +98,7 @@ public struct CivilTime: Sendable, Equatable {
             throw FieldError("has an impossible time \(pad(hour)):\(pad(minute)):\(pad(second))")
         }
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+        canonical = nil
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
@@ -130,6 +141,7 @@ public struct CivilTime: Sendable, Equatable {
         hour = secs / 3600
         minute = secs / 60 % 60
         second = secs % 60
+        canonical = nil
     }
 
     /// The same instant `seconds` later (or earlier), e.g. to convert a local time to UTC.

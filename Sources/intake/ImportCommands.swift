@@ -61,11 +61,27 @@ struct Import: ParsableCommand {
 
     @OptionGroup var reading: ReadingOptions
 
+    @Option(help: "How rows meet stored customers: merge, replace, skip-existing, create-only, update-only. Default: the settings file's, else merge.")
+    var mode: ImportMode?
+
+    @Flag(help: "Read, validate and match like an import, write the result workbook, change nothing.")
+    var dryRun = false
+
+    @Option(help: "A settings file (YAML); the partner's section applies. Default: <root>/settings.yaml when it exists.")
+    var config: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
     func run() throws {
         let partner = partnerOption.partner
+        let settings = try loadSettings(config, root: storage.dataRoot)
+        var (policy, readOptions) = try settings.forPartner(partner).policy()
+        if let mode { policy.mode = mode }
+        policy.dryRun = dryRun
+        let flags = try reading.readOptions()
+        readOptions.encoding = flags.encoding ?? readOptions.encoding
+        readOptions.delimiter = flags.delimiter ?? readOptions.delimiter
         let outbox = self.outbox ?? storage.dataRoot.outbox(partner)
         try FileSystem.createDirectories(outbox)
         let database = try storage.openDatabase()
@@ -78,7 +94,8 @@ struct Import: ParsableCommand {
                 _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
             }
         }
-        let request = ImportRequest(path: file, partner: partner, outbox: outbox, readOptions: try reading.readOptions())
+        var request = ImportRequest(path: file, partner: partner, outbox: outbox, readOptions: readOptions)
+        request.policy = policy
         let outcome = try importer.run(request)
         if importer.progress != nil { _ = "\r\u{1B}[K".withCString { write(STDERR_FILENO, $0, strlen($0)) } }
         let r = outcome.record
@@ -87,7 +104,9 @@ struct Import: ParsableCommand {
             print("result: \(outcome.resultPath)")
             throw ExitCode(1)
         }
-        print("import \(r.id): \(r.rowsRead) rows: \(r.created) created, \(r.updated) updated, \(r.unchanged) unchanged, \(r.rejected) rejected")
+        let skipped = r.skipped > 0 ? ", \(r.skipped) skipped" : ""
+        let check = dryRun ? " (check only: nothing was changed)" : ""
+        print("import \(r.id): \(r.rowsRead) rows: \(r.created) created, \(r.updated) updated, \(r.unchanged) unchanged\(skipped), \(r.rejected) rejected\(check)")
         print("result: \(outcome.resultPath)")
     }
 }
@@ -149,3 +168,89 @@ struct Imports: ParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension ImportMode: ExpressibleByArgument {}
+
+/// The settings file: `path`, or `<root>/settings.yaml` when it exists, or the defaults.
+func loadSettings(_ path: String?, root: DataRoot) throws -> Settings {
+    let chosen = path ?? (FileSystem.exists(root.path + "/settings.yaml") ? root.path + "/settings.yaml" : nil)
+    guard let chosen else { return Settings() }
+    do { return try Settings.load(path: chosen) } catch {
+        throw ValidationError("\(chosen): \(error)")
+    }
+}
+
+/// `intake show ID`.
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one import's details and counts.")
+
+    @Argument(help: "The import id.")
+    var id: Int64
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() throws {
+        guard let r = try ImportLog(database: try storage.openDatabase()).find(id) else {
+            throw ValidationError("there is no import \(id)")
+        }
+        let lines: [(String, String?)] = [
+            ("import", String(r.id)), ("partner", r.partner), ("file", r.fileName), ("status", r.status.rawValue),
+            ("mode", r.mode), ("sha256", r.sha256), ("size", String(r.size)), ("format", r.format), ("encoding", r.encoding),
+            ("delimiter", r.delimiter), ("sheet", r.sheet), ("started", r.startedAt), ("finished", r.finishedAt),
+            ("rows read", String(r.rowsRead)), ("created", String(r.created)), ("updated", String(r.updated)),
+            ("unchanged", String(r.unchanged)), ("skipped", String(r.skipped)), ("rejected", String(r.rejected)),
+            ("error", r.error), ("result", r.resultPath), ("undone", r.undoneAt),
+        ]
+        for (label, value) in lines { if let value { print("\(label):\(String(repeating: " ", count: max(1, 11 - label.count)))\(value)") } }
+    }
+}
+
+/// `intake undo ID`.
+struct Undo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take back what one import changed, in one transaction.",
+        discussion: "Customers it created are removed; customers it changed get their earlier values back. Refused when a later import changed some of the same customers, unless --force, which undoes only the others and lists those skipped."
+    )
+
+    @Argument(help: "The import id.")
+    var id: Int64
+
+    @Flag(help: "Undo the customers no later import touched, and skip the rest.")
+    var force = false
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() throws {
+        let history = ImportHistory(database: try storage.openDatabase())
+        do {
+            let report = try history.undo(id, force: force, now: UTC.now())
+            print("import \(id) undone: \(report.removed.count) removed, \(report.restored.count) restored, \(report.skipped.count) skipped")
+            if !report.skipped.isEmpty { print("skipped (changed by a later import): \(report.skipped.joined(separator: ", "))") }
+        } catch let refusal as ImportHistory.Refusal {
+            print("undo refused: \(refusal.message)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `intake history`.
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Every import that created, changed or undid one customer, with the values it set."
+    )
+
+    @Option(help: "The partner.")
+    var partner: String
+
+    @Option(help: "The customer's external_id.")
+    var externalId: String
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() throws {
+        let entries = try ImportHistory(database: try storage.openDatabase()).history(partner: partner, externalID: externalId)
+        if entries.isEmpty { print("no recorded changes for \(externalId) of \(partner) (history is kept for the undo retention time)") }
+        for e in entries {
+            print("\(e.at)\timport \(e.importID)\t\(e.fileName)\t\(e.action)\t\(e.values ?? "(removed)")")
+        }
+    }
+}

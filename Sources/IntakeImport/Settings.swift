@@ -1,0 +1,210 @@
+import IntakeRead
+import IntakeStore
+import IntakeSystem
+import IntakeValidate
+import Yams
+
+/// The service's configuration: defaults and a section per partner, from one YAML file.
+///
+///     defaults:
+///       mode: merge                  # merge | replace | skip-existing | create-only | update-only
+///       settle_seconds: 5
+///       undo_retention_days: 30
+///       limits: { max_bytes: 104857600, max_rows: 2000000, max_seconds: 3600 }
+///     partners:
+///       acme:
+///         mode: replace
+///         encoding: windows-1251     # CSV only; detection otherwise
+///         delimiter: ";"             # CSV only; "tab" for a tab
+///         columns:                   # the partner's header → a required column or attribute key
+///           "ID клиента": external_id
+///           "E-mail": email
+///         created_at:
+///           formats: ["DD.MM.YYYY HH:mm", "DD.MM.YYYY"]
+///           time_zone: Europe/Moscow
+///
+/// A partner's section overrides the defaults key by key (`limits` and `created_at` too).
+public struct Settings: Sendable {
+    public struct Partner: Sendable {
+        public var mode: ImportMode = .merge
+        public var columns: [String: String] = [:]
+        public var encoding: TextEncoding?
+        public var delimiter: UInt8?
+        public var createdAtFormats: [String] = []
+        public var timeZone: String?
+        public var maxBytes: Int64?
+        public var maxRows: Int?
+        public var maxSeconds: Double?
+        public var settleSeconds: Double?
+        public var undoRetentionDays = 30
+
+        public init() {}
+
+        /// The import policy and read options these settings give.
+        public func policy() throws(SettingsError) -> (ImportPolicy, ReadOptions) {
+            var policy = ImportPolicy()
+            policy.mode = mode
+            policy.columnAliases = columns
+            policy.maxBytes = maxBytes
+            policy.maxRows = maxRows
+            policy.maxSeconds = maxSeconds
+            if !createdAtFormats.isEmpty || timeZone != nil {
+                do { policy.timestamps = try TimestampRules(formats: createdAtFormats, timeZone: timeZone) } catch {
+                    throw SettingsError(line: nil, message: "created_at \(error.reason)")
+                }
+            }
+            return (policy, ReadOptions(encoding: encoding, delimiter: delimiter))
+        }
+    }
+
+    public var defaults = Partner()
+    public var partners: [String: Partner] = [:]
+
+    public init() {}
+
+    /// The settings for `partner`: its section over the defaults.
+    public func forPartner(_ partner: String) -> Partner { partners[partner] ?? defaults }
+
+    /// Reads and checks a settings file.
+    /// - Throws: ``SettingsError`` with the line of the first problem.
+    public static func load(path: String) throws(SettingsError) -> Settings {
+        let text: String
+        do {
+            let file = try FileDescriptor(opening: path)
+            var bytes: [UInt8] = []
+            let chunk = ChunkBuffer(count: 65_536)
+            while true {
+                let n = try file.read(into: chunk.raw)
+                if n == 0 { break }
+                bytes += chunk.prefix(n)
+            }
+            text = String(decoding: bytes, as: UTF8.self)
+        } catch {
+            throw SettingsError(line: nil, message: "cannot read \(path): \(error)")
+        }
+        return try parse(text)
+    }
+
+    public static func parse(_ text: String) throws(SettingsError) -> Settings {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { return Settings() }
+            root = node
+        } catch let error as YamlError {
+            throw SettingsError(yaml: error)
+        } catch {
+            throw SettingsError(line: nil, message: "\(error)")
+        }
+        guard let top = root.mapping else { throw SettingsError(node: root, "the file must be a mapping with 'defaults' and 'partners'") }
+        var settings = Settings()
+        for (key, value) in top {
+            switch key.string {
+            case "defaults": settings.defaults = try partner(value, over: Partner())
+            case "partners": break
+            default: throw SettingsError(node: key, "unknown top-level key '\(key.string ?? "?")' (use 'defaults' and 'partners')")
+            }
+        }
+        if let partners = top["partners"] {
+            guard let mapping = partners.mapping else { throw SettingsError(node: partners, "'partners' must map partner names to their settings") }
+            for (key, value) in mapping {
+                guard let name = key.string, PartnerName.isValid(name) else { throw SettingsError(node: key, "'\(key.string ?? "?")' is not a valid partner name") }
+                settings.partners[name] = try partner(value, over: settings.defaults)
+            }
+        }
+        return settings
+    }
+
+    private static func partner(_ node: Node, over base: Partner) throws(SettingsError) -> Partner {
+        guard let mapping = node.mapping else { throw SettingsError(node: node, "expected a mapping of settings") }
+        var p = base
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            switch name {
+            case "mode":
+                guard let mode = value.string.flatMap(ImportMode.init(rawValue:)) else {
+                    throw SettingsError(node: value, "mode must be one of: \(ImportMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                p.mode = mode
+            case "columns":
+                guard let aliases = value.mapping else { throw SettingsError(node: value, "columns must map header names to column names") }
+                p.columns = [:]
+                for (from, to) in aliases {
+                    guard let f = from.string, let t = to.string, !t.isEmpty else { throw SettingsError(node: from, "each column alias needs a name and a target") }
+                    p.columns[f] = t
+                }
+            case "encoding":
+                guard let encoding = value.string.flatMap(TextEncoding.init(name:)) else {
+                    throw SettingsError(node: value, "encoding must be one of: \(TextEncoding.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                p.encoding = encoding
+            case "delimiter":
+                let text = value.string ?? ""
+                let d = text.lowercased() == "tab" ? "\t" : text
+                guard d.utf8.count == 1, let byte = d.utf8.first, byte != UInt8(ascii: "\"") else {
+                    throw SettingsError(node: value, "delimiter must be one character (or 'tab')")
+                }
+                p.delimiter = byte
+            case "created_at":
+                guard let fields = value.mapping else { throw SettingsError(node: value, "created_at needs 'formats' and/or 'time_zone'") }
+                for (k, v) in fields {
+                    switch k.string {
+                    case "formats":
+                        guard let list = v.sequence?.compactMap(\.string) else { throw SettingsError(node: v, "formats must be a list") }
+                        p.createdAtFormats = list
+                    case "time_zone": p.timeZone = v.string
+                    default: throw SettingsError(node: k, "unknown created_at key '\(k.string ?? "?")'")
+                    }
+                }
+                do { _ = try TimestampRules(formats: p.createdAtFormats, timeZone: p.timeZone) } catch {
+                    throw SettingsError(node: value, "created_at \(error.reason)")
+                }
+            case "limits":
+                guard let fields = value.mapping else { throw SettingsError(node: value, "limits needs max_bytes, max_rows or max_seconds") }
+                for (k, v) in fields {
+                    guard let number = v.string.flatMap(Double.init), number > 0 else { throw SettingsError(node: v, "\(k.string ?? "limit") must be a positive number") }
+                    switch k.string {
+                    case "max_bytes": p.maxBytes = Int64(number)
+                    case "max_rows": p.maxRows = Int(number)
+                    case "max_seconds": p.maxSeconds = number
+                    default: throw SettingsError(node: k, "unknown limit '\(k.string ?? "?")'")
+                    }
+                }
+            case "settle_seconds":
+                guard let seconds = value.string.flatMap(Double.init), seconds >= 0 else { throw SettingsError(node: value, "settle_seconds must be a number of seconds") }
+                p.settleSeconds = seconds
+            case "undo_retention_days":
+                guard let days = value.string.flatMap(Int.init), days >= 0 else { throw SettingsError(node: value, "undo_retention_days must be a whole number") }
+                p.undoRetentionDays = days
+            default:
+                throw SettingsError(node: key, "unknown setting '\(name)'")
+            }
+        }
+        return p
+    }
+}
+
+/// A settings file that cannot be used, with the line at fault.
+public struct SettingsError: Error, Sendable, CustomStringConvertible {
+    public var line: Int?
+    public var message: String
+
+    public init(line: Int?, message: String) {
+        self.line = line
+        self.message = message
+    }
+
+    init(node: Node, _ message: String) {
+        self.init(line: node.mark.map { $0.line }, message: message)
+    }
+
+    init(yaml error: YamlError) {
+        var line: Int?
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): line = mark.line
+        default: line = nil
+        }
+        self.init(line: line, message: "not valid YAML: \(error)")
+    }
+
+    public var description: String { line.map { "line \($0): \(message)" } ?? message }
+}
