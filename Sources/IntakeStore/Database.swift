@@ -87,6 +87,9 @@ public final class Database {
     /// The first column of the first row of `sql`, as an integer.
     public func scalar(_ sql: String, _ bindings: [SQLValue] = []) throws(SQLiteError) -> Int64? {
         let statement = try prepare(sql)
+        // Reset at once: a statement left mid-result keeps its read transaction open, which pins
+        // this connection to an old snapshot and stops WAL checkpoints.
+        defer { statement.reset() }
         try statement.bind(bindings)
         guard try statement.step() else { return nil }
         return statement.isNull(0) ? nil : statement.int(0)

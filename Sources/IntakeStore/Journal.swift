@@ -19,6 +19,8 @@ public struct JournalEntry: Sendable, Equatable {
     /// `processed` or `failed`, once known: which archive the file goes to.
     public var outcome: String?
     public var archivePath: String?
+    /// A file dropped in `inbox/check/`: validated and matched, nothing changed.
+    public var dryRun = false
 }
 
 public final class Journal {
@@ -27,11 +29,11 @@ public final class Journal {
     public init(database: Database) { self.database = database }
 
     /// Records a file just claimed into `processingPath`.
-    public func claimed(partner: String, fileName: String, processingPath: String, now: String) throws(SQLiteError) -> Int64 {
+    public func claimed(partner: String, fileName: String, processingPath: String, dryRun: Bool = false, now: String) throws(SQLiteError) -> Int64 {
         try database.prepare("""
-            INSERT INTO journal (partner, file_name, processing_path, step, claimed_at, updated_at)
-            VALUES (?1, ?2, ?3, 'claimed', ?4, ?4)
-            """).run([.text(partner), .text(fileName), .text(processingPath), .text(now)])
+            INSERT INTO journal (partner, file_name, processing_path, step, dry_run, claimed_at, updated_at)
+            VALUES (?1, ?2, ?3, 'claimed', ?5, ?4, ?4)
+            """).run([.text(partner), .text(fileName), .text(processingPath), .text(now), .integer(dryRun ? 1 : 0)])
         return database.lastInsertRowID
     }
 
@@ -76,7 +78,7 @@ public final class Journal {
 
     private func entries(_ clause: String) throws(SQLiteError) -> [JournalEntry] {
         let statement = try database.prepare("""
-            SELECT id, partner, file_name, processing_path, sha256, size, step, attempts, import_id, outcome, archive_path
+            SELECT id, partner, file_name, processing_path, sha256, size, step, attempts, import_id, outcome, archive_path, dry_run
             FROM journal \(clause)
             """)
         var out: [JournalEntry] = []
@@ -85,7 +87,8 @@ public final class Journal {
                 id: statement.int(0), partner: statement.text(1) ?? "", fileName: statement.text(2) ?? "",
                 processingPath: statement.text(3) ?? "", sha256: statement.text(4), size: statement.isNull(5) ? nil : statement.int(5),
                 step: JournalEntry.Step(rawValue: statement.text(6) ?? "") ?? .claimed, attempts: Int(statement.int(7)),
-                importID: statement.isNull(8) ? nil : statement.int(8), outcome: statement.text(9), archivePath: statement.text(10)
+                importID: statement.isNull(8) ? nil : statement.int(8), outcome: statement.text(9), archivePath: statement.text(10),
+                dryRun: statement.int(11) != 0
             ))
         }
         statement.reset()

@@ -17,6 +17,12 @@ public final class ImportHistory {
         public var restored: [String] = []
         /// Customers a later import changed too, left as they are (only with `force`).
         public var skipped: [String] = []
+
+        public init(removed: [String] = [], restored: [String] = [], skipped: [String] = []) {
+            self.removed = removed
+            self.restored = restored
+            self.skipped = skipped
+        }
     }
 
     /// Undoes import `id` in one transaction. Refused when the import is not a completed one, was

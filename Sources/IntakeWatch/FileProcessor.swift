@@ -23,9 +23,11 @@ final class FileProcessor {
     let monotonic: @Sendable () -> Double
     /// True once a graceful shutdown began.
     let shuttingDown: @Sendable () -> Bool
+    let settings: SettingsBox
     private var claimCounter = 0
 
-    init(configuration: WatchConfiguration, logger: Logger, monotonic: @escaping @Sendable () -> Double, shuttingDown: @escaping @Sendable () -> Bool) throws {
+    init(configuration: WatchConfiguration, settings: SettingsBox, logger: Logger, monotonic: @escaping @Sendable () -> Double, shuttingDown: @escaping @Sendable () -> Bool) throws {
+        self.settings = settings
         self.configuration = configuration
         let root = configuration.root
         for folder in [root.state, root.partners, configuration.processing, configuration.results, configuration.archive, configuration.refused] {
@@ -48,9 +50,10 @@ final class FileProcessor {
         }
     }
 
-    /// The names in a partner's inbox that are not temporary upload names.
-    func inboxEntries(_ partner: String) -> [String] {
-        ((try? FileSystem.contents(of: configuration.root.inbox(partner))) ?? []).filter { !UploadNames.isTemporary($0) }
+    /// The names in a partner's inbox (or its `check/` folder) that are not temporary upload names.
+    func inboxEntries(_ partner: String, check: Bool = false) -> [String] {
+        let folder = configuration.root.inbox(partner) + (check ? "/check" : "")
+        return ((try? FileSystem.contents(of: folder)) ?? []).filter { !UploadNames.isTemporary($0) && !(!check && $0 == "check") }
     }
 
     // MARK: Claiming
@@ -66,9 +69,9 @@ final class FileProcessor {
     }
 
     /// Handles a settled candidate: refuse it, wait for it, or claim and process it.
-    func handleReady(partner: String, name: String, incompleteSince: Double?) -> ReadyOutcome {
-        let path = configuration.root.inbox(partner) + "/" + name
-        if UploadNames.isTemporary(name) || name == "check" { return .skipped }
+    func handleReady(partner: String, name: String, check: Bool = false, incompleteSince: Double?) -> ReadyOutcome {
+        let path = configuration.root.inbox(partner) + (check ? "/check/" : "/") + name
+        if UploadNames.isTemporary(name) || (!check && name == "check") { return .skipped }
         if let refusal = refusalReason(path) {
             refuse(partner: partner, name: name, path: path, reason: refusal)
             return .processed
@@ -79,7 +82,7 @@ final class FileProcessor {
             logger.warning("XLSX never completed; importing it anyway so it fails with a clear message",
                            metadata: ["partner": "\(partner)", "file": "\(name)"])
         }
-        switch claim(partner: partner, name: name, path: path) {
+        switch claim(partner: partner, name: name, path: path, check: check) {
         case .claimed(let entry):
             drive(entry)
             return .processed
@@ -134,7 +137,7 @@ final class FileProcessor {
 
     /// Moves the upload into the processing area (the partner can no longer change what is read)
     /// and records it in the journal.
-    func claim(partner: String, name: String, path: String) -> ClaimResult {
+    func claim(partner: String, name: String, path: String, check: Bool = false) -> ClaimResult {
         // O_NOFOLLOW: a symlink swapped in since the check fails here instead of being followed;
         // O_NONBLOCK: a FIFO swapped in cannot block the daemon.
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
@@ -155,13 +158,14 @@ final class FileProcessor {
             if errno == EAGAIN { return .busy }
         }
         defer { _ = intake_release_lease(fd) }
-        let processing = "\(configuration.processing)/\(partner)/\(UTC.nowEpochSeconds())-\(nextToken())--\(name)"
+        // The name says whether it is a check, so a file adopted after a crash stays one.
+        let processing = "\(configuration.processing)/\(partner)/\(UTC.nowEpochSeconds())-\(nextToken())\(check ? "--check" : "")--\(name)"
         do {
             try FileSystem.createDirectories(FileSystem.parent(of: processing), mode: 0o750)
             try FileSystem.rename(path, to: processing)
             // Flush the upload itself: the partner's client may never have.
             try file.sync()
-            let id = try journal.claimed(partner: partner, fileName: name, processingPath: processing, now: UTC.now())
+            let id = try journal.claimed(partner: partner, fileName: name, processingPath: processing, dryRun: check, now: UTC.now())
             logger.info("claimed", metadata: ["partner": "\(partner)", "file": "\(name)", "size": "\(st.st_size)", "journal": "\(id)"])
             return try journal.entry(id).map(ClaimResult.claimed) ?? .notClaimed
         } catch {
@@ -214,12 +218,20 @@ final class FileProcessor {
     private func importClaimed(_ entry: JournalEntry) throws -> Bool {
         let outbox = configuration.root.outbox(entry.partner)
         try FileSystem.createDirectories(outbox)
-        var request = ImportRequest(path: entry.processingPath, fileName: entry.fileName, partner: entry.partner, outbox: outbox)
+        let partnerSettings = settings.value.forPartner(entry.partner)
+        let (policy, readOptions): (ImportPolicy, ReadOptions)
+        do { (policy, readOptions) = try partnerSettings.policy() } catch {
+            logger.error("the partner's settings are unusable; using the defaults", metadata: ["partner": "\(entry.partner)", "error": "\(error)"])
+            (policy, readOptions) = (ImportPolicy(), ReadOptions())
+        }
+        var request = ImportRequest(path: entry.processingPath, fileName: entry.fileName, partner: entry.partner, outbox: outbox, readOptions: readOptions)
+        request.policy = policy
+        request.policy.dryRun = entry.dryRun
         request.resultScratchPath = "\(configuration.results)/\(entry.id).xlsx"
         request.rejectDuplicateContent = true
         let journal = self.journal
         let hooks = ImportHooks(inTransaction: { record in
-            let outcome = record.status == .completed || record.status == .duplicate ? "processed" : "failed"
+            let outcome = [.completed, .duplicate, .checked].contains(record.status) ? "processed" : "failed"
             try journal.imported(entry.id, importID: record.id, sha256: record.sha256, size: record.size, outcome: outcome, now: UTC.now())
         })
 
@@ -247,6 +259,7 @@ final class FileProcessor {
         }
         do {
             _ = try importer.run(request, hooks: timed)
+            pruneUndoData(entry.partner, days: partnerSettings.undoRetentionDays)
             return true
         } catch .stopped("shutdown") {
             try journal.abandonAttempt(entry.id, now: UTC.now())
@@ -290,6 +303,17 @@ final class FileProcessor {
         return target
     }
 
+    /// Drops undo data older than the partner's retention time.
+    private func pruneUndoData(_ partner: String, days: Int) {
+        let cutoff = UTC.format(UTC.nowEpochSeconds() - days * 86_400)
+        do {
+            let pruned = try ImportHistory(database: database).prune(partner: partner, finishedBefore: cutoff)
+            if pruned > 0 { logger.info("undo data pruned", metadata: ["partner": "\(partner)", "changes": "\(pruned)", "before": "\(cutoff)"]) }
+        } catch {
+            logger.error("pruning undo data failed", metadata: ["partner": "\(partner)", "error": "\(error)"])
+        }
+    }
+
     // MARK: Restart
 
     /// Adopts files left in the processing area without a journal entry (a crash between the
@@ -299,8 +323,10 @@ final class FileProcessor {
             for file in (try? FileSystem.contents(of: "\(configuration.processing)/\(partner)")) ?? [] {
                 let path = "\(configuration.processing)/\(partner)/\(file)"
                 guard (try? journal.knows(processingPath: path)) == false else { continue }
-                let name = file.firstRange(of: "--").map { String(file[$0.upperBound...]) } ?? file
-                _ = try? journal.claimed(partner: partner, fileName: name, processingPath: path, now: UTC.now())
+                var name = file.firstRange(of: "--").map { String(file[$0.upperBound...]) } ?? file
+                let check = name.hasPrefix("check--")
+                if check { name.removeFirst("check--".count) }
+                _ = try? journal.claimed(partner: partner, fileName: name, processingPath: path, dryRun: check, now: UTC.now())
                 logger.notice("adopted a claimed file found at start", metadata: ["partner": "\(partner)", "file": "\(name)"])
             }
         }

@@ -37,6 +37,8 @@ struct SettleTracker {
         var partner: String
         var name: String
         var path: String
+        /// In the partner's `inbox/check/` folder: a dry run.
+        var check = false
         var signature: FileSignature
         var lastChange: Double
         /// A close after writing, a rename into place, or a scan: the upload says it is done.
@@ -51,7 +53,7 @@ struct SettleTracker {
     var isEmpty: Bool { candidates.isEmpty }
 
     /// Notes that `path` was written, closed or found; `signature` is what it looks like now.
-    mutating func observe(partner: String, name: String, path: String, signature: FileSignature, closed: Bool, now: Double) {
+    mutating func observe(partner: String, name: String, path: String, check: Bool = false, signature: FileSignature, closed: Bool, now: Double) {
         if var existing = candidates[path] {
             if existing.signature != signature {
                 existing.signature = signature
@@ -61,7 +63,7 @@ struct SettleTracker {
             existing.closed = existing.closed || closed
             candidates[path] = existing
         } else {
-            candidates[path] = Candidate(partner: partner, name: name, path: path, signature: signature, lastChange: now, closed: closed)
+            candidates[path] = Candidate(partner: partner, name: name, path: path, check: check, signature: signature, lastChange: now, closed: closed)
         }
     }
 
@@ -69,7 +71,7 @@ struct SettleTracker {
 
     /// Candidates that are closed and unchanged for `settle` seconds, removed from the tracker.
     /// `signatureOf` re-reads each file (a change restarts its clock; a vanished file is dropped).
-    mutating func takeReady(now: Double, settle: Double, signatureOf: (String) -> FileSignature?) -> [Candidate] {
+    mutating func takeReady(now: Double, settle: (Candidate) -> Double, signatureOf: (String) -> FileSignature?) -> [Candidate] {
         var ready: [Candidate] = []
         for (path, var candidate) in candidates {
             guard let current = signatureOf(path) else { candidates[path] = nil; continue }
@@ -80,7 +82,7 @@ struct SettleTracker {
                 candidates[path] = candidate
                 continue
             }
-            if candidate.closed && now - candidate.lastChange >= settle {
+            if candidate.closed && now - candidate.lastChange >= settle(candidate) {
                 ready.append(candidate)
                 candidates[path] = nil
             }

@@ -1,4 +1,5 @@
 import IntakeImport
+import Synchronization
 
 /// How `intake watch` runs.
 public struct WatchConfiguration: Sendable {
@@ -17,10 +18,24 @@ public struct WatchConfiguration: Sendable {
     /// How often the poll thread wakes when nothing happens, to check settling files.
     public var tickMilliseconds: Int32 = 250
 
+    /// The settings file, reloaded on SIGHUP; nil for the defaults.
+    public var settingsPath: String?
+
     public init(root: DataRoot) { self.root = root }
 
     var processing: String { root.state + "/processing" }
     var results: String { root.state + "/results" }
     var archive: String { root.state + "/archive" }
     var refused: String { root.state + "/refused" }
+}
+
+/// The settings in force, shared by the service loop and the worker; replaced whole on reload.
+public final class SettingsBox: Sendable {
+    private let current: Mutex<Settings>
+
+    public init(_ settings: Settings) { current = Mutex(settings) }
+
+    public var value: Settings { current.withLock { $0 } }
+
+    public func replace(_ settings: Settings) { current.withLock { $0 = settings } }
 }

@@ -3,6 +3,7 @@ import IntakeSystem
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -23,8 +24,12 @@ public final class WatchService: Service {
     private let monotonic: @Sendable () -> Double
     /// Called once the watches are set and the start-up scan is queued (tests wait on it).
     private let onReady: @Sendable () -> Void
+    private let settings: SettingsBox
 
-    public init(configuration: WatchConfiguration, logger: Logger, monotonic: @escaping @Sendable () -> Double = WatchService.monotonicSeconds, onReady: @escaping @Sendable () -> Void = {}) {
+    /// - Throws: ``SettingsError`` when the settings file is invalid at start (there are no
+    ///   earlier settings to keep, and guessing a partner's mode would be worse than not starting).
+    public init(configuration: WatchConfiguration, logger: Logger, monotonic: @escaping @Sendable () -> Double = WatchService.monotonicSeconds, onReady: @escaping @Sendable () -> Void = {}) throws(SettingsError) {
+        settings = SettingsBox(try configuration.settingsPath.map { path throws(SettingsError) in try Settings.load(path: path) } ?? Settings())
         self.configuration = configuration
         self.logger = logger
         self.monotonic = monotonic
@@ -37,16 +42,29 @@ public final class WatchService: Service {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    private enum Watched: Sendable { case partners, partnerFolder(String), inbox(String) }
+    private enum Watched: Sendable { case partners, partnerFolder(String), inbox(String), check(String) }
 
     public func run() async throws {
         let worker = BlockingWorker()
         defer { worker.shutdown() }
         let inotify = try Inotify()
         let shutdown = self.shutdown
-        let processor = try await worker.run { [configuration, logger, monotonic] in
-            Unchecked(try FileProcessor(configuration: configuration, logger: logger, monotonic: monotonic, shuttingDown: { shutdown.isSet }))
+        let processor = try await worker.run { [configuration, settings, logger, monotonic] in
+            Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, monotonic: monotonic, shuttingDown: { shutdown.isSet }))
         }
+        // SIGHUP reloads the settings; an invalid file is reported and the old settings stay.
+        let reloader = Task { [configuration, settings, logger] in
+            guard let path = configuration.settingsPath else { return }
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                do {
+                    settings.replace(try Settings.load(path: path))
+                    logger.notice("settings reloaded", metadata: ["path": "\(path)"])
+                } catch {
+                    logger.error("settings file is invalid; the previous settings stay in force", metadata: ["path": "\(path)", "error": "\(error)"])
+                }
+            }
+        }
+        defer { reloader.cancel() }
         try await withGracefulShutdownHandler {
             try await loop(inotify: inotify, worker: worker, processor: processor)
         } onGracefulShutdown: {
@@ -81,11 +99,18 @@ public final class WatchService: Service {
             watch(root.inbox(partner), Inotify.inboxMask, as: .inbox(partner))
             let names = try await worker.run { processor.value.inboxEntries(partner) }
             for name in names { observe(partner, name, closed: true) }
+            try await scanCheck(partner)
         }
-        func observe(_ partner: String, _ name: String, closed: Bool) {
-            let path = root.inbox(partner) + "/" + name
+        func scanCheck(_ partner: String) async throws {
+            guard FileSystem.isDirectory(root.inbox(partner) + "/check") else { return }
+            watch(root.inbox(partner) + "/check", Inotify.inboxMask, as: .check(partner))
+            let names = try await worker.run { processor.value.inboxEntries(partner, check: true) }
+            for name in names { observe(partner, name, check: true, closed: true) }
+        }
+        func observe(_ partner: String, _ name: String, check: Bool = false, closed: Bool) {
+            let path = root.inbox(partner) + (check ? "/check/" : "/") + name
             guard let signature = FileSignature(path: path) else { return }
-            tracker.observe(partner: partner, name: name, path: path, signature: signature, closed: closed, now: monotonic())
+            tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: closed, now: monotonic())
         }
 
         try await scanAll()
@@ -117,12 +142,19 @@ public final class WatchService: Service {
                         }
                     case .partnerFolder(let partner):
                         if event.name == "inbox" { try await scanPartner(partner) }
-                    case .inbox(let partner):
+                    case .inbox(let partner), .check(let partner):
                         if UploadNames.isTemporary(event.name) { continue }
+                        let check: Bool
+                        if case .check = watched { check = true } else { check = false }
+                        if !check && event.name == "check" && event.isDirectory {
+                            try await scanCheck(partner)
+                            continue
+                        }
                         let done = event.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0
                         // A creation alone is an upload starting, unless what was created is
                         // something to refuse (a link, a pipe): settling treats those as done.
-                        observe(partner, event.name, closed: done || isSuspicious(root.inbox(partner) + "/" + event.name))
+                        let path = root.inbox(partner) + (check ? "/check/" : "/") + event.name
+                        observe(partner, event.name, check: check, closed: done || isSuspicious(path))
                     }
                 }
             }
@@ -138,10 +170,14 @@ public final class WatchService: Service {
     }
 
     private func processReady(_ tracker: inout SettleTracker, worker: BlockingWorker, processor: Unchecked<FileProcessor>) async throws {
-        let ready = tracker.takeReady(now: monotonic(), settle: configuration.settleSeconds) { FileSignature(path: $0) }
+        let settings = self.settings.value
+        let defaultSettle = configuration.settleSeconds
+        let ready = tracker.takeReady(now: monotonic(), settle: { settings.forPartner($0.partner).settleSeconds ?? defaultSettle }) { FileSignature(path: $0) }
         for candidate in ready {
             if shutdown.isSet { return }
-            let outcome = try await worker.run { processor.value.handleReady(partner: candidate.partner, name: candidate.name, incompleteSince: candidate.incompleteSince) }
+            let outcome = try await worker.run {
+                processor.value.handleReady(partner: candidate.partner, name: candidate.name, check: candidate.check, incompleteSince: candidate.incompleteSince)
+            }
             switch outcome {
             case .incomplete: tracker.requeueIncomplete(candidate, now: monotonic())
             case .busy: tracker.requeueBusy(candidate, now: monotonic())
@@ -156,16 +192,16 @@ public final class WatchService: Service {
         let worker = BlockingWorker()
         defer { worker.shutdown() }
         let shutdown = self.shutdown
-        let processor = try await worker.run { [configuration, logger, monotonic] in
-            Unchecked(try FileProcessor(configuration: configuration, logger: logger, monotonic: monotonic, shuttingDown: { shutdown.isSet }))
+        let processor = try await worker.run { [configuration, settings, logger, monotonic] in
+            Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, monotonic: monotonic, shuttingDown: { shutdown.isSet }))
         }
         let settle = configuration.settleSeconds
         try await worker.run {
             let p = processor.value
             p.resume()
             for partner in p.partners() {
-                for name in p.inboxEntries(partner) {
-                    let path = p.configuration.root.inbox(partner) + "/" + name
+                for (name, check) in p.inboxEntries(partner).map({ ($0, false) }) + p.inboxEntries(partner, check: true).map({ ($0, true) }) {
+                    let path = p.configuration.root.inbox(partner) + (check ? "/check/" : "/") + name
                     guard let signature = FileSignature(path: path) else { continue }
                     var now = timespec()
                     clock_gettime(CLOCK_REALTIME, &now)
@@ -176,7 +212,7 @@ public final class WatchService: Service {
                     }
                     // An XLSX with no zip directory yet is left unless it is past the timeout.
                     let waited: Double? = age >= p.configuration.incompleteTimeoutSeconds ? p.monotonic() - age : p.monotonic()
-                    if case .busy = p.handleReady(partner: partner, name: name, incompleteSince: waited) {
+                    if case .busy = p.handleReady(partner: partner, name: name, check: check, incompleteSince: waited) {
                         p.logger.info("still open for writing; left for the next run", metadata: ["partner": "\(partner)", "file": "\(name)"])
                     }
                 }

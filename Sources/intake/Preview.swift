@@ -23,13 +23,18 @@ struct Preview: ParsableCommand {
     @Option(help: "How many data rows to print, or 'all'.")
     var limit: RowLimit = .count(20)
 
+    @Option(help: "The XLSX worksheet to read, by name, instead of the first visible one.")
+    var sheet: String?
+
     @OptionGroup var reading: ReadingOptions
 
     func run() throws {
         let out = OutputStream(fd: STDOUT_FILENO)
         let err = OutputStream(fd: STDERR_FILENO)
         do {
-            let table = try Spreadsheet.open(file, options: reading.readOptions())
+            var options = try reading.readOptions()
+            options.sheet = sheet
+            let table = try Spreadsheet.open(file, options: options)
             let info = table.info
             try out.write(JSON.object([
                 ("format", info.format.rawValue), ("sheet", info.sheet),

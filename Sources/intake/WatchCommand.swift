@@ -42,6 +42,9 @@ struct Watch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Watch signals buffered before a rescan is forced.", visibility: .hidden))
     var eventBuffer = 4096
 
+    @Option(help: "The settings file (YAML), reloaded on SIGHUP. Default: <root>/settings.yaml when it exists.")
+    var config: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -55,10 +58,14 @@ struct Watch: AsyncParsableCommand {
         configuration.importTimeoutSeconds = importTimeout
         configuration.incompleteTimeoutSeconds = incompleteTimeout
         configuration.eventBufferLimit = eventBuffer
+        configuration.settingsPath = config ?? (FileSystem.exists(dataRoot.path + "/settings.yaml") ? dataRoot.path + "/settings.yaml" : nil)
         var logger = Logger(label: "intake.watch")
         logger.logLevel = logLevel
 
-        let service = WatchService(configuration: configuration, logger: logger)
+        let service: WatchService
+        do { service = try WatchService(configuration: configuration, logger: logger) } catch {
+            throw ValidationError("\(configuration.settingsPath ?? "settings"): \(error)")
+        }
         if once {
             try await service.runOnce()
             return
