@@ -220,12 +220,16 @@ public final class Importer {
                     let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet)
                     let seen = try SeenIDs(database: database)
                     let timestamp = now()
+                    // Reading and validating run ahead on a second thread (see RowPipeline).
+                    let pipeline = RowPipeline(table: table, validator: validator, columns: columns)
+                    defer { pipeline.cancel() }
 
-                    while let row = try table.nextRow() {
+                    while let prepared = try pipeline.next() {
+                        let row = prepared.row
                         record.rowsRead += 1
                         let status: RowStatus
                         var message = ""
-                        switch validator.validate(row) {
+                        switch prepared.outcome {
                         case .failure(let rejection):
                             status = .rejected
                             message = rejection.message
@@ -234,7 +238,7 @@ public final class Importer {
                                 status = .rejected
                                 message = "duplicate external_id, first seen at row \(first)"
                             } else {
-                                switch try store.upsert(CustomerUpdate(customer), mode: policy.mode, importID: record.id, now: timestamp) {
+                                switch try store.upsert(customer, mode: policy.mode, importID: record.id, now: timestamp) {
                                 case .created: status = .created
                                 case .updated: status = .updated
                                 case .unchanged: status = .unchanged
@@ -245,8 +249,7 @@ public final class Importer {
                             }
                         }
                         counts[status, default: 0] += 1
-                        let externalID = columns.required[.externalID].flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
-                        try workbook.addRow(number: row.number, externalID: externalID, status: status, message: message)
+                        try workbook.addRow(number: row.number, externalID: prepared.externalID, status: status, message: message)
                         if status == .rejected {
                             try workbook.addRejected(cells: row.cells, error: message)
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(message)"])

@@ -224,7 +224,9 @@ public final class ResultWorkbook {
         // A cell holds at most 32,767 characters; C strings end at NUL, so NUL is made visible.
         var text = value.utf16.count > 32_767 ? String(value.prefix(32_000)) + "…" : value
         if text.utf8.contains(0) { text = String(text.map { $0 == "\0" ? "\u{FFFD}" : $0 }) }
-        let rc = worksheet_write_string(sheet, row, UInt16(column), text, format)
+        // withCString uses the string's own NUL-terminated storage; passing `text` directly would
+        // copy it into a new array for every cell.
+        let rc = text.withCString { worksheet_write_string(sheet, row, UInt16(column), $0, format) }
         guard rc == LXW_NO_ERROR else { throw ReportError("writing cell \(column + 1) of line \(row + 1)", rc) }
     }
 

@@ -81,7 +81,7 @@ public final class CustomerStore {
         insert = try database.prepare("""
             INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
                                    created_by_import, updated_by_import, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, json(?7), ?8, ?8, ?9)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
             """)
         updateStatement = try database.prepare("""
             UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
@@ -91,11 +91,7 @@ public final class CustomerStore {
         // The values before (for undo) and after (for history) of each change an import makes.
         recordChange = try database.prepare("""
             INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-            VALUES (?1, ?2, ?3, ?4,
-                    CASE WHEN ?5 IS NULL THEN NULL ELSE json_object('email', ?6, 'name', ?7, 'phone', ?8, 'created_at', ?9,
-                         'custom_attributes', json(?5), 'updated_by_import', ?10, 'updated_at', ?11) END,
-                    json_object('email', ?12, 'name', ?13, 'phone', ?14, 'created_at', ?15, 'custom_attributes', json(?16)),
-                    ?17)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             """)
     }
 
@@ -115,8 +111,8 @@ public final class CustomerStore {
                     SQLValue(update.phone), SQLValue(update.createdAt), .text(update.attributesJSON), .integer(importID), .text(now),
                 ])
             try recordChange.run([
-                .integer(importID), .text(partner), .text(update.externalID), .text("created"), .null, .null, .null, .null, .null, .null, .null,
-                SQLValue(update.email), SQLValue(update.name), SQLValue(update.phone), SQLValue(update.createdAt), .text(update.attributesJSON), .text(now),
+                .integer(importID), .text(partner), .text(update.externalID), .text("created"), .null,
+                .text(Self.snapshot(update.email, update.name, update.phone, update.createdAt, update.attributesJSON)), .text(now),
             ])
             return .created
         }
@@ -146,11 +142,35 @@ public final class CustomerStore {
                 SQLValue(merged.createdAt), .text(merged.attributes), .integer(importID), .text(now),
             ])
         try recordChange.run([
-            .integer(importID), .text(partner), .text(update.externalID), .text("updated"), .text(stored.attributes),
-            SQLValue(stored.email), SQLValue(stored.name), SQLValue(stored.phone), SQLValue(stored.createdAt), storedBy, storedAt,
-            SQLValue(merged.email), SQLValue(merged.name), SQLValue(merged.phone), SQLValue(merged.createdAt), .text(merged.attributes), .text(now),
+            .integer(importID), .text(partner), .text(update.externalID), .text("updated"),
+            .text(Self.snapshot(stored.email, stored.name, stored.phone, stored.createdAt, stored.attributes, updatedBy: storedBy, updatedAt: storedAt)),
+            .text(Self.snapshot(merged.email, merged.name, merged.phone, merged.createdAt, merged.attributes)), .text(now),
         ])
         return .updated
+    }
+
+    /// A customer's values as the JSON object `customer_changes` keeps (the same shape SQLite's
+    /// `json_object` gives), built here because it runs for every changed row.
+    static func snapshot(_ email: String?, _ name: String?, _ phone: String?, _ createdAt: String?, _ attributes: String,
+                         updatedBy: SQLValue? = nil, updatedAt: SQLValue? = nil) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + attributes.utf8.count)
+        func field(_ key: String, _ value: String?, first: Bool = false) {
+            out += Array((first ? "{\"" : ",\"").utf8) + Array(key.utf8) + Array("\":".utf8)
+            if let value { JSON.appendString(value, to: &out) } else { out += Array("null".utf8) }
+        }
+        field("email", email, first: true)
+        field("name", name)
+        field("phone", phone)
+        field("created_at", createdAt)
+        out += Array(",\"custom_attributes\":".utf8) + Array(attributes.utf8)
+        if let updatedBy {
+            out += Array(",\"updated_by_import\":".utf8)
+            if case .integer(let id) = updatedBy { out += Array(String(id).utf8) } else { out += Array("null".utf8) }
+            if case .text(let at)? = updatedAt { field("updated_at", at) } else { field("updated_at", nil) }
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Every customer of the partner, by external_id, streamed to `body`.

@@ -33,6 +33,9 @@ public final class Database {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
         try execute("PRAGMA foreign_keys=ON")
+        // A file is one transaction; a 32 MiB page cache keeps most of it from spilling to the
+        // WAL before the commit (SQLite's default is 2 MiB), within the memory budget.
+        try execute("PRAGMA cache_size=-32768")
         if migrate { try Schema.migrate(self) }
     }
 
@@ -106,6 +109,9 @@ public enum SQLValue: Sendable, Equatable {
     public init(_ text: String?) { self = text.map(SQLValue.text) ?? .null }
 }
 
+/// A static, immutable empty C string (read-only data, so sharing it across threads is safe).
+nonisolated(unsafe) private let emptyCString = UnsafeRawPointer(("" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+
 /// The one owner of a `sqlite3_stmt*`, finalized in `deinit`.
 public final class Statement {
     private let handle: OpaquePointer
@@ -140,10 +146,16 @@ public final class Statement {
         case .null: rc = sqlite3_bind_null(handle, index)
         case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
         case .real(let v): rc = sqlite3_bind_double(handle, index, v)
-        case .text(let v):
+        case .text(var v):
             // SQLITE_TRANSIENT: SQLite copies the bytes, because the Swift string's buffer is
-            // only valid for the duration of this call.
-            rc = sqlite3_bind_text(handle, index, v, -1, intake_sqlite_transient())
+            // only valid for the duration of this call. withUTF8 hands over the string's own
+            // bytes and length: no C-string copy, no strlen (this runs several times per row).
+            rc = v.withUTF8 { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    // A NULL pointer would bind SQL NULL; an empty string needs a real one.
+                    sqlite3_bind_text(handle, index, chars.baseAddress ?? emptyCString, Int32(chars.count), intake_sqlite_transient())
+                }
+            }
         }
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
     }

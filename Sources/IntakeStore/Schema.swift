@@ -76,8 +76,9 @@ public enum Schema {
             partner     TEXT NOT NULL,
             external_id TEXT NOT NULL,
             action      TEXT NOT NULL CHECK (action IN ('created', 'updated', 'undone')),
-            before      TEXT CHECK (before IS NULL OR json_valid(before)),
-            after       TEXT CHECK (after IS NULL OR json_valid(after)),
+            -- JSON objects written by Intake itself (not re-validated on every insert).
+            before      TEXT,
+            after       TEXT,
             changed_at  TEXT NOT NULL
         );
         CREATE INDEX customer_changes_by_import ON customer_changes (import_id);
