@@ -1,5 +1,9 @@
 import CExpat
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An element or attribute name from expat, valid only during the callback that passed it.
 ///
 /// The parser runs with namespace processing, so a name is `URI<space>local` or just `local`;
@@ -7,15 +11,11 @@ import CExpat
 struct XMLName {
     let raw: UnsafePointer<CChar>
 
-    /// The local part (after the namespace URI), as a C string.
+    /// The local part (after the namespace URI), as a C string. `strrchr` is libc's vectorized
+    /// scan: this runs for every element and attribute of a sheet, millions of times.
     var local: UnsafePointer<CChar> {
-        var p = raw
-        var local = raw
-        while p.pointee != 0 {
-            if p.pointee == 0x20 { local = p + 1 }
-            p += 1
-        }
-        return local
+        guard let space = strrchr(raw, 0x20) else { return raw }
+        return UnsafePointer(space) + 1
     }
 
     /// Whether the local part equals `name` (ASCII).
