@@ -32,7 +32,7 @@ let package = Package(
 
         .target(name: "IntakeSystem"),
         .target(name: "IntakeRead", dependencies: ["IntakeSystem", "CZip", "CExpat"]),
-        .target(name: "IntakeValidate", dependencies: ["IntakeRead"]),
+        .target(name: "IntakeValidate", dependencies: ["IntakeRead", "IntakeSystem"]),
         .target(name: "IntakeStore", dependencies: ["CSQLite", "IntakeSystem"]),
         .target(name: "IntakeReport", dependencies: ["CXLSXWriter", "IntakeSystem"]),
         .target(

@@ -1,3 +1,5 @@
+import IntakeSystem
+
 /// Parses `created_at` values into Intake's stored form `YYYY-MM-DD HH:MM:SS` (UTC).
 ///
 /// Accepted: the documented `2018-01-01 00:11:22`; ISO 8601 (`2018-01-01T00:11:22`, optional
@@ -116,28 +118,14 @@ public struct CivilTime: Sendable, Equatable {
 
     /// Seconds since 1970-01-01 00:00:00.
     public var epochSeconds: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return days * 86_400 + hour * 3600 + minute * 60 + second
+        CalendarDays.from(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
     }
 
     /// The time from seconds since 1970 (UTC).
     public init(epochSeconds: Int) {
         let days = Int((Double(epochSeconds) / 86_400).rounded(.down))
         let secs = epochSeconds - days * 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        (year, month, day) = CalendarDays.civil(days)
         hour = secs / 3600
         minute = secs / 60 % 60
         second = secs % 60
