@@ -91,6 +91,17 @@ func withDaemonRoot<T>(_ body: (String) throws -> T) throws -> T {
     try withTemporaryDirectory { dir in try body(dir + "/var") }
 }
 
+/// A started daemon with partner `acme`, stopped (SIGTERM) when `body` returns.
+func withRunningDaemon<T>(arguments: [String] = [], _ body: (Daemon, String) throws -> T) throws -> T {
+    try withDaemonRoot { root in
+        let daemon = Daemon(root: root, arguments: arguments)
+        try daemon.addPartner("acme")
+        try daemon.start()
+        defer { daemon.stop() }
+        return try body(daemon, root)
+    }
+}
+
 /// A CSV with `count` customers whose ids start at `first`.
 func customersCSV(prefix: String, first: Int = 0, count: Int, name: String = "Name") -> String {
     var text = "external_id,email,name,phone,created_at,segment\n"

@@ -35,12 +35,8 @@ import Testing
     }
 
     @Test func burstOverflowingTheEventBufferIsProcessedExactlyOnce() throws {
-        try withDaemonRoot { root in
-            // A buffer of 2 signals overflows at once under a burst; each overflow forces a rescan.
-            let daemon = Daemon(root: root, arguments: ["--event-buffer", "2"])
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        // A buffer of 2 signals overflows at once under a burst; each overflow forces a rescan.
+        try withRunningDaemon(arguments: ["--event-buffer", "2"]) { daemon, root in
             let files = 300
             for i in 0..<files {
                 try customersCSV(prefix: "B\(i)", count: 2).write(toFile: daemon.inbox("acme") + "/burst-\(i).csv", atomically: false, encoding: .utf8)
@@ -61,11 +57,7 @@ import Testing
     }
 
     @Test func fileStillBeingWrittenIsNotImportedUntilComplete() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             let path = daemon.inbox("acme") + "/slow.csv"
             let text = customersCSV(prefix: "SLOW", count: 1_000)
             let bytes = Array(text.utf8)
@@ -87,11 +79,7 @@ import Testing
     }
 
     @Test func incompleteWorkbookWaitsForItsZipToComplete() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             let full = root + "-book.xlsx"
             let rows = [["external_id", "email", "name", "phone", "created_at"]] + (0..<500).map { ["X-\($0)", "", "N \($0)", "", ""] }
             try XLSXFixture.write(full, sheetXML: XLSXFixture.sheet(rows: rows))
@@ -117,11 +105,7 @@ import Testing
     }
 
     @Test func temporaryUploadNamesWaitForTheirRename() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             let inbox = daemon.inbox("acme")
             let temporary = ["winscp.csv.filepart", ".rclone.csv.AbCd.partial", ".in.lftp.csv", "upload.csv.tmp", "chrome.csv.part", "~$book.xlsx"]
             for (i, name) in temporary.enumerated() {
@@ -141,11 +125,7 @@ import Testing
     }
 
     @Test func symlinksHardLinksAndPipesAreRefused() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             let inbox = daemon.inbox("acme")
             let secret = root + "-secret.csv"
             try customersCSV(prefix: "SECRET", count: 2).write(toFile: secret, atomically: false, encoding: .utf8)
@@ -171,11 +151,7 @@ import Testing
     }
 
     @Test func otherFormatsGetAResultAndGoToFailed() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             try drop("hello", into: daemon.inbox("acme"), as: "notes.txt")
             try daemon.waitForResult("acme", "notes")
             try daemon.waitForDone("notes.txt")
@@ -185,11 +161,7 @@ import Testing
     }
 
     @Test func partnersNeverTouchEachOther() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             // A partner added while running is picked up without a restart.
             try daemon.addPartner("beta")
             try drop(customersCSV(prefix: "C", count: 3, name: "Acme"), into: daemon.inbox("acme"), as: "list.csv")
@@ -206,11 +178,7 @@ import Testing
     }
 
     @Test func sameContentTwiceIsADuplicate() throws {
-        try withDaemonRoot { root in
-            let daemon = Daemon(root: root)
-            try daemon.addPartner("acme")
-            try daemon.start()
-            defer { daemon.stop() }
+        try withRunningDaemon { daemon, root in
             let text = customersCSV(prefix: "D", count: 4)
             try drop(text, into: daemon.inbox("acme"), as: "first.csv")
             try daemon.waitForResult("acme", "first")
