@@ -1,6 +1,7 @@
 import Dispatch
 import IntakeRead
 import IntakeStore
+import IntakeSystem
 import IntakeValidate
 import Synchronization
 
@@ -50,15 +51,7 @@ final class RowPipeline: @unchecked Sendable {
         // Both semaphores start at 0 and `free` is raised by hand: libdispatch traps when a
         // semaphore is freed below its initial value, which a cancelled pipeline would be.
         for _ in 0..<depth { free.signal() }
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let pipeline = Unmanaged<RowPipeline>.fromOpaque(raw!).takeRetainedValue()
-            pipeline.produce()
-            return nil
-        }, context)
-        precondition(rc == 0, "cannot start the reader thread: \(rc)")
-        pthread_detach(thread)
+        DetachedThread.start { [self] in produce() }
     }
 
     private func produce() {

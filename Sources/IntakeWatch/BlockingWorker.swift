@@ -1,3 +1,4 @@
+import IntakeSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,15 +17,7 @@ final class BlockingWorker: @unchecked Sendable {
 
     init() {
         sem_init(&semaphore, 0, 0)
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let worker = Unmanaged<BlockingWorker>.fromOpaque(raw!).takeRetainedValue()
-            worker.loop()
-            return nil
-        }, context)
-        precondition(rc == 0, "cannot start the worker thread: \(rc)")
-        pthread_detach(thread)
+        DetachedThread.start { [self] in loop() }
     }
 
     private func loop() {

@@ -90,8 +90,7 @@ public final class Inotify: @unchecked Sendable {
     /// dropped and an `.overflow` follows, exactly as when the kernel's own queue overflows.
     public func start(tickMilliseconds: Int32 = 250, bufferLimit: Int = 4096) -> AsyncStream<WatchSignal> {
         let (stream, continuation) = AsyncStream.makeStream(of: WatchSignal.self, bufferingPolicy: .bufferingOldest(max(bufferLimit, 2)))
-        let thread = PollThread(inotify: self, continuation: continuation, tick: tickMilliseconds)
-        thread.start()
+        DetachedThread.start { [self] in pollLoop(continuation, tick: tickMilliseconds) }
         return stream
     }
 
@@ -106,7 +105,7 @@ public final class Inotify: @unchecked Sendable {
         _ = try? syscall("write") { write(stopFD, &one, 8) }
     }
 
-    fileprivate func pollLoop(_ continuation: AsyncStream<WatchSignal>.Continuation, tick: Int32) {
+    private func pollLoop(_ continuation: AsyncStream<WatchSignal>.Continuation, tick: Int32) {
         // At least one whole event with the longest name fits, as inotify(7) asks.
         let buffer = ChunkBuffer(count: 64 * (MemoryLayout<inotify_event>.size + Int(NAME_MAX) + 1))
         var lost = false
@@ -136,31 +135,5 @@ public final class Inotify: @unchecked Sendable {
                 lost = true
             }
         }
-    }
-}
-
-/// The poll thread; a plain pthread, so blocking in `poll` never holds a Swift concurrency thread.
-private final class PollThread: @unchecked Sendable {
-    // @unchecked: every field is immutable and only read by the thread it starts.
-    let inotify: Inotify
-    let continuation: AsyncStream<WatchSignal>.Continuation
-    let tick: Int32
-
-    init(inotify: Inotify, continuation: AsyncStream<WatchSignal>.Continuation, tick: Int32) {
-        self.inotify = inotify
-        self.continuation = continuation
-        self.tick = tick
-    }
-
-    func start() {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            // The thread owns the retained context for its whole life.
-            let me = Unmanaged<PollThread>.fromOpaque(raw!).takeRetainedValue()
-            me.inotify.pollLoop(me.continuation, tick: me.tick)
-            return nil
-        }, context)
-        if rc == 0 { pthread_detach(thread) } else { Unmanaged<PollThread>.fromOpaque(context).release(); continuation.finish() }
     }
 }
