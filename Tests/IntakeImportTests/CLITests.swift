@@ -47,3 +47,41 @@ import Testing
         }
     }
 }
+
+/// `intake import --mode/--dry-run`, `show`, `history` and `undo` as an operator runs them.
+@Suite struct HistoryCLITests {
+    @Test func dryRunShowHistoryAndUndo() throws {
+        try withTemporaryDirectory { dir in
+            let root = dir + "/var"
+            let first = dir + "/first.csv", second = dir + "/second.csv"
+            try writeFile(first, "external_id,email,name,phone,created_at\nC-1,a@example.com,Ann,,\n")
+            try writeFile(second, "external_id,email,name,phone,created_at\nC-1,b@example.com,,,\nC-2,,Bob,,\n")
+            func intake(_ arguments: String...) throws -> ChildResult { try runChild(TestPaths.intake, arguments + ["--root", root]) }
+
+            #expect(try intake("import", first).status == 0)
+            let check = try intake("import", second, "--dry-run")
+            #expect(check.stdout.contains("1 created, 1 updated, 0 unchanged, 0 rejected (check only: nothing was changed)"))
+            #expect(try intake("export").stdout.contains(#""email":"a@example.com""#))
+            let real = try intake("import", second, "--mode", "merge")
+            #expect(real.stdout.hasPrefix("import 3:"))
+
+            let shown = try intake("show", "3").stdout.split(separator: "\n").reduce(into: [String: String]()) { fields, line in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+            }
+            #expect(shown["status"] == "completed" && shown["mode"] == "merge" && shown["updated"] == "1" && shown["created"] == "1")
+            #expect(shown["file"] == "second.csv")
+            let history = try intake("history", "--partner", "default", "--external-id", "C-1")
+            let lines = history.stdout.split(separator: "\n")
+            #expect(lines.count == 2)
+            #expect(lines[1].contains("\timport 3\tsecond.csv\tupdated\t") && lines[1].contains(#""email":"b@example.com""#))
+
+            let undone = try intake("undo", "3")
+            #expect(undone.stdout == "import 3 undone: 1 removed, 1 restored, 0 skipped\n")
+            #expect(try intake("export").stdout == #"{"external_id":"C-1","email":"a@example.com","name":"Ann","phone":null,"created_at":null,"custom_attributes":{}}"# + "\n")
+            let again = try intake("undo", "3")
+            #expect(again.status == 1)
+            #expect(again.stdout.contains("undo refused: import 3 was already undone at"))
+        }
+    }
+}
