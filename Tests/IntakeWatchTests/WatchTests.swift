@@ -224,4 +224,19 @@ import Testing
             #expect(try db.scalar("SELECT attempts FROM journal") == 1, "an abandoned attempt is not counted")
         }
     }
+
+    @Test func aFileThatKeepsTimingOutIsSetAsideAfterMaxAttempts() throws {
+        // A zero timeout stops every import at its first check (after 4,096 rows).
+        try withRunningDaemon(arguments: ["--import-timeout", "0", "--max-attempts", "2"]) { daemon, root in
+            try drop(customersCSV(prefix: "SLOW", count: 5_000), into: daemon.inbox("acme"), as: "stuck.csv")
+            let result = try daemon.waitForResult("acme", "stuck")
+            try daemon.waitForDone("stuck.csv")
+            #expect(try summary(result)["Error"]?.contains("importing this file crashed or timed out 2 times") == true)
+            #expect(try daemon.database().scalar("SELECT count(*) FROM customers") == 0)
+            #expect(try daemon.database().scalar("SELECT attempts FROM journal") == 3, "two attempts, then the one that sets it aside")
+            let failed = try FileManager.default.contentsOfDirectory(atPath: root + "/state/archive/acme/failed")
+            #expect(failed.count == 1 && failed[0].hasSuffix("--stuck.csv"))
+            #expect(daemon.logText.components(separatedBy: "reason=timeout").count - 1 == 2)
+        }
+    }
 }
