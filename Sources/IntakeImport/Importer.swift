@@ -68,6 +68,8 @@ public enum ImportFailure: Error, CustomStringConvertible {
     case report(ReportError)
     /// ``ImportHooks/shouldStop`` asked to stop; nothing was committed.
     case stopped(String)
+    /// A failure of a caller's hook or another unexpected error, described.
+    case other(String)
 
     public var description: String {
         switch self {
@@ -75,6 +77,7 @@ public enum ImportFailure: Error, CustomStringConvertible {
         case .database(let e): return e.description
         case .report(let e): return e.description
         case .stopped(let reason): return "stopped: \(reason)"
+        case .other(let text): return text
         }
     }
 }
@@ -160,7 +163,7 @@ public final class Importer {
         } catch let failure as ImportFailure {
             throw failure
         } catch {
-            throw .system(SystemError(code: 0, operation: "import", subject: "\(error)"))
+            throw .other("import failed: \(error)")
         }
     }
 
@@ -327,7 +330,7 @@ public final class Importer {
         } catch let error as ImportFailure {
             throw error
         } catch {
-            throw .system(SystemError(code: 0, operation: "import", subject: "\(error)"))
+            throw .other("import failed: \(error)")
         }
         try Self.writeSummaryOnly(request: request, record: record, to: finalPath)
         return ImportOutcome(record: record, resultPath: finalPath)
