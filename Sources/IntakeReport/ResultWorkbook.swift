@@ -222,7 +222,8 @@ public final class ResultWorkbook {
 
     private func write(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: String, _ format: Format?) throws(ReportError) {
         // A cell holds at most 32,767 characters; C strings end at NUL, so NUL is made visible.
-        var text = value.utf16.count > 32_767 ? String(value.prefix(32_000)) + "…" : value
+        // UTF-16 units never outnumber UTF-8 bytes, so the byte count (free) rules out almost every cell.
+        var text = value.utf8.count > 32_767 && value.utf16.count > 32_767 ? String(value.prefix(32_000)) + "…" : value
         if text.utf8.contains(0) { text = String(text.map { $0 == "\0" ? "\u{FFFD}" : $0 }) }
         // withCString uses the string's own NUL-terminated storage; passing `text` directly would
         // copy it into a new array for every cell.

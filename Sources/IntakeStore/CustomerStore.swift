@@ -155,18 +155,22 @@ public final class CustomerStore {
                          updatedBy: SQLValue? = nil, updatedAt: SQLValue? = nil) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(128 + attributes.utf8.count)
-        func field(_ key: String, _ value: String?, first: Bool = false) {
-            out += Array((first ? "{\"" : ",\"").utf8) + Array(key.utf8) + Array("\":".utf8)
-            if let value { JSON.appendString(value, to: &out) } else { out += Array("null".utf8) }
+        func field(_ key: StaticString, _ value: String?, first: Bool = false) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(contentsOf: "\":".utf8)
+            if let value { JSON.appendString(value, to: &out) } else { out.append(contentsOf: "null".utf8) }
         }
         field("email", email, first: true)
         field("name", name)
         field("phone", phone)
         field("created_at", createdAt)
-        out += Array(",\"custom_attributes\":".utf8) + Array(attributes.utf8)
+        out.append(contentsOf: ",\"custom_attributes\":".utf8)
+        out.append(contentsOf: attributes.utf8)
         if let updatedBy {
-            out += Array(",\"updated_by_import\":".utf8)
-            if case .integer(let id) = updatedBy { out += Array(String(id).utf8) } else { out += Array("null".utf8) }
+            out.append(contentsOf: ",\"updated_by_import\":".utf8)
+            if case .integer(let id) = updatedBy { out.append(contentsOf: String(id).utf8) } else { out.append(contentsOf: "null".utf8) }
             if case .text(let at)? = updatedAt { field("updated_at", at) } else { field("updated_at", nil) }
         }
         out.append(UInt8(ascii: "}"))

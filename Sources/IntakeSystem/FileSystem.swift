@@ -65,17 +65,6 @@ public enum FileSystem {
         return names.sorted()
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary sibling, fsync, rename, fsync the directory.
-    public static func writeAtomically(_ path: String, bytes: some Sequence<UInt8>, mode: mode_t = 0o644) throws(SystemError) {
-        let temp = temporarySibling(of: path)
-        do {
-            let file = try FileDescriptor(opening: temp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
-            try file.writeAll(bytes)
-            try file.sync()
-        }
-        try rename(temp, to: path)
-    }
-
     /// A name beside `path` that readers ignore: a dot-file ending in `.tmp`, unique to this process.
     public static func temporarySibling(of path: String) -> String {
         let dir = parent(of: path)

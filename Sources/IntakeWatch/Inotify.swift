@@ -81,10 +81,6 @@ public final class Inotify: @unchecked Sendable {
         try syscall("inotify_add_watch", path) { inotify_add_watch(fd, path, mask) }
     }
 
-    public func unwatch(_ watch: Int32) {
-        _ = inotify_rm_watch(fd, watch)
-    }
-
     /// Starts the thread that blocks in `poll` on the inotify and stop descriptors, and returns
     /// the stream it feeds. At most `bufferLimit` signals wait unconsumed; past that, events are
     /// dropped and an `.overflow` follows, exactly as when the kernel's own queue overflows.

@@ -50,8 +50,6 @@ struct SettleTracker {
 
     private(set) var candidates: [String: Candidate] = [:]
 
-    var isEmpty: Bool { candidates.isEmpty }
-
     /// Notes that `path` was written, closed or found; `signature` is what it looks like now.
     mutating func observe(partner: String, name: String, path: String, check: Bool = false, signature: FileSignature, closed: Bool, now: Double) {
         if var existing = candidates[path] {
@@ -66,8 +64,6 @@ struct SettleTracker {
             candidates[path] = Candidate(partner: partner, name: name, path: path, check: check, signature: signature, lastChange: now, closed: closed)
         }
     }
-
-    mutating func forget(_ path: String) { candidates[path] = nil }
 
     /// Candidates that are closed and unchanged for `settle` seconds, removed from the tracker.
     /// `signatureOf` re-reads each file (a change restarts its clock; a vanished file is dropped).

@@ -124,7 +124,7 @@ final class SharedStringsParser: XMLHandler {
         } else if name.is("si") {
             inItem = false
             let text = CellText.decodeEscapes(String(decoding: current, as: UTF8.self))
-            if text.utf16.count > maxCharacters {
+            if text.utf8.count > maxCharacters && text.utf16.count > maxCharacters {
                 failure = ReadError(.limitExceeded, file: file, "shared string \(strings.count) has more than \(maxCharacters) characters, more than a cell may hold")
                 return
             }

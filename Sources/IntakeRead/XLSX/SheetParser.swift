@@ -142,7 +142,8 @@ final class SheetParser: XMLHandler {
 
     private func endCell() {
         let text = cellText()
-        if text.utf16.count > maxCharacters { tooLong(); return }
+        // UTF-16 units never outnumber UTF-8 bytes: only a long byte count needs the real count.
+        if text.utf8.count > maxCharacters && text.utf16.count > maxCharacters { tooLong(); return }
         if column >= cells.count {
             if column > cells.count { cells.append(contentsOf: repeatElement("", count: column - cells.count)) }
             cells.append(text)

@@ -27,13 +27,6 @@ struct XMLName {
         }
         return l[name.utf8CodeUnitCount] == 0
     }
-
-    /// The namespace URI, if any.
-    var namespace: String? {
-        let l = local
-        guard l != raw else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: l - raw - 1), as: UTF8.self)
-    }
 }
 
 /// The attributes of a start tag, valid only during the callback that passed them.
