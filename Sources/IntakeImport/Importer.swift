@@ -200,7 +200,6 @@ public final class Importer {
         let validator = policy.timestamps.map { rules in RowValidator(columns: columns, parseTimestamp: { raw throws(FieldError) in try rules.parse(raw) }) }
             ?? RowValidator(columns: columns)
         let started = ContinuousClock.now
-        let store = try CustomerStore(database: database, partner: request.partner)
         let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""
@@ -220,9 +219,9 @@ public final class Importer {
                     if !policy.dryRun { record.id = try log.insert(record) }
                     finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                     scratchPath = request.resultScratchPath ?? FileSystem.temporarySibling(of: finalPath)
-                    let workbook = try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet)
-                    let seen = try SeenIDs(database: database)
-                    let timestamp = now()
+                    let report = ResultWriter(try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet))
+                    defer { report.abandon() }
+                    let writer = try CustomerWriter(database: database, partner: request.partner, importID: record.id, mode: policy.mode, now: now())
                     // Reading and validating run ahead on a second thread (see RowPipeline).
                     let pipeline = RowPipeline(table: table, validator: validator, columns: columns)
                     defer { pipeline.cancel() }
@@ -237,24 +236,20 @@ public final class Importer {
                             status = .rejected
                             message = rejection.message
                         case .success(let customer):
-                            if let first = try seen.firstSeen(customer.externalID, row: row.number) {
-                                status = .rejected
-                                message = "duplicate external_id, first seen at row \(first)"
-                            } else {
-                                switch try store.upsert(customer, mode: policy.mode, importID: record.id, now: timestamp) {
-                                case .created: status = .created
-                                case .updated: status = .updated
-                                case .unchanged: status = .unchanged
-                                case .skipped: status = .skipped; message = "exists; left unchanged (skip-existing)"
-                                case .alreadyExists: status = .rejected; message = "already exists (create-only): external_id \(customer.externalID)"
-                                case .notFound: status = .rejected; message = "not found (update-only): no customer with external_id \(customer.externalID)"
-                                }
+                            switch try writer.apply(customer, row: row.number) {
+                            case .created: status = .created
+                            case .updated: status = .updated
+                            case .unchanged: status = .unchanged
+                            case .skipped: status = .skipped; message = "exists; left unchanged (skip-existing)"
+                            case .alreadyExists: status = .rejected; message = "already exists (create-only): external_id \(customer.externalID)"
+                            case .notFound: status = .rejected; message = "not found (update-only): no customer with external_id \(customer.externalID)"
+                            case .repeated(let first): status = .rejected; message = "duplicate external_id, first seen at row \(first)"
                             }
                         }
                         counts[status, default: 0] += 1
-                        try workbook.addRow(number: row.number, externalID: prepared.externalID, status: status, message: message)
+                        report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: message,
+                                                     rejectedCells: status == .rejected ? row.cells : nil))
                         if status == .rejected {
-                            try workbook.addRejected(cells: row.cells, error: message)
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(message)"])
                         }
                         if let maxRows = policy.maxRows, record.rowsRead > maxRows {
@@ -279,7 +274,7 @@ public final class Importer {
                     var summary = Self.summary(request, record)
                     summary.counts = counts
                     if policy.dryRun { summary.note = "check only: nothing was changed" }
-                    try workbook.finish(summary)
+                    try report.finish(summary)
                     // The workbook must be on disk before the commit that says it exists.
                     try FileDescriptor(opening: scratchPath).sync()
                     if policy.dryRun { throw DryRunRollback() }

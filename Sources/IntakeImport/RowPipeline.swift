@@ -1,13 +1,7 @@
-import Dispatch
 import IntakeRead
 import IntakeStore
 import IntakeSystem
 import IntakeValidate
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A row read and validated ahead of the store.
 struct PreparedRow: Sendable {
@@ -24,14 +18,11 @@ struct PreparedRow: Sendable {
 /// the consumer at the row where it happened.
 final class RowPipeline: @unchecked Sendable {
     // @unchecked: `table` and `validator` are touched only by the producer thread after start;
-    // the queue is a Mutex and two semaphores.
+    // the consumer's cursor (`current`, `position`, `finished`) only by the consumer.
     private let table: Table
     private let validator: RowValidator
     private let columns: ColumnMap
-    private let queue = Mutex<[Batch]>([])
-    private let filled = DispatchSemaphore(value: 0)
-    private let free = DispatchSemaphore(value: 0)
-    private let cancelled = Atomic<Bool>(false)
+    private let channel: BoundedChannel<Batch>
     private var current: [PreparedRow] = []
     private var position = 0
     private var finished = false
@@ -48,9 +39,7 @@ final class RowPipeline: @unchecked Sendable {
         self.table = table
         self.validator = validator
         self.columns = columns
-        // Both semaphores start at 0 and `free` is raised by hand: libdispatch traps when a
-        // semaphore is freed below its initial value, which a cancelled pipeline would be.
-        for _ in 0..<depth { free.signal() }
+        channel = BoundedChannel(capacity: depth)
         DetachedThread.start { [self] in produce() }
     }
 
@@ -58,29 +47,22 @@ final class RowPipeline: @unchecked Sendable {
         let idColumn = columns.required[.externalID]
         var batch: [PreparedRow] = []
         batch.reserveCapacity(Self.batchSize)
-        func send(_ item: Batch) -> Bool {
-            free.wait()
-            if cancelled.load(ordering: .relaxed) { return false }
-            queue.withLock { $0.append(item) }
-            filled.signal()
-            return true
-        }
         do {
             while let row = try table.nextRow() {
                 let outcome = validator.validate(row).map(CustomerUpdate.init)
                 let externalID = idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
                 batch.append(PreparedRow(row: row, outcome: outcome, externalID: externalID))
                 if batch.count == Self.batchSize {
-                    guard send(.rows(batch)) else { return }
+                    guard channel.send(.rows(batch)) else { return }
                     batch = []
                     batch.reserveCapacity(Self.batchSize)
                 }
             }
-            if !batch.isEmpty { guard send(.rows(batch)) else { return } }
-            _ = send(.end)
+            if !batch.isEmpty { guard channel.send(.rows(batch)) else { return } }
+            channel.send(.end)
         } catch {
-            if !batch.isEmpty { guard send(.rows(batch)) else { return } }
-            _ = send(.failed(error))
+            if !batch.isEmpty { guard channel.send(.rows(batch)) else { return } }
+            channel.send(.failed(error))
         }
     }
 
@@ -88,10 +70,7 @@ final class RowPipeline: @unchecked Sendable {
     func next() throws(ReadError) -> PreparedRow? {
         while position >= current.count {
             if finished { return nil }
-            filled.wait()
-            let batch = queue.withLock { $0.removeFirst() }
-            free.signal()
-            switch batch {
+            switch channel.receive() {
             case .rows(let rows):
                 current = rows
                 position = 0
@@ -108,8 +87,5 @@ final class RowPipeline: @unchecked Sendable {
     }
 
     /// Stops the producer early (the consumer gave up); it exits at its next batch.
-    func cancel() {
-        cancelled.store(true, ordering: .relaxed)
-        free.signal()
-    }
+    func cancel() { channel.cancel() }
 }

@@ -164,6 +164,22 @@ public final class Statement {
         try bind(SQLValue(text), at: index)
     }
 
+    public func bind(_ value: Int64, at index: Int32) throws(SQLiteError) {
+        let rc = sqlite3_bind_int64(handle, index, value)
+        guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
+    }
+
+    /// Runs a statement whose parameters are bound to completion, then rewinds it keeping the
+    /// bindings: for statements held across rows that rebind every parameter each time, without
+    /// the cost of building an array of values or clearing bindings per row.
+    public func runBound() throws(SQLiteError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+    }
+
+    /// Rewinds to before the first row, keeping the bindings.
+    public func rewind() { sqlite3_reset(handle) }
+
     /// Advances to the next row; false when done.
     @discardableResult
     public func step() throws(SQLiteError) -> Bool {

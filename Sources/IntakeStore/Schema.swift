@@ -84,6 +84,20 @@ public enum Schema {
         CREATE INDEX customer_changes_by_import ON customer_changes (import_id);
         CREATE INDEX customer_changes_by_customer ON customer_changes (partner, external_id, id);
         """,
+        // 4: creations are no longer logged one row each (the customer row itself says which import
+        // created it, `created_by_import`, and the first later change keeps the created values), so
+        // a fresh import writes one B-tree entry per row instead of four. `import_row` is the row of
+        // `updated_by_import`'s file that set the customer: provenance for analysts, and how an
+        // import finds the first row of an external_id its file repeats. `undo_pruned_at` marks
+        // imports whose undo data is gone, now that a creation leaves nothing to prune.
+        """
+        ALTER TABLE customers ADD COLUMN import_row INTEGER;
+        ALTER TABLE imports ADD COLUMN undo_pruned_at TEXT;
+        UPDATE imports SET undo_pruned_at = finished_at
+            WHERE status = 'completed' AND rows_created + rows_updated > 0
+              AND NOT EXISTS (SELECT 1 FROM customer_changes c WHERE c.import_id = imports.id);
+        DELETE FROM customer_changes WHERE action = 'created';
+        """,
     ]
 
     /// The version a database has once every migration ran.

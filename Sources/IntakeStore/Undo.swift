@@ -28,23 +28,32 @@ public final class ImportHistory {
     /// Undoes import `id` in one transaction. Refused when the import is not a completed one, was
     /// undone already, its undo data was pruned, or (without `force`) a later import changed some
     /// of the same customers; with `force`, those customers are skipped and listed.
+    ///
+    /// Customers the import created are those with `created_by_import = id`; they are removed
+    /// when no later import changed them (`updated_by_import` is still `id`). Customers it updated
+    /// get the `before` values of its `customer_changes` rows back.
     public func undo(_ id: Int64, force: Bool, now: String) throws -> UndoReport {
         try database.transaction {
             let log = ImportLog(database: database)
             guard let record = try log.find(id) else { throw Refusal(message: "there is no import \(id)") }
             if let undone = record.undoneAt { throw Refusal(message: "import \(id) was already undone at \(undone) UTC") }
             guard record.status == .completed else { throw Refusal(message: "import \(id) is \(record.status.rawValue); only completed imports change customers and can be undone") }
-            let changes = try database.prepare("""
-                SELECT c.external_id, c.action, c.before, cu.updated_by_import
+            if let pruned = try database.prepare("SELECT undo_pruned_at FROM imports WHERE id = ?1").rows([.integer(id)]).first?[0] {
+                throw Refusal(message: "the undo data of import \(id) was pruned at \(pruned) UTC after its retention time; it can no longer be undone")
+            }
+            let partner = SQLValue.text(record.partner)
+            let updates = try database.prepare("""
+                SELECT c.external_id, c.before, cu.updated_by_import
                 FROM customer_changes c
                 LEFT JOIN customers cu ON cu.partner = c.partner AND cu.external_id = c.external_id
-                WHERE c.import_id = ?1 AND c.action IN ('created', 'updated') ORDER BY c.id
+                WHERE c.import_id = ?1 AND c.action = 'updated' ORDER BY c.id
                 """).rows([.integer(id)])
-            if changes.isEmpty && record.created + record.updated > 0 {
-                throw Refusal(message: "the undo data of import \(id) was pruned after its retention time; it can no longer be undone")
-            }
+            let creations = try database.prepare("""
+                SELECT external_id, updated_by_import FROM customers
+                WHERE partner = ?1 AND created_by_import = ?2 ORDER BY import_row, external_id
+                """).rows([partner, .integer(id)])
             var report = UndoReport()
-            let conflicts = changes.filter { $0[3] != String(id) }.map { $0[0] ?? "" }
+            let conflicts = (updates.filter { $0[2] != String(id) } + creations.filter { $0[1] != String(id) }).map { $0[0] ?? "" }
             if !conflicts.isEmpty && !force {
                 let shown = conflicts.prefix(20).joined(separator: ", ")
                 throw Refusal(message: "later imports changed \(conflicts.count) of the customers import \(id) touched (\(shown)\(conflicts.count > 20 ? ", …" : "")); use --force to undo only the others")
@@ -54,29 +63,35 @@ public final class ImportHistory {
                 json_object('email', email, 'name', name, 'phone', phone, 'created_at', created_at,
                             'custom_attributes', json(custom_attributes))
                 """
-            for change in changes where change[3] == String(id) {
+            // Creations, set-based: an 'undone' row keeps each removed customer's values (history
+            // shows them as the values the import created), then the rows go.
+            let removable = "partner = ?1 AND created_by_import = ?2 AND updated_by_import = ?2"
+            try database.prepare("""
+                INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+                SELECT ?2, partner, external_id, 'undone', \(snapshot), NULL, ?3 FROM customers WHERE \(removable)
+                ORDER BY import_row, external_id
+                """).run([partner, .integer(id), .text(now)])
+            try database.prepare("DELETE FROM customers WHERE \(removable)").run([partner, .integer(id)])
+            report.removed = creations.filter { $0[1] == String(id) }.map { $0[0] ?? "" }
+            for change in updates where change[2] == String(id) {
                 let externalID = change[0] ?? ""
-                let key: [SQLValue] = [.text(record.partner), .text(externalID)]
+                let key: [SQLValue] = [partner, .text(externalID)]
                 try database.prepare("""
                     INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
                     SELECT ?3, partner, external_id, 'undone', \(snapshot), NULL, ?4 FROM customers WHERE partner = ?1 AND external_id = ?2
                     """).run(key + [.integer(id), .text(now)])
                 let changeID = database.lastInsertRowID
-                if change[1] == "created" {
-                    try database.prepare("DELETE FROM customers WHERE partner = ?1 AND external_id = ?2").run(key)
-                    report.removed.append(externalID)
-                } else {
-                    try database.prepare("""
-                        UPDATE customers SET email = json_extract(?3, '$.email'), name = json_extract(?3, '$.name'),
-                            phone = json_extract(?3, '$.phone'), created_at = json_extract(?3, '$.created_at'),
-                            custom_attributes = json_extract(?3, '$.custom_attributes'),
-                            updated_by_import = json_extract(?3, '$.updated_by_import'), updated_at = json_extract(?3, '$.updated_at')
-                        WHERE partner = ?1 AND external_id = ?2
-                        """).run(key + [SQLValue(change[2])])
-                    try database.prepare("UPDATE customer_changes SET after = (SELECT \(snapshot) FROM customers WHERE partner = ?1 AND external_id = ?2) WHERE id = ?3")
-                        .run(key + [.integer(changeID)])
-                    report.restored.append(externalID)
-                }
+                try database.prepare("""
+                    UPDATE customers SET email = json_extract(?3, '$.email'), name = json_extract(?3, '$.name'),
+                        phone = json_extract(?3, '$.phone'), created_at = json_extract(?3, '$.created_at'),
+                        custom_attributes = json_extract(?3, '$.custom_attributes'),
+                        updated_by_import = json_extract(?3, '$.updated_by_import'), updated_at = json_extract(?3, '$.updated_at'),
+                        import_row = json_extract(?3, '$.import_row')
+                    WHERE partner = ?1 AND external_id = ?2
+                    """).run(key + [SQLValue(change[1])])
+                try database.prepare("UPDATE customer_changes SET after = (SELECT \(snapshot) FROM customers WHERE partner = ?1 AND external_id = ?2) WHERE id = ?3")
+                    .run(key + [.integer(changeID)])
+                report.restored.append(externalID)
             }
             var undone = record
             undone.undoneAt = now
@@ -91,28 +106,80 @@ public final class ImportHistory {
         public var fileName: String
         public var at: String
         public var action: String
-        /// The values the import set (JSON), or nil when it removed the customer.
+        /// The values the import set (JSON); nil when it removed the customer, or for a creation
+        /// whose values are no longer known (the undo data of the change after it was pruned).
         public var values: String?
     }
 
     /// Every retained change to one customer, oldest first.
+    ///
+    /// Creations have no change row of their own (see ``CustomerWriter``); each "life" of the
+    /// customer (up to an undo that removed it, or up to now) starts with a created entry for the
+    /// import that created it, whose values are those the first change of that life found.
     public func history(partner: String, externalID: String) throws(SQLiteError) -> [Entry] {
-        try database.prepare("""
-            SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after
+        let changes = try database.prepare("""
+            SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after,
+                   json_remove(c.before, '$.updated_by_import', '$.updated_at', '$.import_row'),
+                   json_extract(c.before, '$.updated_by_import')
             FROM customer_changes c JOIN imports i ON i.id = c.import_id
             WHERE c.partner = ?1 AND c.external_id = ?2 ORDER BY c.id
             """).rows([.text(partner), .text(externalID)]).map {
-            Entry(importID: Int64($0[0] ?? "0") ?? 0, fileName: $0[1] ?? "", at: $0[2] ?? "", action: $0[3] ?? "", values: $0[4])
+            Change(entry: Entry(importID: Int64($0[0] ?? "0") ?? 0, fileName: $0[1] ?? "", at: $0[2] ?? "", action: $0[3] ?? "", values: $0[4]),
+                   before: $0[5], beforeBy: $0[6].flatMap { Int64($0) })
         }
+        let current = try database.prepare("""
+            SELECT created_by_import, updated_by_import,
+                   json_object('email', email, 'name', name, 'phone', phone, 'created_at', created_at,
+                               'custom_attributes', json(custom_attributes))
+            FROM customers WHERE partner = ?1 AND external_id = ?2
+            """).rows([.text(partner), .text(externalID)]).first
+        var entries: [Entry] = []
+        var life: [Change] = []
+        for change in changes {
+            life.append(change)
+            if change.entry.action == "undone" && change.entry.values == nil {
+                // An undo removed the customer: it had been created by the undone import, with
+                // the values the undo found (a later change would have blocked the removal).
+                entries.append(try creation(by: change.entry.importID, life, fallback: change.before))
+                entries += life.map(\.entry)
+                life = []
+            }
+        }
+        if let current, let createdBy = current[0].flatMap({ Int64($0) }) {
+            let unchanged = current[1] == current[0]
+            entries.append(try creation(by: createdBy, life, fallback: life.isEmpty && unchanged ? current[2] : nil))
+        }
+        return entries + life.map(\.entry)
     }
 
-    /// Drops undo data of a partner's imports that finished before `cutoff` (`YYYY-MM-DD HH:MM:SS`).
+    private struct Change { var entry: Entry; var before: String?; var beforeBy: Int64? }
+
+    /// The created entry that starts a life of a customer (see ``history(partner:externalID:)``).
+    private func creation(by importID: Int64, _ life: [Change], fallback: String?) throws(SQLiteError) -> Entry {
+        let made = try database.prepare("SELECT file_name, coalesce(finished_at, started_at) FROM imports WHERE id = ?1").rows([.integer(importID)]).first
+        var values = fallback
+        // The values as created are what the first change of this life found, if that change was
+        // made over the creation itself (not over a later change whose row was pruned).
+        if let first = life.first(where: { $0.entry.action == "updated" }) {
+            values = first.beforeBy == importID ? first.before : nil
+        }
+        return Entry(importID: importID, fileName: made?[0] ?? "", at: made?[1] ?? "", action: "created", values: values)
+    }
+
+    /// Drops the undo data of a partner's imports that finished before `cutoff`
+    /// (`YYYY-MM-DD HH:MM:SS`) and marks them as no longer undoable; returns how many imports
+    /// expired now.
     @discardableResult
-    public func prune(partner: String, finishedBefore cutoff: String) throws(SQLiteError) -> Int {
+    public func prune(partner: String, finishedBefore cutoff: String, now: String) throws(SQLiteError) -> Int {
+        try database.prepare("""
+            UPDATE imports SET undo_pruned_at = ?3
+            WHERE partner = ?1 AND finished_at < ?2 AND status = 'completed' AND undo_pruned_at IS NULL
+            """).run([.text(partner), .text(cutoff), .text(now)])
+        let expired = database.changes
         try database.prepare("""
             DELETE FROM customer_changes WHERE import_id IN (
                 SELECT id FROM imports WHERE partner = ?1 AND finished_at < ?2)
             """).run([.text(partner), .text(cutoff)])
-        return database.changes
+        return expired
     }
 }

@@ -307,8 +307,8 @@ final class FileProcessor {
     private func pruneUndoData(_ partner: String, days: Int) {
         let cutoff = UTC.format(UTC.nowEpochSeconds() - days * 86_400)
         do {
-            let pruned = try ImportHistory(database: database).prune(partner: partner, finishedBefore: cutoff)
-            if pruned > 0 { logger.info("undo data pruned", metadata: ["partner": "\(partner)", "changes": "\(pruned)", "before": "\(cutoff)"]) }
+            let expired = try ImportHistory(database: database).prune(partner: partner, finishedBefore: cutoff, now: UTC.now())
+            if expired > 0 { logger.info("undo data pruned", metadata: ["partner": "\(partner)", "imports": "\(expired)", "before": "\(cutoff)"]) }
         } catch {
             logger.error("pruning undo data failed", metadata: ["partner": "\(partner)", "error": "\(error)"])
         }

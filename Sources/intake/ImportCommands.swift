@@ -250,7 +250,7 @@ struct History: ParsableCommand {
         let entries = try ImportHistory(database: try storage.openDatabase()).history(partner: partner, externalID: externalId)
         if entries.isEmpty { print("no recorded changes for \(externalId) of \(partner) (history is kept for the undo retention time)") }
         for e in entries {
-            print("\(e.at)\timport \(e.importID)\t\(e.fileName)\t\(e.action)\t\(e.values ?? "(removed)")")
+            print("\(e.at)\timport \(e.importID)\t\(e.fileName)\t\(e.action)\t\(e.values ?? (e.action == "created" ? "(values no longer kept)" : "(removed)"))")
         }
     }
 }

@@ -145,8 +145,81 @@ import Testing
 
             let entries = try history.history(partner: "acme", externalID: "C-1")
             #expect(entries.map(\.action) == ["created", "updated", "undone", "undone"])
+            #expect(entries.map(\.importID) == [first.importID, mixed.importID, mixed.importID, first.importID])
+            #expect(entries[0].values == #"{"email":"a@example.com","name":"Ann","phone":null,"created_at":"2018-01-01 00:00:00","custom_attributes":{"city":"Riga","tier":"gold"}}"#)
             #expect(entries[1].values == #"{"email":"a@example.com","name":"Ann B","phone":"12345","created_at":"2018-01-01 00:00:00","custom_attributes":{"city":"Riga","tier":"platinum"}}"#)
             #expect(entries.last?.values == nil)
+        }
+    }
+
+    /// A file that repeats external_ids, in every mode: the first row of an id counts, later ones
+    /// are rejected naming it, whether the first row wrote the customer (created, updated) or left
+    /// it as it was (unchanged, skipped, refused), and even when the repeat would change it.
+    @Test(arguments: [
+        (ImportMode.merge, ["unchanged", "dup 2", "created", "dup 4", "updated", "dup 6", "created", "dup 8"]),
+        (.replace, ["unchanged", "dup 2", "created", "dup 4", "updated", "dup 6", "created", "dup 8"]),
+        (.skipExisting, ["skipped", "dup 2", "created", "dup 4", "skipped", "dup 6", "created", "dup 8"]),
+        (.createOnly, ["rejected", "dup 2", "created", "dup 4", "rejected", "dup 6", "created", "dup 8"]),
+        (.updateOnly, ["unchanged", "dup 2", "rejected", "dup 4", "updated", "dup 6", "rejected", "dup 8"]),
+    ] as [(ImportMode, [String])])
+    func repeatedIDs(_ mode: ImportMode, _ expected: [String]) throws {
+        try withImportEnvironment { env in
+            _ = try importText(env, Self.base)
+            let before = try env.customers()
+            let outcome = try importText(env, Self.header + """
+                C-1,a@example.com,Ann,,2018-01-01 00:00:00,Riga,gold
+                C-1,a@example.com,Ann Changed,,,,
+                C-9,,Nine,,,,
+                C-9,,Nine Again,,,,
+                C-2,,Ben B,,,,
+                C-2,,Ben C,,,,
+                C-8,,Eight,,,,
+                C-8,,Eight,,,,
+
+                """, name: "repeats.csv", policy: policy(mode))
+            let rows = try sheet(outcome.resultPath, "Rows").dropFirst()
+            let got = rows.map { row in
+                row[3].hasPrefix("duplicate external_id, first seen at row ") ? "dup " + row[3].dropFirst(41) : row[2]
+            }
+            #expect(got == expected)
+            let customers = try env.customers()
+            #expect(customers.first { $0[0] == "C-1" } == before.first { $0[0] == "C-1" }, "a repeat never applies")
+            if mode == .merge {
+                #expect(customers.first { $0[0] == "C-2" }?[2] == "Ben B")
+                #expect(customers.first { $0[0] == "C-9" }?[2] == "Nine")
+                let provenance = try env.database.prepare("""
+                    SELECT external_id, import_row FROM customers WHERE updated_by_import = ?1 ORDER BY external_id
+                    """).rows([.integer(outcome.importID)])
+                #expect(provenance == [["C-2", "6"], ["C-8", "8"], ["C-9", "4"]])
+            }
+        }
+    }
+
+    /// After the retention time an import can no longer be undone, and history says which values
+    /// it no longer knows.
+    @Test func prunedUndoDataIsRefusedAndHistoryStillShowsCreations() throws {
+        try withImportEnvironment { env in
+            let first = try importText(env, Self.base)
+            let second = try importText(env, Self.file, name: "mixed.csv")
+            let history = ImportHistory(database: env.database)
+            #expect(try history.prune(partner: "acme", finishedBefore: "2999-01-01 00:00:00", now: "2030-01-02 00:00:00") == 2)
+            #expect(try history.prune(partner: "acme", finishedBefore: "2999-01-01 00:00:00", now: "2030-01-03 00:00:00") == 0)
+            #expect(try env.database.scalar("SELECT count(*) FROM customer_changes") == 0)
+            for id in [first.importID, second.importID] {
+                do {
+                    _ = try history.undo(id, force: true, now: "2030-01-04 00:00:00")
+                    Issue.record("undo of a pruned import should be refused")
+                } catch let refusal as ImportHistory.Refusal {
+                    #expect(refusal.message == "the undo data of import \(id) was pruned at 2030-01-02 00:00:00 UTC after its retention time; it can no longer be undone")
+                }
+            }
+            // C-2 was never changed: its created values are its values now. C-1 was changed by
+            // the second import, whose before-values were pruned.
+            let untouched = try history.history(partner: "acme", externalID: "C-2")
+            #expect(untouched.map(\.action) == ["created"] && untouched[0].importID == first.importID)
+            #expect(untouched[0].values == #"{"email":null,"name":"Ben","phone":null,"created_at":null,"custom_attributes":{"city":"Oslo"}}"#)
+            let changed = try history.history(partner: "acme", externalID: "C-1")
+            #expect(changed.map(\.action) == ["created"] && changed[0].values == nil)
         }
     }
 

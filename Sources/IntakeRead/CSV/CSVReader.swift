@@ -227,20 +227,17 @@ public final class CSVReader: RecordReader {
         buffer.withUnsafeBufferPointer { buf in
             for (index, span) in spans.enumerated() {
                 let raw = UnsafeBufferPointer(rebasing: buf[span.start..<span.end])
-                let text: String
-                if span.quoted {
-                    let bytes = Self.unquote(raw)
-                    text = String(validating: bytes, as: UTF8.self) ?? {
+                func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+                    if !UTF8Validation.isValid(bytes) {
                         problem = problem ?? "field \(index + 1) is not valid \(info.encoding ?? "UTF-8") text"
-                        return String(decoding: bytes, as: UTF8.self)
-                    }()
-                } else {
-                    text = String(validating: raw, as: UTF8.self) ?? {
-                        problem = problem ?? "field \(index + 1) is not valid \(info.encoding ?? "UTF-8") text"
-                        return String(decoding: raw, as: UTF8.self)
-                    }()
+                    }
+                    return String(decoding: bytes, as: UTF8.self) // invalid sequences shown as U+FFFD
                 }
-                cells.append(text)
+                if span.quoted {
+                    cells.append(Self.unquote(raw).withUnsafeBufferPointer(text))
+                } else {
+                    cells.append(text(raw))
+                }
             }
         }
         if hasNUL, let column = cells.firstIndex(where: { $0.utf8.contains(0) }) {

@@ -1,0 +1,105 @@
+import Dispatch
+import IntakeReport
+import IntakeSystem
+import Synchronization
+
+/// Writes the result workbook on a thread of its own, so formatting and compressing a line per
+/// row overlaps with the SQLite writes instead of adding to them (the third stage of an import:
+/// read and validate → store → report).
+///
+/// Lines travel in batches through a bounded channel, so memory stays flat. A failure of the
+/// workbook is kept and thrown by ``finish(_:)``; the lines after it are dropped.
+final class ResultWriter: @unchecked Sendable {
+    // @unchecked: after `init` the workbook is touched only by the writer thread; `pending` and
+    // `closed` only by the importing thread; they meet through the channel and `done`.
+    private var workbook: ResultWorkbook?
+    private let channel = BoundedChannel<Message>(capacity: 8)
+    private let done = DispatchSemaphore(value: 0)
+    private let failure = Mutex<ReportError?>(nil)
+    private var pending: [Line] = []
+    private var closed = false
+
+    /// One line of the Rows sheet, and the row as sent for the Rejected sheet when it was rejected.
+    struct Line: Sendable {
+        var number: Int
+        var externalID: String
+        var status: RowStatus
+        var message: String
+        var rejectedCells: [String]?
+    }
+
+    private enum Message: Sendable {
+        case lines([Line])
+        case finish(ImportSummary)
+        case abandon
+    }
+
+    private static let batchSize = 1024
+
+    init(_ workbook: ResultWorkbook) {
+        self.workbook = workbook
+        pending.reserveCapacity(Self.batchSize)
+        DetachedThread.start { [self] in drain() }
+    }
+
+    func add(_ line: Line) {
+        pending.append(line)
+        if pending.count == Self.batchSize { flush() }
+    }
+
+    /// Writes the Summary, closes the workbook (which writes the file) and waits for it.
+    func finish(_ summary: ImportSummary) throws(ReportError) {
+        precondition(!closed)
+        flush()
+        channel.send(.finish(summary))
+        done.wait()
+        closed = true
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Stops the writer after a failed import and waits until it has let go of the file, so the
+    /// caller can remove it. Does nothing after ``finish(_:)``.
+    func abandon() {
+        guard !closed else { return }
+        closed = true
+        channel.send(.abandon)
+        done.wait()
+    }
+
+    private func flush() {
+        guard !pending.isEmpty else { return }
+        channel.send(.lines(pending))
+        pending = []
+        pending.reserveCapacity(Self.batchSize)
+    }
+
+    private func drain() {
+        var error: ReportError?
+        while true {
+            switch channel.receive() {
+            case .lines(let lines):
+                guard error == nil, let workbook else { continue }
+                do throws(ReportError) {
+                    for line in lines {
+                        try workbook.addRow(number: line.number, externalID: line.externalID, status: line.status, message: line.message)
+                        if let cells = line.rejectedCells { try workbook.addRejected(cells: cells, error: line.message) }
+                    }
+                } catch let e {
+                    error = e
+                }
+            case .finish(let summary):
+                if error == nil, let workbook {
+                    do throws(ReportError) { try workbook.finish(summary) } catch let e { error = e }
+                }
+                workbook = nil
+                failure.withLock { $0 = error }
+                done.signal()
+                return
+            case .abandon:
+                workbook = nil // closing the handle before the caller removes the file
+                done.signal()
+                return
+            }
+        }
+    }
+}

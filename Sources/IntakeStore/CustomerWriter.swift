@@ -1,0 +1,218 @@
+import CSQLite
+import IntakeSystem
+
+/// Applies one import's rows to a partner's customers, inside the import's transaction.
+///
+/// Per row it does the least B-tree work the outcome allows, because this is the hot loop of a
+/// million-row import:
+/// - a new customer is one `INSERT … ON CONFLICT DO NOTHING` (tried first while the file keeps
+///   bringing new ids; after a conflict the writer looks up first until the next creation);
+/// - an existing one is a lookup, and an `UPDATE` plus a `customer_changes` row only when the
+///   merged values differ.
+///
+/// A file that repeats an external_id is caught without remembering every id in memory: a row
+/// this import wrote carries `updated_by_import = importID` and its `import_row`, and the rows it
+/// did not write (unchanged, skipped, refused) are recorded in a temporary table. So a fresh
+/// import (all created) never touches the temporary table, and memory stays flat for any size.
+///
+/// Creations are not logged in `customer_changes`: the customer row says which import created it,
+/// and undo and history reconstruct the rest (see ``ImportHistory``).
+public final class CustomerWriter {
+    public let partner: String
+    public let importID: Int64
+    public let mode: ImportMode
+    private let database: Database
+    private let now: String
+    private let insert: Statement
+    private let lookup: Statement
+    private let patch: Statement
+    private let update: Statement
+    private let recordChange: Statement
+    private let recordUnwritten: Statement
+    private let findUnwritten: Statement
+    /// Whether the last row created a customer: then the next one tries the insert first.
+    private var expectNew = true
+
+    public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String) throws(SQLiteError) {
+        self.database = database
+        self.partner = partner
+        self.importID = importID
+        self.mode = mode
+        self.now = now
+        insert = try database.prepare("""
+            INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
+                                   created_by_import, updated_by_import, updated_at, import_row)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
+            ON CONFLICT DO NOTHING
+            """)
+        lookup = try database.prepare("""
+            SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row
+            FROM customers WHERE partner = ?1 AND external_id = ?2
+            """)
+        patch = try database.prepare("SELECT json_patch(?1, ?2)")
+        update = try database.prepare("""
+            UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
+                                 updated_by_import = ?8, updated_at = ?9, import_row = ?10
+            WHERE partner = ?1 AND external_id = ?2
+            """)
+        // The values before (for undo) and after (for history) of each update.
+        recordChange = try database.prepare("""
+            INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+            VALUES (?1, ?2, ?3, 'updated', ?4, ?5, ?6)
+            """)
+        try database.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS import_unwritten (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
+            DELETE FROM temp.import_unwritten;
+            """)
+        recordUnwritten = try database.prepare("INSERT INTO temp.import_unwritten (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        findUnwritten = try database.prepare("SELECT row FROM temp.import_unwritten WHERE external_id = ?1")
+    }
+
+    /// Applies `customer`, read from `row` of the file, in this writer's mode. In `merge` the given
+    /// fields are set and empty ones kept, and custom attributes are merged key by key with
+    /// `json_patch` (RFC 7396); a row whose merge equals what is stored is `unchanged` and not written.
+    public func apply(_ customer: CustomerUpdate, row: Int) throws(SQLiteError) -> UpsertResult {
+        if expectNew && mode != .updateOnly {
+            if try insertIfNew(customer, row: row) { return .created }
+            expectNew = false
+        }
+        lookup.rewind()
+        try lookup.bind(partner, at: 1)
+        try lookup.bind(customer.externalID, at: 2)
+        guard try lookup.step() else {
+            lookup.rewind()
+            if mode == .updateOnly { return try unwritten(customer, row: row, .notFound) }
+            guard try insertIfNew(customer, row: row) else {
+                throw SQLiteError(code: SQLITE_INTERNAL, message: "customer \(customer.externalID) appeared between lookup and insert", sql: nil)
+            }
+            expectNew = true
+            return .created
+        }
+        if !lookup.isNull(5) && lookup.int(5) == importID {
+            // Written by this import already: the file repeats the id.
+            let first = Int(lookup.int(7))
+            lookup.rewind()
+            return .repeated(firstRow: first)
+        }
+        let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
+        let storedBy: Int64? = lookup.isNull(5) ? nil : lookup.int(5)
+        let storedAt = lookup.text(6)
+        let storedRow: Int64? = lookup.isNull(7) ? nil : lookup.int(7)
+        lookup.rewind()
+        let merged: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String)
+        switch mode {
+        case .createOnly:
+            return try unwritten(customer, row: row, .alreadyExists)
+        case .skipExisting:
+            return try unwritten(customer, row: row, .skipped)
+        case .replace:
+            merged = (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON)
+        case .merge, .updateOnly:
+            merged = (customer.email ?? stored.email, customer.name ?? stored.name, customer.phone ?? stored.phone,
+                      customer.createdAt ?? stored.createdAt, try merge(customer.attributesJSON, into: stored.attributes))
+        }
+        if merged.email == stored.email && merged.name == stored.name && merged.phone == stored.phone
+            && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
+            return try unwritten(customer, row: row, .unchanged)
+        }
+        // An earlier row may have left this customer unwritten; then this one is a repeat.
+        if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
+        try bindCustomer(update, customer.externalID, merged, row: row)
+        try update.runBound()
+        try recordChange.bind(importID, at: 1)
+        try recordChange.bind(partner, at: 2)
+        try recordChange.bind(customer.externalID, at: 3)
+        try recordChange.bind(Self.snapshot(stored.email, stored.name, stored.phone, stored.createdAt, stored.attributes,
+                                            restoring: (storedBy, storedAt, storedRow)), at: 4)
+        try recordChange.bind(Self.snapshot(merged.email, merged.name, merged.phone, merged.createdAt, merged.attributes), at: 5)
+        try recordChange.bind(now, at: 6)
+        try recordChange.runBound()
+        return .updated
+    }
+
+    /// `given` merged into `stored` key by key (RFC 7396, SQLite's `json_patch`). The given object
+    /// holds string values only, so when it is empty or equal to the stored text the merge is the
+    /// stored object itself; that is the common case (a file imported again) and needs no JSON work.
+    private func merge(_ given: String, into stored: String) throws(SQLiteError) -> String {
+        if given == "{}" || given == stored { return stored }
+        try patch.bind(stored, at: 1)
+        try patch.bind(given, at: 2)
+        defer { patch.rewind() }
+        _ = try patch.step()
+        return patch.text(0) ?? stored
+    }
+
+    /// Inserts `customer` unless it exists; true when it was created.
+    private func insertIfNew(_ customer: CustomerUpdate, row: Int) throws(SQLiteError) -> Bool {
+        try bindCustomer(insert, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON), row: row)
+        try insert.runBound()
+        return database.changes == 1
+    }
+
+    /// Binds a customer's values to `insert` or `update`, which share their parameter numbers.
+    private func bindCustomer(_ statement: Statement, _ externalID: String,
+                              _ values: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String),
+                              row: Int) throws(SQLiteError) {
+        try statement.bind(partner, at: 1)
+        try statement.bind(externalID, at: 2)
+        try statement.bind(values.email, at: 3)
+        try statement.bind(values.name, at: 4)
+        try statement.bind(values.phone, at: 5)
+        try statement.bind(values.createdAt, at: 6)
+        try statement.bind(values.attributes, at: 7)
+        try statement.bind(importID, at: 8)
+        try statement.bind(now, at: 9)
+        try statement.bind(Int64(row), at: 10)
+    }
+
+    /// The row of an earlier, unwritten occurrence of `externalID` in this file.
+    private func earlierUnwrittenRow(_ externalID: String) throws(SQLiteError) -> Int? {
+        try findUnwritten.bind(externalID, at: 1)
+        defer { findUnwritten.rewind() }
+        return try findUnwritten.step() ? Int(findUnwritten.int(0)) : nil
+    }
+
+    /// Records a row that leaves its customer as it is, or finds the earlier row that did.
+    private func unwritten(_ customer: CustomerUpdate, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
+        try recordUnwritten.bind(customer.externalID, at: 1)
+        try recordUnwritten.bind(Int64(row), at: 2)
+        try recordUnwritten.runBound()
+        if database.changes == 1 { return result }
+        return .repeated(firstRow: try earlierUnwrittenRow(customer.externalID) ?? row)
+    }
+
+    /// A customer's values as the JSON object `customer_changes` keeps (the same shape SQLite's
+    /// `json_object` gives), built here because it runs for every changed row. `restoring` adds
+    /// what undo puts back besides the values: who last changed the customer, when, from which row.
+    static func snapshot(_ email: String?, _ name: String?, _ phone: String?, _ createdAt: String?, _ attributes: String,
+                         restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)? = nil) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + attributes.utf8.count)
+        func field(_ key: StaticString, _ value: String?, first: Bool = false) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(contentsOf: "\":".utf8)
+            if let value { JSON.appendString(value, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        func number(_ key: StaticString, _ value: Int64?) {
+            out.append(contentsOf: ",\"".utf8)
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(contentsOf: "\":".utf8)
+            out.append(contentsOf: (value.map { String($0) } ?? "null").utf8)
+        }
+        field("email", email, first: true)
+        field("name", name)
+        field("phone", phone)
+        field("created_at", createdAt)
+        out.append(contentsOf: ",\"custom_attributes\":".utf8)
+        out.append(contentsOf: attributes.utf8)
+        if let restoring {
+            number("updated_by_import", restoring.updatedBy)
+            field("updated_at", restoring.updatedAt)
+            number("import_row", restoring.row)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+}

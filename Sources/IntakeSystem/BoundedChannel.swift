@@ -1,0 +1,49 @@
+import Dispatch
+import Synchronization
+
+/// A blocking first-in-first-out channel between two threads, holding at most `capacity`
+/// messages: the sender waits while it is full, the receiver while it is empty. Messages are
+/// usually batches of rows, so the channel bounds the memory in flight however large the file.
+///
+/// Either side may stop early with ``cancel()``: a waiting or later ``send(_:)`` returns false,
+/// so a producer whose consumer gave up ends instead of blocking forever.
+public final class BoundedChannel<Message: Sendable>: Sendable {
+    private let queue = Mutex<[Message]>([])
+    private let filled = DispatchSemaphore(value: 0)
+    private let free = DispatchSemaphore(value: 0)
+    private let cancelled = Atomic<Bool>(false)
+
+    public init(capacity: Int) {
+        precondition(capacity > 0)
+        // Both semaphores start at 0 and `free` is raised by hand: libdispatch traps when a
+        // semaphore is destroyed below its initial value, which a cancelled channel would be.
+        for _ in 0..<capacity { free.signal() }
+    }
+
+    /// Appends `message`, waiting for room; false when the channel was cancelled.
+    @discardableResult
+    public func send(_ message: Message) -> Bool {
+        free.wait()
+        if cancelled.load(ordering: .acquiring) {
+            free.signal() // let any other waiting sender see the cancellation too
+            return false
+        }
+        queue.withLock { $0.append(message) }
+        filled.signal()
+        return true
+    }
+
+    /// The oldest message, waiting for one to arrive.
+    public func receive() -> Message {
+        filled.wait()
+        let message = queue.withLock { $0.removeFirst() }
+        free.signal()
+        return message
+    }
+
+    /// Makes every waiting and later ``send(_:)`` return false.
+    public func cancel() {
+        cancelled.store(true, ordering: .releasing)
+        free.signal()
+    }
+}
