@@ -10,3 +10,9 @@ static inline void intake_sqlite_disable_dqs(sqlite3 *db) {
     sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (void *)0);
     sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (void *)0);
 }
+
+/// sqlite3_config is variadic too. Intake keeps no SQLite memory statistics: counting every
+/// allocation takes a global mutex, on the hot path of an import.
+static inline int intake_sqlite_configure_process(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}

@@ -203,7 +203,6 @@ public final class Importer {
         let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""
-        var counts: [RowStatus: Int] = [:]
 
         struct DryRunRollback: Error {}
         record.mode = policy.mode.rawValue
@@ -246,7 +245,13 @@ public final class Importer {
                             case .repeated(let first): status = .rejected; message = "duplicate external_id, first seen at row \(first)"
                             }
                         }
-                        counts[status, default: 0] += 1
+                        switch status {
+                        case .created: record.created += 1
+                        case .updated: record.updated += 1
+                        case .unchanged: record.unchanged += 1
+                        case .skipped: record.skipped += 1
+                        case .rejected: record.rejected += 1
+                        }
                         report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: message,
                                                      rejectedCells: status == .rejected ? row.cells : nil))
                         if status == .rejected {
@@ -263,16 +268,12 @@ public final class Importer {
                         }
                         if let progress, record.rowsRead % progressInterval == 0 { progress(record.rowsRead) }
                     }
-                    record.skipped = counts[.skipped] ?? 0
-                    record.created = counts[.created] ?? 0
-                    record.updated = counts[.updated] ?? 0
-                    record.unchanged = counts[.unchanged] ?? 0
-                    record.rejected = counts[.rejected] ?? 0
                     record.status = policy.dryRun ? .checked : .completed
                     record.finishedAt = now()
                     record.resultPath = finalPath
                     var summary = Self.summary(request, record)
-                    summary.counts = counts
+                    summary.counts = [.created: record.created, .updated: record.updated, .unchanged: record.unchanged,
+                                      .skipped: record.skipped, .rejected: record.rejected]
                     if policy.dryRun { summary.note = "check only: nothing was changed" }
                     try report.finish(summary)
                     // The workbook must be on disk before the commit that says it exists.
@@ -308,7 +309,7 @@ public final class Importer {
         record.status = status
         record.error = reason
         record.rowsRead = 0
-        record.created = 0; record.updated = 0; record.unchanged = 0; record.rejected = 0
+        record.created = 0; record.updated = 0; record.unchanged = 0; record.rejected = 0; record.skipped = 0
         let log = ImportLog(database: database)
         var finalPath = ""
         do {

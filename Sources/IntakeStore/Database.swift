@@ -15,6 +15,7 @@ public final class Database {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// - Throws: ``SQLiteError`` when the file cannot be opened or migrated.
     public init(path: String, migrate: Bool = true) throws(SQLiteError) {
+        _ = Self.processConfiguration
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -38,6 +39,10 @@ public final class Database {
         try execute("PRAGMA cache_size=-32768")
         if migrate { try Schema.migrate(self) }
     }
+
+    /// Process-wide settings, applied once before the first connection (SQLite refuses them after
+    /// it has initialized; a static's initializer runs exactly once, thread-safely).
+    private static let processConfiguration: Void = { _ = intake_sqlite_configure_process() }()
 
     deinit {
         statements.removeAll()

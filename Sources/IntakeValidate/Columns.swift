@@ -7,6 +7,17 @@ public enum RequiredColumn: String, CaseIterable, Sendable {
     case name
     case phone
     case createdAt = "created_at"
+
+    /// Its place in `allCases`, for tables indexed by column.
+    var position: Int {
+        switch self {
+        case .externalID: 0
+        case .email: 1
+        case .name: 2
+        case .phone: 3
+        case .createdAt: 4
+        }
+    }
 }
 
 /// Why a whole file is refused before any row is looked at.

@@ -43,16 +43,20 @@ public struct RowValidator: Sendable {
     /// Parses `created_at`; per-partner formats and time zones plug in here.
     public var parseTimestamp: @Sendable (String) throws(FieldError) -> String
 
+    /// Each required column's index, looked up once instead of per row and cell.
+    private let index: [Int]
+
     public init(columns: ColumnMap, parseTimestamp: @escaping @Sendable (String) throws(FieldError) -> String = TimestampParser.parse) {
         self.columns = columns
         self.parseTimestamp = parseTimestamp
+        index = RequiredColumn.allCases.map { columns.required[$0]! }
     }
 
     /// The record to store, or the reason the row is rejected.
     public func validate(_ row: SourceRow) -> Result<CustomerRecord, RowRejection> {
         if let problem = row.problem { return .failure(RowRejection(column: nil, message: "row \(problem)")) }
         let cells = row.cells
-        func cell(_ column: RequiredColumn) -> String { cells[columns.required[column]!] }
+        func cell(_ column: RequiredColumn) -> String { cells[index[column.position]] }
         func reject(_ column: RequiredColumn, _ raw: String, _ error: FieldError) -> Result<CustomerRecord, RowRejection> {
             .failure(RowRejection(column: column.rawValue, message: "\(column.rawValue) \(Self.quote(raw)) \(error.reason)"))
         }

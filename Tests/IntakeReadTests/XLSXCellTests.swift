@@ -74,4 +74,13 @@ import Testing
         let rows = try read(sheet: sheet)
         #expect(rows.first?.cells == ["prefixed", "3"])
     }
+
+    /// Names are matched without namespace processing, so a namespace declaration on a cell
+    /// (legal XML, if unusual) must not pass for its `r` or `t` attribute.
+    @Test func namespaceDeclarationsAreNotAttributes() throws {
+        let rows = try read(sheet: worksheetXML("""
+        <row r="1"><c xmlns:r="urn:x" xmlns:t="urn:y" r="B1" t="inlineStr"><is><t>b</t></is></c>        <c xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="D1"><v>4</v></c></row>
+        """))
+        #expect(rows.first?.cells == ["", "b", "", "4"])
+    }
 }

@@ -6,16 +6,23 @@ import Glibc
 
 /// An element or attribute name from expat, valid only during the callback that passed it.
 ///
-/// The parser runs with namespace processing, so a name is `URI<space>local` or just `local`;
-/// comparing the local part alone makes `x:c`, `c`, transitional and Strict OOXML all alike.
+/// Names are matched by their local part alone (after any `prefix:`), which makes `x:c`, `c`,
+/// transitional and Strict OOXML all alike. The parser runs without namespace processing: Intake
+/// never needs the namespace URIs, and resolving them for every element and attribute was about a
+/// third of expat's time on a large sheet.
 struct XMLName {
     let raw: UnsafePointer<CChar>
 
-    /// The local part (after the namespace URI), as a C string. `strrchr` is libc's vectorized
-    /// scan: this runs for every element and attribute of a sheet, millions of times.
+    /// The local part (after the prefix), as a C string. `strrchr` is libc's vectorized scan:
+    /// this runs for every element and attribute of a sheet, millions of times.
     var local: UnsafePointer<CChar> {
-        guard let space = strrchr(raw, 0x20) else { return raw }
-        return UnsafePointer(space) + 1
+        guard let colon = strrchr(raw, 0x3A) else { return raw }
+        return UnsafePointer(colon) + 1
+    }
+
+    /// `xmlns` or `xmlns:prefix`: a namespace declaration, not an attribute of the document.
+    var isNamespaceDeclaration: Bool {
+        raw[0] == 0x78 && raw[1] == 0x6D && raw[2] == 0x6C && raw[3] == 0x6E && raw[4] == 0x73 && (raw[5] == 0 || raw[5] == 0x3A)
     }
 
     /// Whether the local part equals `name` (ASCII).
@@ -33,11 +40,13 @@ struct XMLName {
 struct XMLAttributes {
     let raw: UnsafeMutablePointer<UnsafePointer<CChar>?>?
 
-    /// The value of the attribute whose local name is `name`, whatever its prefix.
+    /// The value of the attribute whose local name is `name`, whatever its prefix
+    /// (`xmlns:r` declares a prefix; it is not an attribute named `r`).
     func value(_ name: StaticString) -> UnsafePointer<CChar>? {
         guard var p = raw else { return nil }
         while let key = p.pointee {
-            if XMLName(raw: key).is(name) { return p[1] }
+            let attribute = XMLName(raw: key)
+            if attribute.is(name) && !attribute.isNamespaceDeclaration { return p[1] }
             p += 2
         }
         return nil
@@ -72,8 +81,7 @@ final class XMLStream {
     fileprivate var failure: ReadError?
 
     init(handler: any XMLHandler, file: String, part: String, limits: ReadLimits) {
-        // A space separates namespace URI and local name; it can appear in neither.
-        parser = XML_ParserCreateNS(nil, 0x20)
+        parser = XML_ParserCreate(nil)
         self.handler = handler
         self.file = file
         self.part = part
