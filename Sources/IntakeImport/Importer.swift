@@ -275,7 +275,9 @@ public final class Importer {
                     summary.counts = [.created: record.created, .updated: record.updated, .unchanged: record.unchanged,
                                       .skipped: record.skipped, .rejected: record.rejected]
                     if policy.dryRun { summary.note = "check only: nothing was changed" }
-                    try report.finish(summary)
+                    // While the workbook is compressed, the transaction's dirty pages go to the WAL
+                    // now rather than in the commit, which then only appends its commit frame.
+                    try report.finish(summary, meanwhile: { try database.flushCache() })
                     // The workbook must be on disk before the commit that says it exists.
                     try FileDescriptor(opening: scratchPath).sync()
                     if policy.dryRun { throw DryRunRollback() }

@@ -47,13 +47,18 @@ final class ResultWriter: @unchecked Sendable {
         if pending.count == Self.batchSize { flush() }
     }
 
-    /// Writes the Summary, closes the workbook (which writes the file) and waits for it.
-    func finish(_ summary: ImportSummary) throws(ReportError) {
+    /// Writes the Summary and closes the workbook, which compresses and writes the file, and waits
+    /// for it; `meanwhile` runs on the calling thread while the writer works (closing a
+    /// million-row workbook takes seconds: the import's other work should not wait for it).
+    func finish(_ summary: ImportSummary, meanwhile: () throws -> Void = {}) throws {
         precondition(!closed)
         flush()
         channel.send(.finish(summary))
-        done.wait()
         closed = true
+        var concurrentError: (any Error)?
+        do { try meanwhile() } catch { concurrentError = error }
+        done.wait()
+        if let concurrentError { throw concurrentError }
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
@@ -76,7 +81,8 @@ final class ResultWriter: @unchecked Sendable {
     private func drain() {
         var error: ReportError?
         while true {
-            switch channel.receive() {
+            // Never nil: this channel is not cancelled (an abandoned import sends `.abandon`).
+            switch channel.receive()! {
             case .lines(let lines):
                 guard error == nil, let workbook else { continue }
                 do throws(ReportError) {

@@ -10,25 +10,27 @@ struct PreparedRow: Sendable {
     var externalID: String
 }
 
-/// Reads and validates rows on a second thread while the caller's thread writes SQLite and the
-/// result workbook, so the two halves of an import use both cores.
+/// Reads rows on one thread and validates them on another while the caller's thread writes
+/// SQLite (and a fourth writes the result workbook; see ``ResultWriter``), so an import keeps both
+/// cores busy whichever stage is the slow one: parsing dominates an XLSX file, the store a CSV.
 ///
-/// Rows travel in batches through a bounded queue (a few thousand rows at most in flight), so
+/// Rows travel in batches through bounded channels (a few thousand rows at most in flight), so
 /// memory stays flat whatever the file's size; a read error ends the stream and is rethrown to
 /// the consumer at the row where it happened.
 final class RowPipeline: @unchecked Sendable {
-    // @unchecked: `table` and `validator` are touched only by the producer thread after start;
-    // the consumer's cursor (`current`, `position`, `finished`) only by the consumer.
+    // @unchecked: `table` is touched only by the reading thread, `validator` only by the
+    // validating one; the consumer's cursor (`current`, `position`, `finished`) only by the consumer.
     private let table: Table
     private let validator: RowValidator
     private let columns: ColumnMap
-    private let channel: BoundedChannel<Batch>
+    private let read: BoundedChannel<Batch<SourceRow>>
+    private let validated: BoundedChannel<Batch<PreparedRow>>
     private var current: [PreparedRow] = []
     private var position = 0
     private var finished = false
 
-    enum Batch: Sendable {
-        case rows([PreparedRow])
+    enum Batch<Row: Sendable>: Sendable {
+        case rows([Row])
         case failed(ReadError)
         case end
     }
@@ -39,30 +41,51 @@ final class RowPipeline: @unchecked Sendable {
         self.table = table
         self.validator = validator
         self.columns = columns
-        channel = BoundedChannel(capacity: depth)
-        DetachedThread.start { [self] in produce() }
+        read = BoundedChannel(capacity: depth)
+        validated = BoundedChannel(capacity: depth)
+        DetachedThread.start { [self] in readRows() }
+        DetachedThread.start { [self] in validateRows() }
     }
 
-    private func produce() {
-        let idColumn = columns.required[.externalID]
-        var batch: [PreparedRow] = []
+    private func readRows() {
+        var batch: [SourceRow] = []
         batch.reserveCapacity(Self.batchSize)
         do {
             while let row = try table.nextRow() {
-                let outcome = validator.validate(row).map(CustomerUpdate.init)
-                let externalID = idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
-                batch.append(PreparedRow(row: row, outcome: outcome, externalID: externalID))
+                batch.append(row)
                 if batch.count == Self.batchSize {
-                    guard channel.send(.rows(batch)) else { return }
+                    guard read.send(.rows(batch)) else { return }
                     batch = []
                     batch.reserveCapacity(Self.batchSize)
                 }
             }
-            if !batch.isEmpty { guard channel.send(.rows(batch)) else { return } }
-            channel.send(.end)
+            if !batch.isEmpty { guard read.send(.rows(batch)) else { return } }
+            read.send(.end)
         } catch {
-            if !batch.isEmpty { guard channel.send(.rows(batch)) else { return } }
-            channel.send(.failed(error))
+            if !batch.isEmpty { guard read.send(.rows(batch)) else { return } }
+            read.send(.failed(error))
+        }
+    }
+
+    private func validateRows() {
+        let idColumn = columns.required[.externalID]
+        while let message = read.receive() {
+            let forwarded: Batch<PreparedRow>
+            switch message {
+            case .rows(let rows):
+                forwarded = .rows(rows.map { row in
+                    PreparedRow(row: row, outcome: validator.validate(row).map(CustomerUpdate.init),
+                                externalID: idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? "")
+                })
+            case .failed(let error): forwarded = .failed(error)
+            case .end: forwarded = .end
+            }
+            guard validated.send(forwarded) else {
+                read.cancel() // the consumer gave up: stop the reader too
+                return
+            }
+            if case .rows = forwarded { continue }
+            return
         }
     }
 
@@ -70,14 +93,14 @@ final class RowPipeline: @unchecked Sendable {
     func next() throws(ReadError) -> PreparedRow? {
         while position >= current.count {
             if finished { return nil }
-            switch channel.receive() {
-            case .rows(let rows):
+            switch validated.receive() {
+            case .rows(let rows)?:
                 current = rows
                 position = 0
-            case .failed(let error):
+            case .failed(let error)?:
                 finished = true
                 throw error
-            case .end:
+            case .end?, nil:
                 finished = true
                 return nil
             }
@@ -86,6 +109,10 @@ final class RowPipeline: @unchecked Sendable {
         return current[position]
     }
 
-    /// Stops the producer early (the consumer gave up); it exits at its next batch.
-    func cancel() { channel.cancel() }
+    /// Stops the reading and validating threads early (the consumer gave up); they exit at their
+    /// next batch.
+    func cancel() {
+        validated.cancel()
+        read.cancel()
+    }
 }

@@ -94,6 +94,19 @@ public final class CustomerWriter {
             lookup.rewind()
             return .repeated(firstRow: first)
         }
+        switch mode {
+        case .createOnly:
+            lookup.rewind()
+            return try unwritten(customer, row: row, .alreadyExists)
+        case .skipExisting:
+            lookup.rewind()
+            return try unwritten(customer, row: row, .skipped)
+        case .merge, .replace, .updateOnly:
+            if storedMatches(customer) {
+                lookup.rewind()
+                return try unwritten(customer, row: row, .unchanged)
+            }
+        }
         let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
         let storedBy: Int64? = lookup.isNull(5) ? nil : lookup.int(5)
         let storedAt = lookup.text(6)
@@ -101,10 +114,8 @@ public final class CustomerWriter {
         lookup.rewind()
         let merged: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String)
         switch mode {
-        case .createOnly:
-            return try unwritten(customer, row: row, .alreadyExists)
-        case .skipExisting:
-            return try unwritten(customer, row: row, .skipped)
+        case .createOnly, .skipExisting:
+            preconditionFailure("handled above")
         case .replace:
             merged = (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON)
         case .merge, .updateOnly:
@@ -128,6 +139,19 @@ public final class CustomerWriter {
         try recordChange.bind(now, at: 6)
         try recordChange.runBound()
         return .updated
+    }
+
+    /// Whether the looked-up customer already holds what `customer` would set, compared in the
+    /// statement's row without copying it out: the common case of a file imported again. False
+    /// means "maybe not": the full merge below decides (e.g. attributes given as a subset).
+    private func storedMatches(_ customer: CustomerUpdate) -> Bool {
+        let replace = mode == .replace
+        func same(_ column: Int32, _ given: String?) -> Bool {
+            // In merge an empty cell keeps the stored value; in replace it must be empty there too.
+            given == nil && !replace ? true : lookup.column(column, equals: given)
+        }
+        guard same(0, customer.email), same(1, customer.name), same(2, customer.phone), same(3, customer.createdAt) else { return false }
+        return (!replace && customer.attributesJSON == "{}") || lookup.column(4, equals: customer.attributesJSON)
     }
 
     /// `given` merged into `stored` key by key (RFC 7396, SQLite's `json_patch`). The given object

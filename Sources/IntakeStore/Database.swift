@@ -1,5 +1,9 @@
 import CSQLite
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The one owner of a `sqlite3*` connection.
 ///
 /// Configured for durability: WAL (readers such as analysts never block the importer), and
@@ -58,6 +62,13 @@ public final class Database {
             sqlite3_free(message)
             throw SQLiteError(code: rc, message: text, sql: sql)
         }
+    }
+
+    /// Writes the open transaction's dirty pages to the WAL without committing (the commit then
+    /// has less to write); see `sqlite3_db_cacheflush`.
+    public func flushCache() throws(SQLiteError) {
+        let rc = sqlite3_db_cacheflush(handle)
+        guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: handle) }
     }
 
     /// A prepared statement for `sql`, cached on the connection so hot loops never re-prepare.
@@ -210,6 +221,17 @@ public final class Statement {
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    /// Whether `column` of the current row holds exactly `text` (NULL equals only nil), compared
+    /// in place: deciding that a stored customer is unchanged then makes no String at all.
+    public func column(_ column: Int32, equals text: String?) -> Bool {
+        guard var text else { return sqlite3_column_type(handle, column) == SQLITE_NULL }
+        guard sqlite3_column_type(handle, column) == SQLITE_TEXT, let stored = sqlite3_column_text(handle, column) else { return false }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return text.withUTF8 { own in
+            own.count == count && (count == 0 || memcmp(own.baseAddress!, stored, count) == 0)
+        }
+    }
 
     public func text(_ column: Int32) -> String? {
         guard let bytes = sqlite3_column_text(handle, column) else { return nil }

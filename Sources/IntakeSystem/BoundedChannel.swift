@@ -5,8 +5,8 @@ import Synchronization
 /// messages: the sender waits while it is full, the receiver while it is empty. Messages are
 /// usually batches of rows, so the channel bounds the memory in flight however large the file.
 ///
-/// Either side may stop early with ``cancel()``: a waiting or later ``send(_:)`` returns false,
-/// so a producer whose consumer gave up ends instead of blocking forever.
+/// Either side may stop early with ``cancel()``: a waiting or later ``send(_:)`` returns false and
+/// ``receive()`` returns nil, so neither side of a pipeline whose other end gave up blocks forever.
 public final class BoundedChannel<Message: Sendable>: Sendable {
     private let queue = Mutex<[Message]>([])
     private let filled = DispatchSemaphore(value: 0)
@@ -33,17 +33,22 @@ public final class BoundedChannel<Message: Sendable>: Sendable {
         return true
     }
 
-    /// The oldest message, waiting for one to arrive.
-    public func receive() -> Message {
+    /// The oldest message, waiting for one to arrive; nil once the channel was cancelled.
+    public func receive() -> Message? {
         filled.wait()
+        if cancelled.load(ordering: .acquiring) {
+            filled.signal() // let any other waiting receiver see the cancellation too
+            return nil
+        }
         let message = queue.withLock { $0.removeFirst() }
         free.signal()
         return message
     }
 
-    /// Makes every waiting and later ``send(_:)`` return false.
+    /// Makes every waiting and later ``send(_:)`` return false and ``receive()`` return nil.
     public func cancel() {
         cancelled.store(true, ordering: .releasing)
         free.signal()
+        filled.signal()
     }
 }
