@@ -19,14 +19,15 @@ struct PreparedRow: Sendable {
 /// the consumer at the row where it happened.
 final class RowPipeline: @unchecked Sendable {
     // @unchecked: `table` is touched only by the reading thread, `validator` only by the
-    // validating one; the consumer's cursor (`current`, `position`, `finished`) only by the consumer.
+    // validating one; the consumer's cursor (`current`, `finished`) only by the consumer.
     private let table: Table
     private let validator: RowValidator
     private let columns: ColumnMap
     private let read: BoundedChannel<Batch<SourceRow>>
     private let validated: BoundedChannel<Batch<PreparedRow>>
+    /// The batch being consumed, in reverse order: `popLast` moves each row out without copying
+    /// it (a copy would retain and release each of its strings, millions of times per file).
     private var current: [PreparedRow] = []
-    private var position = 0
     private var finished = false
 
     enum Batch<Row: Sendable>: Sendable {
@@ -73,10 +74,12 @@ final class RowPipeline: @unchecked Sendable {
             let forwarded: Batch<PreparedRow>
             switch message {
             case .rows(let rows):
-                forwarded = .rows(rows.map { row in
+                var prepared = rows.map { row in
                     PreparedRow(row: row, outcome: validator.validate(row).map(CustomerUpdate.init),
                                 externalID: idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? "")
-                })
+                }
+                prepared.reverse() // see `current`
+                forwarded = .rows(prepared)
             case .failed(let error): forwarded = .failed(error)
             case .end: forwarded = .end
             }
@@ -91,12 +94,11 @@ final class RowPipeline: @unchecked Sendable {
 
     /// The next prepared row, or nil at the end of the file.
     func next() throws(ReadError) -> PreparedRow? {
-        while position >= current.count {
+        while current.isEmpty {
             if finished { return nil }
             switch validated.receive() {
             case .rows(let rows)?:
                 current = rows
-                position = 0
             case .failed(let error)?:
                 finished = true
                 throw error
@@ -105,8 +107,7 @@ final class RowPipeline: @unchecked Sendable {
                 return nil
             }
         }
-        defer { position += 1 }
-        return current[position]
+        return current.popLast()
     }
 
     /// Stops the reading and validating threads early (the consumer gave up); they exit at their
