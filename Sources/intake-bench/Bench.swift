@@ -150,9 +150,11 @@ enum Bench {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         var text = ""
         if let file = fopen(errPath, "r") {
-            var line = [CChar](repeating: 0, count: 4096)
-            while fgets(&line, Int32(line.count), file) != nil { text += String(cString: line) }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            var bytes: [UInt8] = []
+            while case let n = fread(&chunk, 1, chunk.count, file), n > 0 { bytes += chunk[..<n] }
             fclose(file)
+            text = String(decoding: bytes, as: UTF8.self)
         }
         unlink(errPath)
         return ((status >> 8) & 0xFF, text)
