@@ -1,5 +1,9 @@
 import CXLSXWriter
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What happened to one data row.
 public enum RowStatus: String, Sendable, CaseIterable {
     case created, updated, unchanged, skipped, rejected
@@ -224,7 +228,8 @@ public final class ResultWorkbook {
         // A cell holds at most 32,767 characters; C strings end at NUL, so NUL is made visible.
         // UTF-16 units never outnumber UTF-8 bytes, so the byte count (free) rules out almost every cell.
         var text = value.utf8.count > 32_767 && value.utf16.count > 32_767 ? String(value.prefix(32_000)) + "…" : value
-        if text.utf8.contains(0) { text = String(text.map { $0 == "\0" ? "\u{FFFD}" : $0 }) }
+        let hasNUL = text.withUTF8 { bytes in bytes.count > 0 && memchr(bytes.baseAddress!, 0, bytes.count) != nil }
+        if hasNUL { text = String(text.map { $0 == "\0" ? "\u{FFFD}" : $0 }) }
         // withCString uses the string's own NUL-terminated storage; passing `text` directly would
         // copy it into a new array for every cell.
         let rc = text.withCString { worksheet_write_string(sheet, row, UInt16(column), $0, format) }

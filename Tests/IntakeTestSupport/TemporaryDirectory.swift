@@ -49,7 +49,7 @@ private func makeTemporaryDirectory() -> String {
     var template = Array((NSTemporaryDirectory() + "/intake-test-XXXXXX").utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     precondition(made != nil, "mkdtemp failed: \(errno)")
-    return String(cString: template)
+    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// Writes bytes or text to a file, creating parent folders.

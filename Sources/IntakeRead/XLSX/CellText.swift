@@ -90,27 +90,59 @@ enum CellText {
         var days = Int(serial.rounded(.down))
         var seconds = Int(((serial - Double(days)) * 86_400).rounded())
         if seconds >= 86_400 { days += 1; seconds -= 86_400 }
-        let time = twoDigits(seconds / 3600) + ":" + twoDigits(seconds / 60 % 60) + ":" + twoDigits(seconds % 60)
+        // Built in one small byte buffer: a date column is converted once per row of the sheet.
+        var out: [UInt8] = []
+        out.reserveCapacity(20)
         switch display {
         case .elapsed:
-            let total = days * 86_400 + seconds
-            return twoDigits(total / 3600) + ":" + twoDigits(total / 60 % 60) + ":" + twoDigits(total % 60)
+            appendClock(days * 86_400 + seconds, to: &out)
+            return String(decoding: out, as: UTF8.self)
         case .time:
-            return time
+            appendClock(seconds, to: &out)
+            return String(decoding: out, as: UTF8.self)
         default:
             break
         }
-        let day: String
-        if date1904 {
-            day = civil(daysSince1970: days + daysFrom1970(1904, 1, 1))
-        } else if days == 60 {
-            day = "1900-02-29"
-        } else if days < 60 {
-            day = civil(daysSince1970: days - 1 + daysFrom1970(1900, 1, 1))
+        if !date1904 && days == 60 {
+            out.append(contentsOf: "1900-02-29".utf8)
         } else {
-            day = civil(daysSince1970: days + daysFrom1970(1899, 12, 30))
+            let sinceEpoch = date1904 ? days + daysFrom1970(1904, 1, 1)
+                : days < 60 ? days - 1 + daysFrom1970(1900, 1, 1) : days + daysFrom1970(1899, 12, 30)
+            appendCivil(daysSince1970: sinceEpoch, to: &out)
         }
-        return display == .date ? day : day + " " + time
+        if display != .date {
+            out.append(UInt8(ascii: " "))
+            appendClock(seconds, to: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `HH:MM:SS`; hours grow past 99 for elapsed times.
+    private static func appendClock(_ seconds: Int, to out: inout [UInt8]) {
+        appendDigits(seconds / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(seconds / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(seconds % 60, width: 2, to: &out)
+    }
+
+    /// `value` in decimal, zero-padded to at least `width` digits (`value` is never negative here).
+    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
+        // Least significant digit first, then the padding, then reversed in place.
+        let start = out.count
+        var n = value
+        repeat { out.append(UInt8(ascii: "0") + UInt8(n % 10)); n /= 10 } while n > 0
+        while out.count - start < width { out.append(UInt8(ascii: "0")) }
+        out[start...].reverse()
+    }
+
+    private static func appendCivil(daysSince1970 days: Int, to out: inout [UInt8]) {
+        let (y, m, d) = CalendarDays.civil(days)
+        appendDigits(y, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(m, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(d, width: 2, to: &out)
     }
 
     /// A `t="d"` ISO 8601 cell (`2024-01-15T10:30:00`, `2024-01-15`) in Intake's date form.
@@ -126,6 +158,13 @@ enum CellText {
     }
 
     /// Decodes OOXML's `_xHHHH_` escapes (ECMA-376 §22.9.2.19); `_x005F_` escapes a literal `_`.
+    /// The text of a cell's bytes with its escapes decoded; most cells have no `_` at all, and
+    /// skip the decoding without a second look at the String.
+    static func decodeEscapes(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return bytes.contains(UInt8(ascii: "_")) ? decodeEscapes(text) : text
+    }
+
     static func decodeEscapes(_ text: String) -> String {
         guard text.utf8.contains(UInt8(ascii: "_")) else { return text }
         let units = Array(text.utf16)
@@ -160,16 +199,14 @@ enum CellText {
         return value
     }
 
-    private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-
     static func daysFrom1970(_ year: Int, _ month: Int, _ day: Int) -> Int {
         CalendarDays.from(year: year, month: month, day: day)
     }
 
     /// `YYYY-MM-DD` for days since 1970-01-01.
     static func civil(daysSince1970 days: Int) -> String {
-        let (y, m, d) = CalendarDays.civil(days)
-        let year = String(y)
-        return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + twoDigits(m) + "-" + twoDigits(d)
+        var out: [UInt8] = []
+        appendCivil(daysSince1970: days, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -109,7 +109,20 @@ final class SheetParser: XMLHandler {
     }
 
     private func startCell(_ attributes: XMLAttributes) {
-        if let r = attributes.value("r") {
+        // One pass over the attributes (a cell has up to three that matter, all one letter long)
+        // instead of a search per attribute: this runs for every cell of the sheet.
+        var reference: UnsafePointer<CChar>?, typeName: UnsafePointer<CChar>?, styleIndex: UnsafePointer<CChar>?
+        attributes.forEach { name, value in
+            let local = name.local
+            guard local[0] != 0 && local[1] == 0 else { return }
+            switch UInt8(bitPattern: local[0]) {
+            case UInt8(ascii: "r"): reference = value
+            case UInt8(ascii: "t"): typeName = value
+            case UInt8(ascii: "s"): styleIndex = value
+            default: break
+            }
+        }
+        if let r = reference {
             guard let parsed = Self.column(fromReference: r) else {
                 failure = ReadError(.malformedXML, file: file, line: rowNumber, "cell reference \"\(String(cString: r))\" is not valid")
                 return
@@ -123,7 +136,7 @@ final class SheetParser: XMLHandler {
             return
         }
         type = .number
-        if let t = attributes.value("t") {
+        if let t = typeName {
             switch (UInt8(bitPattern: t[0]), UInt8(bitPattern: t[1])) {
             case (UInt8(ascii: "s"), 0): type = .shared
             case (UInt8(ascii: "s"), _): type = .formulaString
@@ -134,7 +147,7 @@ final class SheetParser: XMLHandler {
             default: type = .number
             }
         }
-        style = attributes.value("s").flatMap(Self.parseInt) ?? 0
+        style = styleIndex.flatMap(Self.parseInt) ?? 0
         value.removeAll(keepingCapacity: true)
         hasInline = false
         inlineText.removeAll(keepingCapacity: true)
@@ -157,7 +170,7 @@ final class SheetParser: XMLHandler {
         switch type {
         case .inline:
             // Some writers add a redundant <v>; the <is> text is the value.
-            return CellText.decodeEscapes(String(decoding: hasInline ? inlineText : value, as: UTF8.self))
+            return CellText.decodeEscapes(hasInline ? inlineText : value)
         case .shared:
             guard let index = Self.parseInt(value), index < sharedStrings.count else {
                 if !value.isEmpty {
@@ -167,7 +180,7 @@ final class SheetParser: XMLHandler {
             }
             return sharedStrings[index]
         case .formulaString:
-            return CellText.decodeEscapes(String(decoding: value, as: UTF8.self))
+            return CellText.decodeEscapes(value)
         case .error:
             return String(decoding: value, as: UTF8.self)
         case .boolean:

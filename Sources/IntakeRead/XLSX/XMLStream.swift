@@ -52,6 +52,16 @@ struct XMLAttributes {
         return nil
     }
 
+    /// Calls `body` with each attribute's name and value, namespace declarations left out.
+    func forEach(_ body: (XMLName, UnsafePointer<CChar>) -> Void) {
+        guard var p = raw else { return }
+        while let key = p.pointee, let value = p[1] {
+            let attribute = XMLName(raw: key)
+            if !attribute.isNamespaceDeclaration { body(attribute, value) }
+            p += 2
+        }
+    }
+
     func string(_ name: StaticString) -> String? {
         value(name).map { String(cString: $0) }
     }
