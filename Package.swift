@@ -76,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeImportTests",
-            dependencies: ["IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
+            dependencies: ["CSQLite", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
         ),
     ]
 )
