@@ -221,7 +221,8 @@ public final class Importer {
                     let report = ResultWriter(try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet))
                     defer { report.abandon() }
                     let writer = try CustomerWriter(database: database, partner: request.partner, importID: record.id, mode: policy.mode, now: now())
-                    // Reading and validating run ahead on a second thread (see RowPipeline).
+                    // Reading and validating run ahead on two threads of their own (see RowPipeline), the
+                    // workbook is written on a third (ResultWriter); this thread only stores.
                     let pipeline = RowPipeline(table: table, validator: validator, columns: columns)
                     defer { pipeline.cancel() }
 
