@@ -61,7 +61,8 @@ import Testing
             let path = daemon.inbox("acme") + "/slow.csv"
             let text = customersCSV(prefix: "SLOW", count: 1_000)
             let bytes = Array(text.utf8)
-            let handle = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: path, contents: nil); return path }()))
+            #expect(FileManager.default.createFile(atPath: path, contents: nil))
+            let handle = try #require(FileHandle(forWritingAtPath: path))
             try handle.write(contentsOf: bytes[0..<(bytes.count / 3)])
 
             // A file dropped after the slow one and processed first proves the slow one, though

@@ -10,13 +10,12 @@ import IntakeSystem
 public final class XLSXReader: RecordReader {
     public let info: SourceInfo
     private let archive: ZipArchive
-    private let stream: ZipEntryStream
+    private let sheetBytes: EntryPrefetch
     private let sheetParser: SheetParser
     private let xml: XMLStream
+    /// Rows parsed from the last chunk, in reverse order: `popLast` moves each out uncopied.
     private var pending: [SourceRow] = []
-    private var pendingIndex = 0
     private var finished = false
-    private let chunk = ChunkBuffer(count: 64 << 10)
 
     /// Opens the workbook and reads everything but the worksheet's rows.
     /// - Throws: ``ReadError`` for a corrupt, encrypted, hostile or incomplete package.
@@ -79,7 +78,7 @@ public final class XLSXReader: RecordReader {
         }
 
         info = SourceInfo(format: .xlsx, sheet: sheet.name)
-        stream = try archive.open(sheetPart)
+        sheetBytes = EntryPrefetch(try archive.open(sheetPart))
         sheetParser = SheetParser(file: name, sharedStrings: sharedStrings, styles: styles, date1904: workbook.date1904, limits: limits)
         xml = XMLStream(handler: sheetParser, file: name, part: sheetPart, limits: limits)
     }
@@ -96,18 +95,21 @@ public final class XLSXReader: RecordReader {
         }
     }
 
+    deinit { sheetBytes.cancel() }
+
     public func nextRecord() throws(ReadError) -> SourceRow? {
-        while pendingIndex >= pending.count {
+        while pending.isEmpty {
             if finished { return nil }
-            pending.removeAll(keepingCapacity: true)
-            pendingIndex = 0
-            let n = try stream.read(into: chunk.raw)
-            try xml.feed(chunk.prefix(n), isFinal: n == 0)
-            if n == 0 { finished = true }
+            if let chunk = try sheetBytes.next() {
+                try xml.feed(chunk.bytes, isFinal: false)
+            } else {
+                try xml.feed(UnsafeRawBufferPointer(start: nil, count: 0), isFinal: true)
+                finished = true
+            }
             swap(&pending, &sheetParser.completed)
+            pending.reverse()
         }
-        defer { pendingIndex += 1 }
-        return pending[pendingIndex]
+        return pending.popLast()
     }
 }
 
