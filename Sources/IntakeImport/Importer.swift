@@ -269,6 +269,7 @@ public final class Importer {
                         }
                         if let progress, record.rowsRead % progressInterval == 0 { progress(record.rowsRead) }
                     }
+                    try writer.finish()
                     record.status = policy.dryRun ? .checked : .completed
                     record.finishedAt = now()
                     record.resultPath = finalPath

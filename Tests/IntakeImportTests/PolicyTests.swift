@@ -195,6 +195,21 @@ import Testing
         }
     }
 
+    /// The importer's own writes skip the json_valid CHECK (their JSON is built to be valid); once
+    /// a file is done, also one that failed part-way, the same connection enforces CHECKs again.
+    @Test func checkConstraintsHoldAgainAfterAnImport() throws {
+        try withImportEnvironment { env in
+            _ = try importText(env, Self.base)
+            var limited = ImportPolicy()
+            limited.maxRows = 1
+            #expect(try importText(env, Self.file, name: "too-long.csv", policy: limited).fileError != nil)
+            #expect(throws: SQLiteError.self) {
+                try env.database.execute("UPDATE customers SET custom_attributes = 'not json' WHERE external_id = 'C-1'")
+            }
+            #expect(try env.database.scalar("SELECT count(*) FROM customers WHERE NOT json_valid(custom_attributes)") == 0)
+        }
+    }
+
     /// After the retention time an import can no longer be undone, and history says which values
     /// it no longer knows.
     @Test func prunedUndoDataIsRefusedAndHistoryStillShowsCreations() throws {
