@@ -274,8 +274,7 @@ public final class Importer {
                     record.finishedAt = now()
                     record.resultPath = finalPath
                     var summary = Self.summary(request, record)
-                    summary.counts = [.created: record.created, .updated: record.updated, .unchanged: record.unchanged,
-                                      .skipped: record.skipped, .rejected: record.rejected]
+                    summary.counts = Self.counts(record)
                     if policy.dryRun { summary.note = "check only: nothing was changed" }
                     // While the workbook is compressed, the transaction's dirty pages go to the WAL
                     // now rather than in the commit, which then only appends its commit frame.
@@ -305,6 +304,11 @@ public final class Importer {
         }
         try wrap { try FileSystem.rename(scratchPath, to: finalPath) }
         return ImportOutcome(record: record, resultPath: finalPath)
+    }
+
+    /// The record's row counts, by status, for the Summary sheet.
+    static func counts(_ record: ImportRecord) -> [RowStatus: Int] {
+        [.created: record.created, .updated: record.updated, .unchanged: record.unchanged, .skipped: record.skipped, .rejected: record.rejected]
     }
 
     /// Records a rejected file and writes a result workbook that says why.
@@ -344,7 +348,7 @@ public final class Importer {
             let workbook = try ResultWorkbook(path: scratch, sourceHeader: [])
             var summary = summary(request, record)
             summary.note = note
-            summary.counts = [.created: record.created, .updated: record.updated, .unchanged: record.unchanged, .rejected: record.rejected]
+            summary.counts = counts(record)
             try workbook.finish(summary)
         } catch {
             throw .report(error)

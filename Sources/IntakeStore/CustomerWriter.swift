@@ -116,26 +116,21 @@ public final class CustomerWriter {
             lookup.rewind()
             return try unwritten(customer, row: row, .skipped)
         case .merge, .replace, .updateOnly:
-            if storedMatches(customer) {
-                lookup.rewind()
-                return try unwritten(customer, row: row, .unchanged)
-            }
+            break
+        }
+        if storedMatches(customer) {
+            lookup.rewind()
+            return try unwritten(customer, row: row, .unchanged)
         }
         let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
         let storedBy: Int64? = lookup.isNull(5) ? nil : lookup.int(5)
         let storedAt = lookup.text(6)
         let storedRow: Int64? = lookup.isNull(7) ? nil : lookup.int(7)
         lookup.rewind()
-        let merged: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String)
-        switch mode {
-        case .createOnly, .skipExisting:
-            preconditionFailure("handled above")
-        case .replace:
-            merged = (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON)
-        case .merge, .updateOnly:
-            merged = (customer.email ?? stored.email, customer.name ?? stored.name, customer.phone ?? stored.phone,
-                      customer.createdAt ?? stored.createdAt, try merge(customer.attributesJSON, into: stored.attributes))
-        }
+        let merged = mode == .replace
+            ? (email: customer.email, name: customer.name, phone: customer.phone, createdAt: customer.createdAt, attributes: customer.attributesJSON)
+            : (email: customer.email ?? stored.email, name: customer.name ?? stored.name, phone: customer.phone ?? stored.phone,
+               createdAt: customer.createdAt ?? stored.createdAt, attributes: try merge(customer.attributesJSON, into: stored.attributes))
         if merged.email == stored.email && merged.name == stored.name && merged.phone == stored.phone
             && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
             return try unwritten(customer, row: row, .unchanged)
