@@ -30,7 +30,7 @@ let package = Package(
         // Linux declarations Swift's Glibc module leaves out (eventfd).
         .target(name: "CIntakeLinux"),
 
-        .target(name: "IntakeSystem"),
+        .target(name: "IntakeSystem", dependencies: ["CIntakeLinux"]),
         .target(name: "IntakeRead", dependencies: ["IntakeSystem", "CZip", "CExpat"]),
         .target(name: "IntakeValidate", dependencies: ["IntakeRead", "IntakeSystem"]),
         .target(name: "IntakeStore", dependencies: ["CSQLite", "IntakeSystem"]),

@@ -1,4 +1,5 @@
 import CSQLite
+import IntakeSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,12 @@ public final class Database {
         // Another process (the daemon, an analyst, a second `intake import`) may hold the write
         // lock for a while; wait for it rather than fail.
         sqlite3_busy_timeout(db, 60_000)
+        // 16 KiB pages for a new database (SQLite ignores this for an existing one, whose page
+        // size only a VACUUM outside WAL mode could change): an import is one file-sized
+        // transaction, and a quarter as many pages means a quarter as many WAL frames, each of
+        // which straddles file-system blocks. Measured on a 1M-row import: 0.4 s less system
+        // time (2.0 → 1.2-1.5 s) and about 0.4 s less wall time; lookups are no slower.
+        try execute("PRAGMA page_size=\(Self.newDatabasePageSize)")
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
         try execute("PRAGMA foreign_keys=ON")
@@ -43,6 +50,9 @@ public final class Database {
         try execute("PRAGMA cache_size=-32768")
         if migrate { try Schema.migrate(self) }
     }
+
+    /// The page size a database created by Intake gets.
+    public static let newDatabasePageSize = 16_384
 
     /// Process-wide settings, applied once before the first connection (SQLite refuses them after
     /// it has initialized; a static's initializer runs exactly once, thread-safely).
@@ -69,6 +79,16 @@ public final class Database {
     public func flushCache() throws(SQLiteError) {
         let rc = sqlite3_db_cacheflush(handle)
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: handle) }
+    }
+
+    /// Asks the kernel to start writing the WAL's dirty pages to disk now, without waiting, so the
+    /// commit's fsync later finds most of them written (after ``flushCache()``, while the result
+    /// workbook is being compressed). A hint only: durability still comes from the commit's fsync,
+    /// and a WAL that cannot be opened is simply left to it.
+    public func startWALWriteback() {
+        guard let main = sqlite3_db_filename(handle, "main"), let walName = sqlite3_filename_wal(main) else { return }
+        guard let wal = try? FileDescriptor(opening: String(cString: walName)) else { return }
+        try? wal.startWriteback()
     }
 
     /// A prepared statement for `sql`, cached on the connection so hot loops never re-prepare.

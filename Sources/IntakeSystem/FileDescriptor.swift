@@ -1,3 +1,5 @@
+import CIntakeLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,6 +52,12 @@ public struct FileDescriptor: ~Copyable {
     /// Flushes the file's data and metadata to stable storage.
     public func sync() throws(SystemError) {
         _ = try syscall("fsync", path) { fsync(rawValue) }
+    }
+
+    /// Starts writing the file's dirty pages to disk without waiting (`sync_file_range`), so a
+    /// later ``sync()`` has less left to do. Not a durability guarantee on its own.
+    public func startWriteback() throws(SystemError) {
+        _ = try syscall("sync_file_range", path) { intake_start_writeback(rawValue) }
     }
 
     /// The file's status, for the descriptor itself (never a path that may have changed since).

@@ -84,14 +84,26 @@ public struct ColumnMap: Sendable {
 extension String {
     /// Without leading and trailing white space (including non-breaking spaces Excel users type).
     var trimmed: String {
-        // Fast path: most cells start and end with a visible ASCII character.
+        // Fast path: most cells start and end with a character that cannot be white space,
+        // told from its first UTF-8 byte without looking up Unicode properties (a name such as
+        // "Анна Петрова" starts and ends with one).
         let utf8 = self.utf8
-        guard let head = utf8.first, let tail = utf8.last else { return self }
-        if head > 0x20 && head < 0x7F && tail > 0x20 && tail < 0x7F { return self }
+        guard let head = utf8.first else { return self }
+        var lastStart = utf8.index(before: utf8.endIndex)
+        while lastStart > utf8.startIndex && utf8[lastStart] & 0xC0 == 0x80 { lastStart = utf8.index(before: lastStart) }
+        if Self.leadsNonSpace(head) && Self.leadsNonSpace(utf8[lastStart]) { return self }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
         if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return self }
         return String(scalars[first...last])
+    }
+
+    /// Whether a scalar whose UTF-8 encoding starts with `byte` is certainly not white space.
+    /// White space is ASCII up to the space, or starts with 0xC2 (U+0085, U+00A0), 0xE1 (U+1680),
+    /// 0xE2 (U+2000-U+205F) or 0xE3 (U+3000); DEL and those are left to the Unicode check.
+    private static func leadsNonSpace(_ byte: UInt8) -> Bool {
+        if byte < 0x80 { return byte > 0x20 && byte < 0x7F }
+        return byte != 0xC2 && byte != 0xE1 && byte != 0xE2 && byte != 0xE3
     }
 }

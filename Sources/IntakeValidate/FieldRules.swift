@@ -54,22 +54,22 @@ public enum FieldRules {
 
     /// The common case, decided in one pass over the bytes: a plain ASCII address that passes
     /// every rule. Returns nil whenever anything needs the full (Unicode-aware) check, which also
-    /// produces the precise error message.
+    /// produces the precise error message. An address whose domain is already lower case comes
+    /// back as the same string, without a copy.
     static func asciiEmail(_ value: String) -> String? {
-        var utf8 = value.utf8.makeIterator()
-        var local: [UInt8] = []
-        var domain: [UInt8] = []
+        var localCount = 0
+        var domainCount = 0
+        var domainHasDot = false
+        var domainHasUpper = false
         var inDomain = false
         var previous: UInt8 = 0
         var labelLength = 0
         var labelStart = true
         var lastLabelAllDigits = true
-        local.reserveCapacity(32)
-        domain.reserveCapacity(32)
-        while let b = utf8.next() {
+        for b in value.utf8 {
             if b >= 0x80 { return nil }
             if b == UInt8(ascii: "@") {
-                if inDomain || local.isEmpty || local.count > 64 || previous == UInt8(ascii: ".") { return nil }
+                if inDomain || localCount == 0 || localCount > 64 || previous == UInt8(ascii: ".") { return nil }
                 inDomain = true
                 previous = b
                 continue
@@ -79,15 +79,16 @@ public enum FieldRules {
                 if b <= 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "(") || b == UInt8(ascii: ")")
                     || b == UInt8(ascii: ",") || b == UInt8(ascii: ":") || b == UInt8(ascii: ";") || b == UInt8(ascii: "<")
                     || b == UInt8(ascii: ">") || b == UInt8(ascii: "[") || b == UInt8(ascii: "\\") || b == UInt8(ascii: "]") { return nil }
-                if b == UInt8(ascii: ".") && (local.isEmpty || previous == UInt8(ascii: ".")) { return nil }
-                local.append(b)
+                if b == UInt8(ascii: ".") && (localCount == 0 || previous == UInt8(ascii: ".")) { return nil }
+                localCount += 1
             } else {
+                domainCount += 1
                 if b == UInt8(ascii: ".") {
                     if labelLength == 0 || previous == UInt8(ascii: "-") { return nil }
                     labelLength = 0
                     labelStart = true
                     lastLabelAllDigits = true
-                    domain.append(b)
+                    domainHasDot = true
                     previous = b
                     continue
                 }
@@ -96,20 +97,30 @@ public enum FieldRules {
                 guard isDigit || isLetter || b == UInt8(ascii: "-") else { return nil }
                 if b == UInt8(ascii: "-") && labelStart { return nil }
                 if !isDigit { lastLabelAllDigits = false }
+                if isLetter && b < 0x61 { domainHasUpper = true }
                 labelStart = false
                 labelLength += 1
                 if labelLength > 63 { return nil }
-                domain.append(isLetter ? b | 0x20 : b)
             }
             previous = b
         }
         guard inDomain, labelLength > 0, previous != UInt8(ascii: "-"), !lastLabelAllDigits,
-              domain.contains(UInt8(ascii: ".")), local.count + 1 + domain.count <= 254 else { return nil }
-        return String(decoding: local, as: UTF8.self) + "@" + String(decoding: domain, as: UTF8.self)
+              domainHasDot, localCount + 1 + domainCount <= 254 else { return nil }
+        if !domainHasUpper { return value }
+        var lowered = Array(value.utf8)
+        for i in (lowered.count - domainCount)..<lowered.count where lowered[i] >= 0x41 && lowered[i] <= 0x5A { lowered[i] |= 0x20 }
+        return String(decoding: lowered, as: UTF8.self)
     }
 
     /// Spaces, dashes, dots and parentheses removed; then an optional `+` and 5 to 15 digits.
     public static func phone(_ raw: String) throws(FieldError) -> String {
+        // Already normal (digits, an optional leading +): kept as it is, without a copy.
+        var digitCount = 0
+        var plain = true
+        for (i, b) in raw.utf8.enumerated() {
+            if b >= 0x30 && b <= 0x39 { digitCount += 1 } else if !(b == UInt8(ascii: "+") && i == 0) { plain = false; break }
+        }
+        if plain && (5...15).contains(digitCount) { return raw }
         // Fast path over the bytes; anything unusual takes the path that explains the error.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)

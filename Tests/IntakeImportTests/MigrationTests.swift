@@ -43,4 +43,24 @@ import Testing
             #expect(entries[0].values == #"{"email":null,"name":"Ben","phone":null,"created_at":null,"custom_attributes":{}}"#)
         }
     }
+
+    /// A new database gets Intake's page size; one made elsewhere keeps its own and still works.
+    @Test func newDatabasesGetLargePagesAndOldOnesKeepTheirs() throws {
+        try withTemporaryDirectory { dir in
+            let fresh = try Database(path: dir + "/new.sqlite")
+            #expect(try fresh.scalar("PRAGMA page_size") == Int64(Database.newDatabasePageSize))
+
+            let path = dir + "/old.sqlite"
+            do {
+                var handle: OpaquePointer?
+                #expect(sqlite3_open(path, &handle) == SQLITE_OK)
+                defer { sqlite3_close(handle) }
+                #expect(sqlite3_exec(handle, "PRAGMA page_size = 4096; CREATE TABLE t (x)", nil, nil, nil) == SQLITE_OK)
+            }
+            let old = try Database(path: path)
+            #expect(try old.scalar("PRAGMA page_size") == 4096)
+            #expect(try old.scalar("PRAGMA user_version") == Int64(Schema.currentVersion))
+            #expect(try old.scalar("SELECT count(*) FROM customers") == 0)
+        }
+    }
 }

@@ -207,3 +207,44 @@ import Testing
         }
     }
 }
+
+@Suite struct TrimmingTests {
+    /// The byte-level fast path decides "nothing to trim" only where no Unicode white space can be.
+    @Test(arguments: [
+        ("Анна Петрова", "Анна Петрова"),
+        ("José", "José"),
+        ("\u{00A0}Анна\u{00A0}", "Анна"),
+        ("\u{3000}山田\u{3000}", "山田"),
+        ("\u{2003}Ann\u{2009}", "Ann"),
+        ("\tÉmile ", "Émile"),
+        ("Ann\u{1680}", "Ann"),
+        ("\u{2028}x\u{205F}", "x"),
+        ("\u{00E9}\u{0085}", "\u{00E9}"),
+        ("€ 5", "€ 5"),
+        ("  ", ""),
+        ("", ""),
+    ])
+    func trimsUnicodeWhiteSpaceOnly(_ raw: String, _ expected: String) {
+        #expect(raw.trimmed == expected)
+    }
+
+    /// Every scalar the fast path calls "not white space" really is not, for all of the BMP.
+    @Test func fastPathNeverHidesWhiteSpace() {
+        for value in 0x21...0xFFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            for text in ["a" + String(Character(scalar)), String(Character(scalar)) + "a"] {
+                let expected = scalar.properties.isWhitespace ? "a" : text
+                #expect(text.trimmed == expected, "U+\(String(value, radix: 16))")
+                if text.trimmed != expected { return }
+            }
+        }
+    }
+
+    @Test func normalValuesComeBackAsGiven() throws {
+        #expect(try FieldRules.phone("+79000000000") == "+79000000000")
+        #expect(try FieldRules.phone("79000000000") == "79000000000")
+        #expect(try FieldRules.phone("+7 900 000") == "+7900000")
+        #expect(try FieldRules.email("customer0@example0.com") == "customer0@example0.com")
+        #expect(try FieldRules.email("Customer0@Example0.COM") == "Customer0@example0.com")
+    }
+}

@@ -3,7 +3,7 @@
 
 // Linux APIs that Swift's Glibc module does not export or cannot call:
 // eventfd(2), which stops the inotify poll thread from another thread, and fcntl(2) leases
-// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE).
+// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE), and sync_file_range(2).
 #include <sys/eventfd.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -27,5 +27,10 @@ static inline int intake_try_read_lease(int fd) {
 static inline int intake_release_lease(int fd) {
     return fcntl(fd, F_SETLEASE, F_UNLCK);
 }
+
+/// Starts writing the file's dirty pages to disk and returns without waiting for them
+/// (sync_file_range with SYNC_FILE_RANGE_WRITE). A hint, not a durability guarantee: a later
+/// fsync still decides; it only has less left to write. Returns 0, or -1 with errno.
+int intake_start_writeback(int fd);
 
 #endif

@@ -76,6 +76,39 @@ enum CellText {
         return formatted(value, "%.15g")
     }
 
+    /// The value of a plain decimal such as `43101.09165509259` or `-12.5`, when it can be had
+    /// exactly as `strtod` would give it without calling it: the digits, read as an integer,
+    /// are below 2^53 and the fraction has at most 22 digits, so both that integer and the power
+    /// of ten are exact doubles and their quotient is the correctly rounded value (Clinger's fast
+    /// path). Anything else (exponents, more digits) is nil, and the caller uses `Double(_:)`.
+    /// Every date cell of a sheet passes here; `Double(String)` cost a String and a C-string scan.
+    static func decimal(_ bytes: [UInt8]) -> Double? {
+        var mantissa: UInt64 = 0
+        var fractionDigits = 0
+        var digits = 0
+        var seenPoint = false
+        var negative = false
+        for (i, b) in bytes.enumerated() {
+            if b >= 0x30 && b <= 0x39 {
+                mantissa = mantissa &* 10 &+ UInt64(b - 0x30)
+                digits += 1
+                if seenPoint { fractionDigits += 1 }
+                if digits > 19 || mantissa >= 1 << 53 { return nil }
+            } else if b == UInt8(ascii: ".") && !seenPoint {
+                seenPoint = true
+            } else if b == UInt8(ascii: "-") && i == 0 {
+                negative = true
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, fractionDigits <= 22 else { return nil }
+        let value = Double(mantissa) / powersOfTen[fractionDigits]
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { product, _ in product * 10 } }
+
     private static func formatted(_ value: Double, _ format: String) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         _ = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
@@ -85,8 +118,9 @@ enum CellText {
     /// An Excel serial date as `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD` or `HH:MM:SS`, per `display`.
     /// Serial 60 in the 1900 system is Excel's fictional 1900-02-29 (Lotus's leap-year bug);
     /// serials before it are one day off from the usual 1899-12-30 epoch, which is corrected here.
-    static func date(_ raw: String, display: NumberDisplay, date1904: Bool) -> String {
-        guard let serial = Double(raw), serial.isFinite, serial >= 0, serial < 2_958_466 else { return number(raw) }
+    static func date(_ raw: [UInt8], display: NumberDisplay, date1904: Bool) -> String {
+        guard let serial = decimal(raw) ?? Double(String(decoding: raw, as: UTF8.self)),
+              serial.isFinite, serial >= 0, serial < 2_958_466 else { return number(String(decoding: raw, as: UTF8.self)) }
         var days = Int(serial.rounded(.down))
         var seconds = Int(((serial - Double(days)) * 86_400).rounded())
         if seconds >= 86_400 { days += 1; seconds -= 86_400 }

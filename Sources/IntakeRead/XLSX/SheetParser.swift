@@ -4,6 +4,7 @@
 /// `<dimension>` element is never read, so a wrong one cannot mislead or size anything.
 final class SheetParser: XMLHandler {
     private(set) var failure: ReadError?
+    var hasFailed: Bool { failure != nil }
     /// Completed rows, taken by the reader.
     var completed: [SourceRow] = []
 
@@ -49,13 +50,13 @@ final class SheetParser: XMLHandler {
         case UInt8(ascii: "c") where local[1] == 0:
             startCell(attributes)
         case UInt8(ascii: "v") where local[1] == 0:
-            value.removeAll(keepingCapacity: true)
+            if !value.isEmpty { value.removeAll(keepingCapacity: true) }
             capture = .value
         case UInt8(ascii: "t") where local[1] == 0:
             if hasInline && phoneticDepth == 0 { capture = .inlineText }
         case UInt8(ascii: "i") where name.is("is"):
             hasInline = true
-            inlineText.removeAll(keepingCapacity: true)
+            if !inlineText.isEmpty { inlineText.removeAll(keepingCapacity: true) }
         case UInt8(ascii: "r") where name.is("row"):
             startRow(attributes)
         case UInt8(ascii: "r") where name.is("rPh"):
@@ -148,9 +149,10 @@ final class SheetParser: XMLHandler {
             }
         }
         style = styleIndex.flatMap(Self.parseInt) ?? 0
-        value.removeAll(keepingCapacity: true)
+        // Clearing an empty array still walks Array's generic replaceSubrange; most are empty.
+        if !value.isEmpty { value.removeAll(keepingCapacity: true) }
         hasInline = false
-        inlineText.removeAll(keepingCapacity: true)
+        if !inlineText.isEmpty { inlineText.removeAll(keepingCapacity: true) }
     }
 
     private func endCell() {
@@ -190,9 +192,8 @@ final class SheetParser: XMLHandler {
             return CellText.isoDate(String(decoding: value, as: UTF8.self))
         case .number:
             if value.isEmpty { return "" }
-            let raw = String(decoding: value, as: UTF8.self)
             let display = style < styles.count ? styles[style] : .number
-            return display == .number ? CellText.number(raw) : CellText.date(raw, display: display, date1904: date1904)
+            return display == .number ? CellText.number(String(decoding: value, as: UTF8.self)) : CellText.date(value, display: display, date1904: date1904)
         }
     }
 

@@ -74,6 +74,13 @@ protocol XMLHandler: AnyObject {
     func text(_ bytes: UnsafeBufferPointer<UInt8>)
     /// Set by the handler to stop the parse with this error.
     var failure: ReadError? { get }
+    /// Whether ``failure`` is set: asked after every element, so a handler on the hot path
+    /// answers it from its stored property instead of copying the error out through the protocol.
+    var hasFailed: Bool { get }
+}
+
+extension XMLHandler {
+    var hasFailed: Bool { failure != nil }
 }
 
 /// The one owner of an expat `XML_Parser`, fed by the caller chunk by chunk (streaming SAX).
@@ -139,13 +146,13 @@ final class XMLStream {
             return
         }
         handler.start(name, attributes)
-        if let failure = handler.failure { stop(failure) }
+        if handler.hasFailed, let failure = handler.failure { stop(failure) }
     }
 
     fileprivate func ended(_ name: XMLName) {
         depth -= 1
         handler.end(name)
-        if let failure = handler.failure { stop(failure) }
+        if handler.hasFailed, let failure = handler.failure { stop(failure) }
     }
 
     fileprivate func received(_ text: UnsafeBufferPointer<UInt8>) {

@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntakeStore
+import IntakeSystem
+import IntakeTestSupport
+import Testing
+
+/// The early-writeback hint the importer gives the kernel for the WAL while the result workbook
+/// is compressed: a real `sync_file_range`, harmless to the transaction it runs inside.
+@Suite struct WritebackTests {
+    @Test func startWritebackIsARealSyscallWithItsErrorNamed() throws {
+        try withTemporaryDirectory { dir in
+            let file = try FileDescriptor(opening: dir + "/f", flags: O_WRONLY | O_CREAT)
+            try file.writeAll(Array(repeating: UInt8(7), count: 1 << 20))
+            try file.startWriteback()
+
+            // A pipe has no pages to write back: the kernel says ESPIPE, and the error says which call.
+            var ends: [Int32] = [0, 0]
+            #expect(pipe(&ends) == 0)
+            let reading = FileDescriptor(adopting: ends[0], path: "pipe")
+            _ = FileDescriptor(adopting: ends[1], path: "pipe (write end)")
+            #expect {
+                try reading.startWriteback()
+            } throws: { error in
+                let error = error as? SystemError
+                return error?.code == ESPIPE && error?.description.contains("sync_file_range") == true
+            }
+        }
+    }
+
+    @Test func walWritebackInsideATransactionKeepsItWhole() throws {
+        try withTemporaryDirectory { dir in
+            let database = try Database(path: dir + "/db.sqlite")
+            try database.execute("CREATE TABLE t (x TEXT)")
+            try database.transaction {
+                for i in 0..<2_000 { try database.execute("INSERT INTO t VALUES ('row \(i) \(String(repeating: "x", count: 200))')") }
+                try database.flushCache()
+                database.startWALWriteback()
+                try database.execute("INSERT INTO t VALUES ('last')")
+            }
+            let reader = try Database(path: dir + "/db.sqlite")
+            #expect(try reader.scalar("SELECT count(*) FROM t") == 2_001)
+        }
+    }
+}
