@@ -7,10 +7,10 @@ import Testing
 @Suite struct XLSXCellTests {
     static let styles = XLSXFixture.styles
 
-    func read(sheet: String, sharedStrings: String? = nil, workbook: String = XLSXFixture.workbook) throws -> [SourceRow] {
+    func read(sheet: String, sharedStrings: String? = nil, workbook: String = XLSXFixture.workbook, styles: String = Self.styles) throws -> [SourceRow] {
         try withTemporaryDirectory { dir in
             let path = dir + "/book.xlsx"
-            try XLSXFixture.write(path, sheetXML: sheet, sharedStrings: sharedStrings, styles: Self.styles, workbook: workbook)
+            try XLSXFixture.write(path, sheetXML: sheet, sharedStrings: sharedStrings, styles: styles, workbook: workbook)
             return try readRecords(XLSXReader(path: path))
         }
     }
@@ -34,6 +34,17 @@ import Testing
             "2024-01-15", "2024-01-15 10:30:00", "2024-01-15 12:00:00", "2024-01-15", "1900-02-29", "1900-01-01", "1900-03-01",
             "2024-01-15 10:30:00", "2024-01-16 00:00:00",
         ])
+    }
+
+    /// Times of day and elapsed times (`[h]:mm:ss`, hours past 24 and past 99), and dates at
+    /// the ends of the range Excel shows.
+    @Test func timesAndElapsedTimes() throws {
+        let styles = Self.styles.replacingOccurrences(
+            of: #"<cellXfs count="6"><xf numFmtId="0"/>"#, with: #"<cellXfs count="8"><xf numFmtId="0"/><xf numFmtId="21"/><xf numFmtId="46"/>"#)
+        let rows = try read(sheet: worksheetXML("""
+        <row r="1"><c r="A1" s="1"><v>0.75</v></c><c r="B1" s="1"><v>0.0000115740740740741</v></c><c r="C1" s="2"><v>1.5</v></c>        <c r="D1" s="2"><v>120.25</v></c><c r="E1" s="3"><v>2958465.99999</v></c><c r="F1" s="3"><v>1</v></c></row>
+        """), styles: styles)
+        #expect(rows.first?.cells == ["18:00:00", "00:00:01", "36:00:00", "2886:00:00", "9999-12-31", "1900-01-01"])
     }
 
     @Test func date1904System() throws {

@@ -124,59 +124,77 @@ enum CellText {
         var days = Int(serial.rounded(.down))
         var seconds = Int(((serial - Double(days)) * 86_400).rounded())
         if seconds >= 86_400 { days += 1; seconds -= 86_400 }
-        // Built in one small byte buffer: a date column is converted once per row of the sheet.
-        var out: [UInt8] = []
-        out.reserveCapacity(20)
-        switch display {
-        case .elapsed:
-            appendClock(days * 86_400 + seconds, to: &out)
-            return String(decoding: out, as: UTF8.self)
-        case .time:
-            appendClock(seconds, to: &out)
-            return String(decoding: out, as: UTF8.self)
-        default:
-            break
+        // Written straight into the new String's storage: a date column is converted once per
+        // row of the sheet, and a scratch array cost an allocation more per cell.
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            var out = DigitWriter(buffer: buffer)
+            switch display {
+            case .elapsed:
+                out.clock(days * 86_400 + seconds)
+                return out.count
+            case .time:
+                out.clock(seconds)
+                return out.count
+            default:
+                break
+            }
+            if !date1904 && days == 60 {
+                out.civil(year: 1900, month: 2, day: 29)
+            } else {
+                let sinceEpoch = date1904 ? days + daysFrom1970(1904, 1, 1)
+                    : days < 60 ? days - 1 + daysFrom1970(1900, 1, 1) : days + daysFrom1970(1899, 12, 30)
+                let (y, m, d) = CalendarDays.civil(sinceEpoch)
+                out.civil(year: y, month: m, day: d)
+            }
+            if display != .date {
+                out.byte(UInt8(ascii: " "))
+                out.clock(seconds)
+            }
+            return out.count
         }
-        if !date1904 && days == 60 {
-            out.append(contentsOf: "1900-02-29".utf8)
-        } else {
-            let sinceEpoch = date1904 ? days + daysFrom1970(1904, 1, 1)
-                : days < 60 ? days - 1 + daysFrom1970(1900, 1, 1) : days + daysFrom1970(1899, 12, 30)
-            appendCivil(daysSince1970: sinceEpoch, to: &out)
-        }
-        if display != .date {
-            out.append(UInt8(ascii: " "))
-            appendClock(seconds, to: &out)
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
-    /// `HH:MM:SS`; hours grow past 99 for elapsed times.
-    private static func appendClock(_ seconds: Int, to out: inout [UInt8]) {
-        appendDigits(seconds / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(seconds / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(seconds % 60, width: 2, to: &out)
-    }
+    /// Writes zero-padded decimal fields into a buffer large enough for them (32 bytes hold any
+    /// date, time or elapsed time Excel can show).
+    private struct DigitWriter {
+        let buffer: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
 
-    /// `value` in decimal, zero-padded to at least `width` digits (`value` is never negative here).
-    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
-        // Least significant digit first, then the padding, then reversed in place.
-        let start = out.count
-        var n = value
-        repeat { out.append(UInt8(ascii: "0") + UInt8(n % 10)); n /= 10 } while n > 0
-        while out.count - start < width { out.append(UInt8(ascii: "0")) }
-        out[start...].reverse()
-    }
+        mutating func byte(_ b: UInt8) {
+            buffer[count] = b
+            count += 1
+        }
 
-    private static func appendCivil(daysSince1970 days: Int, to out: inout [UInt8]) {
-        let (y, m, d) = CalendarDays.civil(days)
-        appendDigits(y, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(m, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(d, width: 2, to: &out)
+        /// `value` (never negative here) in decimal, zero-padded to at least `width` digits.
+        mutating func digits(_ value: Int, width: Int) {
+            var length = 1
+            var rest = value / 10
+            while rest > 0 { length += 1; rest /= 10 }
+            length = max(length, width)
+            var n = value
+            for i in stride(from: count + length - 1, through: count, by: -1) {
+                buffer[i] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            }
+            count += length
+        }
+
+        /// `HH:MM:SS`; hours grow past 99 for elapsed times.
+        mutating func clock(_ seconds: Int) {
+            digits(seconds / 3600, width: 2)
+            byte(UInt8(ascii: ":"))
+            digits(seconds / 60 % 60, width: 2)
+            byte(UInt8(ascii: ":"))
+            digits(seconds % 60, width: 2)
+        }
+
+        mutating func civil(year: Int, month: Int, day: Int) {
+            digits(year, width: 4)
+            byte(UInt8(ascii: "-"))
+            digits(month, width: 2)
+            byte(UInt8(ascii: "-"))
+            digits(day, width: 2)
+        }
     }
 
     /// A `t="d"` ISO 8601 cell (`2024-01-15T10:30:00`, `2024-01-15`) in Intake's date form.
@@ -235,12 +253,5 @@ enum CellText {
 
     static func daysFrom1970(_ year: Int, _ month: Int, _ day: Int) -> Int {
         CalendarDays.from(year: year, month: month, day: day)
-    }
-
-    /// `YYYY-MM-DD` for days since 1970-01-01.
-    static func civil(daysSince1970 days: Int) -> String {
-        var out: [UInt8] = []
-        appendCivil(daysSince1970: days, to: &out)
-        return String(decoding: out, as: UTF8.self)
     }
 }

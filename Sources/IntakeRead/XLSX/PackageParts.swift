@@ -106,6 +106,7 @@ final class SharedStringsParser: XMLHandler {
     }
 
     func start(_ name: XMLName, _ attributes: XMLAttributes) {
+        guard failure == nil else { return } // the first problem is the one reported
         if name.is("si") {
             inItem = true
             current.removeAll(keepingCapacity: true)
@@ -117,6 +118,7 @@ final class SharedStringsParser: XMLHandler {
     }
 
     func end(_ name: XMLName) {
+        guard failure == nil else { return }
         if name.is("t") {
             inText = false
         } else if name.is("rPh") {
@@ -139,7 +141,7 @@ final class SharedStringsParser: XMLHandler {
     }
 
     func text(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard inText else { return }
+        guard inText, failure == nil else { return }
         if current.count + bytes.count > maxCellBytes {
             failure = ReadError(.limitExceeded, file: file, "shared string \(strings.count) is longer than a cell may be (32,767 characters)")
             inText = false

@@ -4,7 +4,6 @@
 /// `<dimension>` element is never read, so a wrong one cannot mislead or size anything.
 final class SheetParser: XMLHandler {
     private(set) var failure: ReadError?
-    var hasFailed: Bool { failure != nil }
     /// Completed rows, taken by the reader.
     var completed: [SourceRow] = []
 
@@ -44,6 +43,7 @@ final class SheetParser: XMLHandler {
     }
 
     func start(_ name: XMLName, _ attributes: XMLAttributes) {
+        guard failure == nil else { return } // the first problem is the one reported
         let local = name.local
         // Dispatch on the first byte: c, v, t, is, row, rPh are the only elements that matter.
         switch UInt8(bitPattern: local[0]) {
@@ -67,6 +67,7 @@ final class SheetParser: XMLHandler {
     }
 
     func end(_ name: XMLName) {
+        guard failure == nil else { return }
         let local = name.local
         switch UInt8(bitPattern: local[0]) {
         case UInt8(ascii: "c") where local[1] == 0:
@@ -83,6 +84,7 @@ final class SheetParser: XMLHandler {
     }
 
     func text(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard failure == nil else { return }
         switch capture {
         case .none: return
         case .value: value.append(contentsOf: bytes)

@@ -13,11 +13,17 @@ import Glibc
 struct XMLName {
     let raw: UnsafePointer<CChar>
 
-    /// The local part (after the prefix), as a C string. `strrchr` is libc's vectorized scan:
-    /// this runs for every element and attribute of a sheet, millions of times.
+    /// The local part (after the prefix), as a C string. Scanned inline: names are a few bytes
+    /// long (`c`, `v`, `row`), and a call to libc's `strrchr` for each of the tens of millions of
+    /// elements and attributes of a large sheet cost more than the scan.
     var local: UnsafePointer<CChar> {
-        guard let colon = strrchr(raw, 0x3A) else { return raw }
-        return UnsafePointer(colon) + 1
+        var start = raw
+        var p = raw
+        while p.pointee != 0 {
+            if p.pointee == 0x3A { start = p + 1 }
+            p += 1
+        }
+        return start
     }
 
     /// `xmlns` or `xmlns:prefix`: a namespace declaration, not an attribute of the document.
@@ -72,15 +78,10 @@ protocol XMLHandler: AnyObject {
     func start(_ name: XMLName, _ attributes: XMLAttributes)
     func end(_ name: XMLName)
     func text(_ bytes: UnsafeBufferPointer<UInt8>)
-    /// Set by the handler to stop the parse with this error.
+    /// Set by the handler when the part cannot be used; from then on the handler ignores events.
+    /// The stream reports it when the chunk it happened in is parsed: asking after every element
+    /// instead cost a protocol call per element, tens of millions on a large sheet.
     var failure: ReadError? { get }
-    /// Whether ``failure`` is set: asked after every element, so a handler on the hot path
-    /// answers it from its stored property instead of copying the error out through the protocol.
-    var hasFailed: Bool { get }
-}
-
-extension XMLHandler {
-    var hasFailed: Bool { failure != nil }
 }
 
 /// The one owner of an expat `XML_Parser`, fed by the caller chunk by chunk (streaming SAX).
@@ -146,13 +147,11 @@ final class XMLStream {
             return
         }
         handler.start(name, attributes)
-        if handler.hasFailed, let failure = handler.failure { stop(failure) }
     }
 
     fileprivate func ended(_ name: XMLName) {
         depth -= 1
         handler.end(name)
-        if handler.hasFailed, let failure = handler.failure { stop(failure) }
     }
 
     fileprivate func received(_ text: UnsafeBufferPointer<UInt8>) {
