@@ -84,7 +84,9 @@ public final class Database {
     /// Asks the kernel to start writing the WAL's dirty pages to disk now, without waiting, so the
     /// commit's fsync later finds most of them written (after ``flushCache()``, while the result
     /// workbook is being compressed). A hint only: durability still comes from the commit's fsync,
-    /// and a WAL that cannot be opened is simply left to it.
+    /// and a WAL that cannot be opened is simply left to it. Measured on a 1M-row import: the
+    /// commit's fsync went from 0.37 s to 0.19-0.26 s, though the workbook's own fsync now shares
+    /// the disk with the writeback; over four alternating runs 7.32 s against 7.45 s.
     public func startWALWriteback() {
         guard let main = sqlite3_db_filename(handle, "main"), let walName = sqlite3_filename_wal(main) else { return }
         guard let wal = try? FileDescriptor(opening: String(cString: walName)) else { return }
