@@ -90,10 +90,11 @@ enum CellText {
         var negative = false
         for (i, b) in bytes.enumerated() {
             if b >= 0x30 && b <= 0x39 {
-                mantissa = mantissa &* 10 &+ UInt64(b - 0x30)
+                // Checked after every digit, so the next one cannot overflow: 2^53 · 10 < 2^64.
+                mantissa = mantissa * 10 + UInt64(b - 0x30)
                 digits += 1
                 if seenPoint { fractionDigits += 1 }
-                if digits > 19 || mantissa >= 1 << 53 { return nil }
+                if mantissa >= 1 << 53 { return nil }
             } else if b == UInt8(ascii: ".") && !seenPoint {
                 seenPoint = true
             } else if b == UInt8(ascii: "-") && i == 0 {
