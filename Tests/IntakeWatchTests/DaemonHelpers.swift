@@ -1,5 +1,6 @@
 import Foundation
 import IntakeStore
+import IntakeSystem
 import IntakeTestSupport
 import Testing
 
@@ -112,6 +113,15 @@ func customersCSV(prefix: String, first: Int = 0, count: Int, name: String = "Na
 /// Writes `text` to `dir/name` via a temporary name and a rename, as a careful uploader does.
 func drop(_ text: String, into dir: String, as name: String) throws {
     let temp = dir + "/." + name + ".partial"
-    try text.write(toFile: temp, atomically: false, encoding: .utf8)
+    try writeClosingOnExec(text, to: temp)
     try FileManager.default.moveItem(atPath: temp, toPath: dir + "/" + name)
+}
+
+/// Writes a file through a close-on-exec descriptor. Foundation's `write(toFile:)` leaves its
+/// descriptor inheritable: a child that another test spawns at that moment keeps the file open for
+/// writing, so no lease is granted and the watcher rightly leaves the file for later (seen once in
+/// a full parallel run, where `watch --once` then found nothing to import).
+func writeClosingOnExec(_ text: String, to path: String) throws {
+    let file = try FileDescriptor(opening: path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+    try file.writeAll(Array(text.utf8))
 }

@@ -12,7 +12,7 @@ import Testing
             let daemon = Daemon(root: root)
             try daemon.addPartner("acme")
             // Arrived while the daemon was down.
-            try customersCSV(prefix: "EARLY", count: 3).write(toFile: daemon.inbox("acme") + "/early.csv", atomically: false, encoding: .utf8)
+            try writeClosingOnExec(customersCSV(prefix: "EARLY", count: 3), to: daemon.inbox("acme") + "/early.csv")
             try daemon.start()
             defer { daemon.stop() }
             try daemon.waitForResult("acme", "early")
@@ -129,7 +129,7 @@ import Testing
         try withRunningDaemon { daemon, root in
             let inbox = daemon.inbox("acme")
             let secret = root + "-secret.csv"
-            try customersCSV(prefix: "SECRET", count: 2).write(toFile: secret, atomically: false, encoding: .utf8)
+            try writeClosingOnExec(customersCSV(prefix: "SECRET", count: 2), to: secret)
             try FileManager.default.createSymbolicLink(atPath: inbox + "/link.csv", withDestinationPath: secret)
             #expect(link(secret, inbox + "/hard.csv") == 0)
             #expect(mkfifo(inbox + "/pipe.csv", 0o644) == 0)
@@ -197,7 +197,7 @@ import Testing
         try withDaemonRoot { root in
             let inbox = root + "/partners/acme/inbox"
             try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
-            try customersCSV(prefix: "O", count: 2).write(toFile: inbox + "/a.csv", atomically: false, encoding: .utf8)
+            try writeClosingOnExec(customersCSV(prefix: "O", count: 2), to: inbox + "/a.csv")
             let run = try runChild(TestPaths.intake, ["watch", "--once", "--root", root, "--settle", "0"])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(try Database(path: root + "/state/intake.sqlite").scalar("SELECT count(*) FROM customers") == 2)
