@@ -66,17 +66,25 @@ let package = Package(
         // `make bench`: generates large files and times Intake against its floors.
         .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "CXLSXWriter"]),
 
-        // Test helpers: temporary folders, zip and workbook fixtures, child processes.
-        .target(name: "IntakeTestSupport", dependencies: ["CZip", "IntakeRead"], path: "Tests/IntakeTestSupport"),
+        // Tests: one target per library module; end-to-end tests (child processes, sshd) live in
+        // the suite of the module whose behaviour they show.
+        .target(name: "IntakeTestSupport", dependencies: ["CZip", "IntakeRead", "IntakeSystem"], path: "Tests/IntakeTestSupport"),
+        .testTarget(name: "IntakeSystemTests", dependencies: ["IntakeSystem", "IntakeTestSupport"]),
         .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem", "IntakeTestSupport", "intake"]),
         .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate", "IntakeTestSupport"]),
-        .testTarget(
-            name: "IntakeWatchTests",
-            dependencies: ["IntakeWatch", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeSystem", "IntakeTestSupport", "intake"]
-        ),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeSystem", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeReportTests", dependencies: ["IntakeReport", "IntakeRead", "IntakeTestSupport"]),
         .testTarget(
             name: "IntakeImportTests",
             dependencies: ["CSQLite", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
+        ),
+        .testTarget(
+            name: "IntakeWatchTests",
+            dependencies: [
+                "IntakeWatch", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeSystem", "IntakeTestSupport", "intake",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
     ]
 )

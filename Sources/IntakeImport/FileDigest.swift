@@ -6,6 +6,7 @@ public struct FileDigest: Sendable, Equatable {
     public var sha256: String
     public var size: Int64
 
+    /// A digest already known: `sha256` as lowercase hex, `size` in bytes.
     public init(sha256: String, size: Int64) {
         self.sha256 = sha256
         self.size = size

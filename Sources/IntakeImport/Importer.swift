@@ -5,97 +5,6 @@ import IntakeSystem
 import IntakeValidate
 import Logging
 
-/// How a partner's files are imported (see ``Settings``).
-public struct ImportPolicy: Sendable {
-    public var mode: ImportMode = .merge
-    /// Header aliases: the partner's column name (any case) → a required column or attribute key.
-    public var columnAliases: [String: String] = [:]
-    /// The partner's `created_at` formats and time zone; nil for the defaults.
-    public var timestamps: TimestampRules?
-    /// Limits; a file over one is rejected with a result workbook naming it.
-    public var maxBytes: Int64?
-    public var maxRows: Int?
-    public var maxSeconds: Double?
-    /// Read, validate and match exactly like an import, then roll back: nothing in `customers` changes.
-    public var dryRun = false
-
-    public init() {}
-}
-
-/// One file to import.
-public struct ImportRequest: Sendable {
-    /// Where the file is now (for the watcher, its claimed copy in the processing area).
-    public var path: String
-    /// The name the partner gave it, used in messages, the history and the result's name.
-    public var fileName: String
-    public var partner: String
-    /// The folder the result workbook goes to.
-    public var outbox: String
-    public var readOptions: ReadOptions
-    /// Where the result workbook is written before the commit; by default a temporary name in the
-    /// outbox. The watcher uses a stable path in its state folder, so that a restart after the
-    /// commit finds the finished workbook and only has to move it.
-    public var resultScratchPath: String?
-    /// Refuse content this partner already imported (the watcher's exactly-once rule); a CLI
-    /// re-import is allowed and reports every row unchanged.
-    public var rejectDuplicateContent = false
-    public var policy = ImportPolicy()
-
-    public init(path: String, fileName: String? = nil, partner: String, outbox: String, readOptions: ReadOptions = ReadOptions()) {
-        self.path = path
-        self.fileName = fileName ?? FileSystem.baseName(of: path)
-        self.partner = partner
-        self.outbox = outbox
-        self.readOptions = readOptions
-        self.readOptions.displayName = self.fileName
-    }
-}
-
-/// What became of a file.
-public struct ImportOutcome: Sendable {
-    public var record: ImportRecord
-    /// The result workbook in the outbox.
-    public var resultPath: String
-    public var importID: Int64 { record.id }
-    /// Why the whole file was rejected; nil when it was processed (even with rejected rows).
-    public var fileError: String? { record.status == .completed || record.status == .checked ? nil : record.error }
-}
-
-/// Infrastructure failures (disk, database) and stops; bad input never throws, it is reported.
-public enum ImportFailure: Error, CustomStringConvertible {
-    case system(SystemError)
-    case database(SQLiteError)
-    case report(ReportError)
-    /// ``ImportHooks/shouldStop`` asked to stop; nothing was committed.
-    case stopped(String)
-    /// A failure of a caller's hook or another unexpected error, described.
-    case other(String)
-
-    public var description: String {
-        switch self {
-        case .system(let e): return e.description
-        case .database(let e): return e.description
-        case .report(let e): return e.description
-        case .stopped(let reason): return "stopped: \(reason)"
-        case .other(let text): return text
-        }
-    }
-}
-
-/// How a caller takes part in an import without the importer knowing about it.
-public struct ImportHooks {
-    /// Runs inside the import's transaction once the `imports` row is final (for every outcome:
-    /// completed, rejected, duplicate), so the caller's own bookkeeping commits with it.
-    public var inTransaction: ((ImportRecord) throws -> Void)?
-    /// Asked every few thousand rows; a reason aborts the import and rolls it back.
-    public var shouldStop: (() -> String?)?
-
-    public init(inTransaction: ((ImportRecord) throws -> Void)? = nil, shouldStop: (() -> String?)? = nil) {
-        self.inTransaction = inTransaction
-        self.shouldStop = shouldStop
-    }
-}
-
 /// Imports one file: reads it as a stream, validates each row, upserts the good ones into SQLite
 /// in one transaction, and writes the result workbook into the partner's outbox.
 ///
@@ -105,18 +14,22 @@ public struct ImportHooks {
 public final class Importer {
     public let database: Database
     private let logger: Logger
-    private let now: @Sendable () -> String
-    /// Called every `progressInterval` rows with the count so far.
+    private let clock: any TimeSource
+    /// Called every ``progressInterval`` rows with the count so far (the CLI's progress line).
     public var progress: ((Int) -> Void)?
-    public var progressInterval = 50_000
+    /// Rows between two ``progress`` calls.
+    static let progressInterval = 50_000
     /// Data rows per sheet of the result workbook (Excel's limit; lowered by tests).
     public var resultRowsPerSheet = ResultWorkbook.excelDataRowsPerSheet
 
-    public init(database: Database, logger: Logger, now: @escaping @Sendable () -> String = UTC.now) {
+    /// An importer writing through `database`; `clock` stamps the history and times `max_seconds`.
+    public init(database: Database, logger: Logger, clock: any TimeSource = SystemTime()) {
         self.database = database
         self.logger = logger
-        self.now = now
+        self.clock = clock
     }
+
+    private func now() -> String { clock.utcNow() }
 
     /// Imports `request`; throws only when the service itself fails (disk full, database broken)
     /// or a hook asks it to stop.
@@ -152,11 +65,9 @@ public final class Importer {
             ])
             return outcome
         } catch let rejection as FileRejection {
-            if request.policy.dryRun && record.id != 0 {
-                // The check's own history row exists already; it becomes the rejection.
-                try? database.execute("DELETE FROM imports WHERE id = \(record.id)")
-                record.id = 0
-            }
+            // A check's own history row was committed before its rolled-back transaction (see
+            // importRows) and becomes the rejection; an import's row went with its rollback.
+            if !request.policy.dryRun { record.id = 0 }
             let outcome = try rejectFile(request, record: &record, reason: rejection.message, hooks: hooks)
             logger.warning("file rejected", metadata: ["import": "\(outcome.importID)", "reason": "\(rejection.message)"])
             return outcome
@@ -199,12 +110,11 @@ public final class Importer {
         let policy = request.policy
         let validator = policy.timestamps.map { rules in RowValidator(columns: columns, parseTimestamp: { raw throws(FieldError) in try rules.parse(raw) }) }
             ?? RowValidator(columns: columns)
-        let started = ContinuousClock.now
+        let started = clock.monotonicSeconds()
         let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""
 
-        struct DryRunRollback: Error {}
         record.mode = policy.mode.rawValue
         if policy.dryRun {
             // A check keeps its history row, so it is inserted before the transaction that is
@@ -214,7 +124,8 @@ public final class Importer {
         }
         do {
             try wrap {
-                try database.transaction {
+                // A dry run's transaction is rolled back at its end, whatever it wrote.
+                try database.transaction(commit: !policy.dryRun) {
                     if !policy.dryRun { record.id = try log.insert(record) }
                     finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                     scratchPath = request.resultScratchPath ?? FileSystem.temporarySibling(of: finalPath)
@@ -229,52 +140,35 @@ public final class Importer {
                     while let prepared = try pipeline.next() {
                         let row = prepared.row
                         record.rowsRead += 1
-                        let status: RowStatus
-                        var message = ""
+                        let verdict: RowVerdict
                         switch prepared.outcome {
-                        case .failure(let rejection):
-                            status = .rejected
-                            message = rejection.message
-                        case .success(let customer):
-                            switch try writer.apply(customer, row: row.number) {
-                            case .created: status = .created
-                            case .updated: status = .updated
-                            case .unchanged: status = .unchanged
-                            case .skipped: status = .skipped; message = "exists; left unchanged (skip-existing)"
-                            case .alreadyExists: status = .rejected; message = "already exists (create-only): external_id \(customer.externalID)"
-                            case .notFound: status = .rejected; message = "not found (update-only): no customer with external_id \(customer.externalID)"
-                            case .repeated(let first): status = .rejected; message = "duplicate external_id, first seen at row \(first)"
-                            }
+                        case .failure(let rejection): verdict = RowVerdict(rejected: rejection.message)
+                        case .success(let customer): verdict = RowVerdict(try writer.apply(customer, row: row.number), externalID: customer.externalID)
                         }
-                        switch status {
-                        case .created: record.created += 1
-                        case .updated: record.updated += 1
-                        case .unchanged: record.unchanged += 1
-                        case .skipped: record.skipped += 1
-                        case .rejected: record.rejected += 1
-                        }
-                        report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: message,
+                        let status = verdict.status
+                        record.count(status)
+                        report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: verdict.message,
                                                      rejectedCells: status == .rejected ? row.cells : nil))
                         if status == .rejected {
-                            logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(message)"])
+                            logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(verdict.message)"])
                         }
                         if let maxRows = policy.maxRows, record.rowsRead > maxRows {
                             throw FileRejection(message: "\(request.fileName): the file has more than \(maxRows) data rows, over this partner's limit (max_rows)")
                         }
                         if record.rowsRead % 4096 == 0 {
                             if let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
-                            if let maxSeconds = policy.maxSeconds, ContinuousClock.now - started > .seconds(maxSeconds) {
+                            if let maxSeconds = policy.maxSeconds, clock.monotonicSeconds() - started > maxSeconds {
                                 throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(maxSeconds)) seconds, this partner's limit (max_seconds)")
                             }
                         }
-                        if let progress, record.rowsRead % progressInterval == 0 { progress(record.rowsRead) }
+                        if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
                     }
                     try writer.finish()
                     record.status = policy.dryRun ? .checked : .completed
                     record.finishedAt = now()
                     record.resultPath = finalPath
                     var summary = Self.summary(request, record)
-                    summary.counts = Self.counts(record)
+                    summary.counts = record.countsByStatus
                     if policy.dryRun { summary.note = "check only: nothing was changed" }
                     // While the workbook is compressed, the transaction's dirty pages go to the WAL
                     // now rather than in the commit, which then only appends its commit frame, and
@@ -285,16 +179,16 @@ public final class Importer {
                     })
                     // The workbook must be on disk before the commit that says it exists.
                     try FileDescriptor(opening: scratchPath).sync()
-                    if policy.dryRun { throw DryRunRollback() }
-                    try log.update(record)
-                    try hooks.inTransaction?(record)
+                    if !policy.dryRun {
+                        try log.update(record)
+                        try hooks.inTransaction?(record)
+                    }
                 }
-            }
-        } catch is DryRunRollback {
-            try wrap {
-                try database.transaction {
-                    try log.update(record)
-                    try hooks.inTransaction?(record)
+                if policy.dryRun {
+                    try database.transaction {
+                        try log.update(record)
+                        try hooks.inTransaction?(record)
+                    }
                 }
             }
         } catch let error as ReadError {
@@ -310,11 +204,6 @@ public final class Importer {
         return ImportOutcome(record: record, resultPath: finalPath)
     }
 
-    /// The record's row counts, by status, for the Summary sheet.
-    static func counts(_ record: ImportRecord) -> [RowStatus: Int] {
-        [.created: record.created, .updated: record.updated, .unchanged: record.unchanged, .skipped: record.skipped, .rejected: record.rejected]
-    }
-
     /// Records a rejected file and writes a result workbook that says why.
     private func rejectFile(_ request: ImportRequest, record: inout ImportRecord, reason: String,
                             status: ImportRecord.Status = .rejected, hooks: ImportHooks) throws(ImportFailure) -> ImportOutcome {
@@ -327,7 +216,7 @@ public final class Importer {
         do {
             try database.transaction {
                 record.finishedAt = now()
-                record.id = try log.insert(record)
+                if record.id == 0 { record.id = try log.insert(record) }
                 finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                 record.resultPath = finalPath
                 try log.update(record)
@@ -352,7 +241,7 @@ public final class Importer {
             let workbook = try ResultWorkbook(path: scratch, sourceHeader: [])
             var summary = summary(request, record)
             summary.note = note
-            summary.counts = counts(record)
+            summary.counts = record.countsByStatus
             try workbook.finish(summary)
         } catch {
             throw .report(error)
@@ -392,24 +281,3 @@ public final class Importer {
     }
 }
 
-extension CustomerUpdate {
-    /// The store's view of a validated row: attributes as a JSON object.
-    init(_ record: CustomerRecord) {
-        // Sized once for the common case (nothing to escape): growing from empty reallocated
-        // the buffer about seven times per row.
-        var capacity = 2
-        for attribute in record.attributes { capacity += attribute.key.utf8.count + attribute.value.utf8.count + 6 }
-        var json: [UInt8] = []
-        json.reserveCapacity(capacity)
-        json.append(UInt8(ascii: "{"))
-        for (i, attribute) in record.attributes.enumerated() {
-            if i > 0 { json.append(UInt8(ascii: ",")) }
-            JSON.appendString(attribute.key, to: &json)
-            json.append(UInt8(ascii: ":"))
-            JSON.appendString(attribute.value, to: &json)
-        }
-        json.append(UInt8(ascii: "}"))
-        self.init(externalID: record.externalID, email: record.email, name: record.name, phone: record.phone,
-                  createdAt: record.createdAt, attributesJSON: String(decoding: json, as: UTF8.self))
-    }
-}

@@ -25,6 +25,8 @@ import Yams
 ///
 /// A partner's section overrides the defaults key by key (`limits` and `created_at` too).
 public struct Settings: Sendable {
+    /// One partner's settings with the defaults already applied beneath them; the `defaults` section
+    /// has the same shape.
     public struct Partner: Sendable {
         public var mode: ImportMode = .merge
         public var columns: [String: String] = [:]
@@ -38,6 +40,8 @@ public struct Settings: Sendable {
         public var settleSeconds: Double?
         public var undoRetentionDays = 30
 
+        /// The built-in defaults: merge mode, no aliases or limits, encoding and delimiter
+        /// detected, the service's settle time, and undo data kept for 30 days.
         public init() {}
 
         /// The import policy and read options these settings give.
@@ -60,6 +64,7 @@ public struct Settings: Sendable {
     public var defaults = Partner()
     public var partners: [String: Partner] = [:]
 
+    /// The built-in defaults and no partner sections, as when there is no settings file.
     public init() {}
 
     /// The settings for `partner`: its section over the defaults.
@@ -85,6 +90,9 @@ public struct Settings: Sendable {
         return try parse(text)
     }
 
+    /// Parses and checks settings from YAML text; empty text gives the built-in defaults.
+    /// - Throws: ``SettingsError`` with the line of the first problem: invalid YAML, an unknown key,
+    ///   a value out of range or an invalid partner name.
     public static func parse(_ text: String) throws(SettingsError) -> Settings {
         let root: Node
         do {
@@ -138,10 +146,8 @@ public struct Settings: Sendable {
                 }
                 p.encoding = encoding
             case "delimiter":
-                let text = value.string ?? ""
-                let d = text.lowercased() == "tab" ? "\t" : text
-                guard d.utf8.count == 1, let byte = d.utf8.first, byte != UInt8(ascii: "\"") else {
-                    throw SettingsError(node: value, "delimiter must be one character (or 'tab')")
+                guard let byte = Delimiter.parse(value.string ?? "") else {
+                    throw SettingsError(node: value, "delimiter must be \(Delimiter.rule)")
                 }
                 p.delimiter = byte
             case "created_at":
@@ -161,7 +167,10 @@ public struct Settings: Sendable {
             case "limits":
                 guard let fields = value.mapping else { throw SettingsError(node: value, "limits needs max_bytes, max_rows or max_seconds") }
                 for (k, v) in fields {
-                    guard let number = v.string.flatMap(Double.init), number > 0 else { throw SettingsError(node: v, "\(k.string ?? "limit") must be a positive number") }
+                    // Bounded so the conversions below cannot trap on `1e300` or `inf`.
+                    guard let number = v.string.flatMap(Double.init), number > 0, number < 1e15 else {
+                        throw SettingsError(node: v, "\(k.string ?? "limit") must be a positive number below 10^15")
+                    }
                     switch k.string {
                     case "max_bytes": p.maxBytes = Int64(number)
                     case "max_rows": p.maxRows = Int(number)
@@ -170,7 +179,9 @@ public struct Settings: Sendable {
                     }
                 }
             case "settle_seconds":
-                guard let seconds = value.string.flatMap(Double.init), seconds >= 0 else { throw SettingsError(node: value, "settle_seconds must be a number of seconds") }
+                guard let seconds = value.string.flatMap(Double.init), seconds >= 0, seconds <= 86_400 else {
+                    throw SettingsError(node: value, "settle_seconds must be a number of seconds, at most 86400")
+                }
                 p.settleSeconds = seconds
             case "undo_retention_days":
                 guard let days = value.string.flatMap(Int.init), days >= 0 else { throw SettingsError(node: value, "undo_retention_days must be a whole number") }
@@ -188,6 +199,8 @@ public struct SettingsError: Error, Sendable, CustomStringConvertible {
     public var line: Int?
     public var message: String
 
+    /// An error at `line` of the settings file, or with nil when no one line is at fault (such as an
+    /// unreadable file).
     public init(line: Int?, message: String) {
         self.line = line
         self.message = message

@@ -29,6 +29,8 @@ public struct ReadError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Human-readable explanation, without the file and line (``description`` adds them).
     public var message: String
 
+    /// An error of `kind` about `file`, found at `line` when one applies; `message` leaves out the
+    /// file and line, which ``description`` adds.
     public init(_ kind: Kind, file: String, line: Int? = nil, _ message: String) {
         self.kind = kind
         self.file = file

@@ -1,5 +1,6 @@
 /// What a reader knows about the file it reads: shown by `intake preview` and stored with each import.
 public struct SourceInfo: Sendable, Equatable {
+    /// The format the file was read as.
     public enum Format: String, Sendable, Equatable { case csv, xlsx }
 
     public var format: Format
@@ -10,6 +11,7 @@ public struct SourceInfo: Sendable, Equatable {
     /// The worksheet read from an XLSX; nil for CSV.
     public var sheet: String?
 
+    /// What a reader found; the fields that do not apply to `format` stay nil.
     public init(format: Format, encoding: String? = nil, delimiter: String? = nil, sheet: String? = nil) {
         self.format = format
         self.encoding = encoding
@@ -27,6 +29,7 @@ public struct SourceRow: Sendable, Equatable {
     /// Why this row cannot be trusted (wrong field count, NUL byte, invalid text), if it cannot.
     public var problem: String?
 
+    /// A record starting at line or row `number`; `problem` is nil for one that can be trusted.
     public init(number: Int, cells: [String], problem: String? = nil) {
         self.number = number
         self.cells = cells
@@ -56,6 +59,8 @@ public struct ReadLimits: Sendable {
     /// An inflated/compressed ratio above this, once past ``ratioCheckAfterBytes``, is a bomb.
     /// Real sheet XML deflates 5-50 times; deflate cannot exceed about 1032.
     public var maxCompressionRatio: Int64 = 400
+    /// Bytes a part may inflate to before its ratio is checked, so that a small part that compresses
+    /// unusually well is not taken for a bomb.
     public var ratioCheckAfterBytes: Int64 = 16 << 20
     /// Excel's own limit for the text in one cell.
     public var maxCellCharacters = 32_767
@@ -64,6 +69,7 @@ public struct ReadLimits: Sendable {
     /// Bytes of shared strings kept in memory.
     public var maxSharedStringBytes: Int64 = 1 << 30
 
+    /// The default limits given with each property.
     public init() {}
 }
 
@@ -79,6 +85,8 @@ public struct ReadOptions: Sendable {
     /// The name to use for the file in messages (the partner's file name), when not the path.
     public var displayName: String?
 
+    /// Options that detect the encoding and delimiter, read the first visible sheet, apply the default
+    /// limits, and name the file after its path unless `displayName` is given.
     public init(encoding: TextEncoding? = nil, delimiter: UInt8? = nil, displayName: String? = nil) {
         self.encoding = encoding
         self.delimiter = delimiter

@@ -27,6 +27,8 @@ public struct ImportSummary: Sendable {
     /// An extra line for the partner (e.g. "check only: nothing was changed").
     public var note: String?
 
+    /// A summary with no counts, file details, error or note yet; they are filled in as the file
+    /// is read.
     public init(sourceFile: String, partner: String, receivedAt: String, finishedAt: String) {
         self.sourceFile = sourceFile
         self.partner = partner

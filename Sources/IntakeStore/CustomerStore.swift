@@ -19,6 +19,7 @@ public struct CustomerUpdate: Sendable {
     /// The given custom attributes as a JSON object (`{}` for none).
     public var attributesJSON: String
 
+    /// The values an import gives customer `externalID`; nil for a field it does not give.
     public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String) {
         self.externalID = externalID
         self.email = email
@@ -65,6 +66,7 @@ public final class CustomerStore {
     public let database: Database
     public let partner: String
 
+    /// The customers of `partner` in `database`.
     public init(database: Database, partner: String) {
         self.database = database
         self.partner = partner
@@ -72,7 +74,7 @@ public final class CustomerStore {
 
     /// Every customer of the partner, by external_id, streamed to `body`.
     public func forEach(_ body: (StoredCustomer) throws -> Void) throws {
-        let statement = try database.prepare("""
+        let statement = try database.cachedStatement("""
             SELECT external_id, email, name, phone, created_at, custom_attributes
             FROM customers WHERE partner = ?1 ORDER BY external_id
             """)

@@ -33,37 +33,40 @@ public final class CustomerWriter {
     /// Whether the last row created a customer: then the next one tries the insert first.
     private var expectNew = true
 
+    /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
+    /// `YYYY-MM-DD HH:MM:SS`). CHECK constraints stay off on the connection until ``finish()``.
+    /// - Throws: ``SQLiteError`` when a statement or the temporary table cannot be prepared.
     public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String) throws(SQLiteError) {
         self.database = database
         self.partner = partner
         self.importID = importID
         self.mode = mode
         self.now = now
-        // `custom_attributes` has CHECK (json_valid(...)), parsing every row's JSON again: 0.6 s
-        // of CPU per million inserted rows, measured with the sqlite3 shell. The writer stores
+        // `custom_attributes` has CHECK (json_valid(...)), which parses every row's JSON again, a
+        // visible share of the storing thread on a large file. The writer stores
         // JSON it built itself (JSONTests hold that JSON to SQLite's json_valid) or that
         // json_patch produced, so its statements skip CHECKs; every other writer, and this
         // connection once ``finish()`` ran, still has them enforced. SQLite re-prepares its
         // statements when the flag changes.
         try database.execute("PRAGMA ignore_check_constraints = ON")
-        insert = try database.prepare("""
+        insert = try database.cachedStatement("""
             INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
                                    created_by_import, updated_by_import, updated_at, import_row)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
             ON CONFLICT DO NOTHING
             """)
-        lookup = try database.prepare("""
+        lookup = try database.cachedStatement("""
             SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row
             FROM customers WHERE partner = ?1 AND external_id = ?2
             """)
-        patch = try database.prepare("SELECT json_patch(?1, ?2)")
-        update = try database.prepare("""
+        patch = try database.cachedStatement("SELECT json_patch(?1, ?2)")
+        update = try database.cachedStatement("""
             UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
                                  updated_by_import = ?8, updated_at = ?9, import_row = ?10
             WHERE partner = ?1 AND external_id = ?2
             """)
         // The values before (for undo) and after (for history) of each update.
-        recordChange = try database.prepare("""
+        recordChange = try database.cachedStatement("""
             INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
             VALUES (?1, ?2, ?3, 'updated', ?4, ?5, ?6)
             """)
@@ -71,8 +74,8 @@ public final class CustomerWriter {
             CREATE TEMP TABLE IF NOT EXISTS import_unwritten (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
             DELETE FROM temp.import_unwritten;
             """)
-        recordUnwritten = try database.prepare("INSERT INTO temp.import_unwritten (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-        findUnwritten = try database.prepare("SELECT row FROM temp.import_unwritten WHERE external_id = ?1")
+        recordUnwritten = try database.cachedStatement("INSERT INTO temp.import_unwritten (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        findUnwritten = try database.cachedStatement("SELECT row FROM temp.import_unwritten WHERE external_id = ?1")
     }
 
     deinit { try? finish() }
@@ -219,33 +222,23 @@ public final class CustomerWriter {
     /// what undo puts back besides the values: who last changed the customer, when, from which row.
     static func snapshot(_ email: String?, _ name: String?, _ phone: String?, _ createdAt: String?, _ attributes: String,
                          restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)? = nil) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(160 + attributes.utf8.count)
-        func field(_ key: StaticString, _ value: String?, first: Bool = false) {
-            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-            out.append(contentsOf: "\":".utf8)
-            if let value { JSON.appendString(value, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        var json = JSONWriter(capacity: 160 + attributes.utf8.count)
+        json.beginObject()
+        for (key, value) in [("email", email), ("name", name), ("phone", phone), ("created_at", createdAt)] {
+            json.key(key)
+            json.string(value)
         }
-        func number(_ key: StaticString, _ value: Int64?) {
-            out.append(contentsOf: ",\"".utf8)
-            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-            out.append(contentsOf: "\":".utf8)
-            out.append(contentsOf: (value.map { String($0) } ?? "null").utf8)
-        }
-        field("email", email, first: true)
-        field("name", name)
-        field("phone", phone)
-        field("created_at", createdAt)
-        out.append(contentsOf: ",\"custom_attributes\":".utf8)
-        out.append(contentsOf: attributes.utf8)
+        json.key("custom_attributes")
+        json.raw(attributes)
         if let restoring {
-            number("updated_by_import", restoring.updatedBy)
-            field("updated_at", restoring.updatedAt)
-            number("import_row", restoring.row)
+            json.key("updated_by_import")
+            json.number(restoring.updatedBy)
+            json.key("updated_at")
+            json.string(restoring.updatedAt)
+            json.key("import_row")
+            json.number(restoring.row)
         }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
+        json.endObject()
+        return json.text
     }
 }

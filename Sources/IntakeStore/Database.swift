@@ -19,7 +19,7 @@ public final class Database {
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// - Throws: ``SQLiteError`` when the file cannot be opened or migrated.
-    public init(path: String, migrate: Bool = true) throws(SQLiteError) {
+    public init(path: String) throws(SQLiteError) {
         _ = Self.processConfiguration
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -39,8 +39,8 @@ public final class Database {
         // 16 KiB pages for a new database (SQLite ignores this for an existing one, whose page
         // size only a VACUUM outside WAL mode could change): an import is one file-sized
         // transaction, and a quarter as many pages means a quarter as many WAL frames, each of
-        // which straddles file-system blocks. Measured on a 1M-row import: 0.4 s less system
-        // time (2.0 → 1.2-1.5 s) and about 0.4 s less wall time; lookups are no slower.
+        // which straddles file-system blocks; the kernel spent most of the storing thread's
+        // system time zeroing those partial blocks.
         try execute("PRAGMA page_size=\(Self.newDatabasePageSize)")
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
@@ -48,7 +48,7 @@ public final class Database {
         // A file is one transaction; a 32 MiB page cache keeps most of it from spilling to the
         // WAL before the commit (SQLite's default is 2 MiB), within the memory budget.
         try execute("PRAGMA cache_size=-32768")
-        if migrate { try Schema.migrate(self) }
+        try Schema.migrate(self)
     }
 
     /// The page size a database created by Intake gets.
@@ -83,18 +83,24 @@ public final class Database {
 
     /// Asks the kernel to start writing the WAL's dirty pages to disk now, without waiting, so the
     /// commit's fsync later finds most of them written (after ``flushCache()``, while the result
-    /// workbook is being compressed). A hint only: durability still comes from the commit's fsync,
-    /// and a WAL that cannot be opened is simply left to it. Measured on a 1M-row import: the
-    /// commit's fsync went from 0.37 s to 0.19-0.26 s, though the workbook's own fsync now shares
-    /// the disk with the writeback; over four alternating runs 7.32 s against 7.45 s.
-    public func startWALWriteback() {
-        guard let main = sqlite3_db_filename(handle, "main"), let walName = sqlite3_filename_wal(main) else { return }
-        guard let wal = try? FileDescriptor(opening: String(cString: walName)) else { return }
-        try? wal.startWriteback()
+    /// workbook is being compressed). A hint only: durability still comes from the commit's fsync.
+    ///
+    /// - Returns: whether the hint reached a WAL file; false when there is none (an in-memory or
+    ///   non-WAL database) or it could not be opened, which is left to the commit.
+    @discardableResult
+    public func startWALWriteback() -> Bool {
+        guard let main = sqlite3_db_filename(handle, "main"), let walName = sqlite3_filename_wal(main), walName.pointee != 0 else { return false }
+        guard let wal = try? FileDescriptor(opening: String(cString: walName)) else { return false }
+        return (try? wal.startWriteback()) != nil
     }
 
-    /// A prepared statement for `sql`, cached on the connection so hot loops never re-prepare.
-    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+    /// The connection's one prepared statement for `sql`, reset and ready to bind, prepared on
+    /// first use so hot loops never re-prepare (as GRDB's `cachedStatement`).
+    ///
+    /// Shared: a second call with the same SQL returns the same statement, reset. A caller that
+    /// keeps stepping one while calling code that may use the same SQL gets its rows cut short,
+    /// so statements are held only within one function.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
         if let cached = statements[sql] {
             cached.reset()
             return cached
@@ -107,11 +113,14 @@ public final class Database {
     /// Runs `body` in a transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so
     /// the import never fails half-way on a lock upgrade; commits if `body` returns, rolls back
     /// if it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    ///
+    /// - Parameter commit: false rolls the transaction back even when `body` returns: a dry run
+    ///   does all the work of an import, reads its own writes, and leaves nothing behind.
+    public func transaction<T>(commit: Bool = true, _ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let value = try body()
-            try execute("COMMIT")
+            try execute(commit ? "COMMIT" : "ROLLBACK")
             return value
         } catch {
             try? execute("ROLLBACK")
@@ -127,7 +136,7 @@ public final class Database {
 
     /// The first column of the first row of `sql`, as an integer.
     public func scalar(_ sql: String, _ bindings: [SQLValue] = []) throws(SQLiteError) -> Int64? {
-        let statement = try prepare(sql)
+        let statement = try cachedStatement(sql)
         // Reset at once: a statement left mid-result keeps its read transaction open, which pins
         // this connection to an old snapshot and stops WAL checkpoints.
         defer { statement.reset() }
@@ -141,9 +150,9 @@ public final class Database {
 public enum SQLValue: Sendable, Equatable {
     case null
     case integer(Int64)
-    case real(Double)
     case text(String)
 
+    /// Text, or `.null` when `text` is nil.
     public init(_ text: String?) { self = text.map(SQLValue.text) ?? .null }
 }
 
@@ -178,12 +187,15 @@ public final class Statement {
         for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
     }
 
+    /// Binds `value` to parameter `index` (1-based); SQLite copies text, so it need not outlive
+    /// the call.
+    /// - Throws: ``SQLiteError`` when `index` is out of range, the value is too large, or the
+    ///   statement was stepped and not reset since.
     public func bind(_ value: SQLValue, at index: Int32) throws(SQLiteError) {
         let rc: Int32
         switch value {
         case .null: rc = sqlite3_bind_null(handle, index)
         case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
-        case .real(let v): rc = sqlite3_bind_double(handle, index, v)
         case .text(var v):
             // SQLITE_TRANSIENT: SQLite copies the bytes, because the Swift string's buffer is
             // only valid for the duration of this call. withUTF8 hands over the string's own
@@ -198,10 +210,15 @@ public final class Statement {
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
     }
 
+    /// Binds `text` to parameter `index` (1-based), or NULL when it is nil.
+    /// - Throws: ``SQLiteError`` as ``bind(_:at:)`` does for a ``SQLValue``.
     public func bind(_ text: String?, at index: Int32) throws(SQLiteError) {
         try bind(SQLValue(text), at: index)
     }
 
+    /// Binds `value` to parameter `index` (1-based), without wrapping it in a ``SQLValue``.
+    /// - Throws: ``SQLiteError`` when `index` is out of range or the statement was stepped and not
+    ///   reset since.
     public func bind(_ value: Int64, at index: Int32) throws(SQLiteError) {
         let rc = sqlite3_bind_int64(handle, index, value)
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
@@ -240,8 +257,10 @@ public final class Statement {
         sqlite3_reset(handle)
     }
 
+    /// Whether `column` (0-based) of the current row is NULL.
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
+    /// `column` (0-based) of the current row as an integer, converted as SQLite does (NULL gives 0).
     public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
     /// Whether `column` of the current row holds exactly `text` (NULL equals only nil), compared
@@ -255,6 +274,8 @@ public final class Statement {
         }
     }
 
+    /// `column` (0-based) of the current row as text, nil for NULL; a number comes back in SQLite's
+    /// text form.
     public func text(_ column: Int32) -> String? {
         guard let bytes = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))

@@ -1,5 +1,7 @@
 /// One row of the `imports` table.
 public struct ImportRecord: Sendable, Equatable {
+    /// Where an import stands: `running` until it ends, then `completed`, `rejected` (the whole file),
+    /// `duplicate` (content already imported) or `checked` (a dry run that changed nothing).
     public enum Status: String, Sendable { case running, completed, rejected, duplicate, checked }
 
     public var id: Int64 = 0
@@ -25,6 +27,8 @@ public struct ImportRecord: Sendable, Equatable {
     public var mode: String?
     public var undoneAt: String?
 
+    /// A `running` import with no counts yet; its id stays 0 until set from what
+    /// ``ImportLog/insert(_:)`` returns.
     public init(partner: String, fileName: String, sha256: String, size: Int64, startedAt: String) {
         self.partner = partner
         self.fileName = fileName
@@ -38,11 +42,12 @@ public struct ImportRecord: Sendable, Equatable {
 public final class ImportLog {
     public let database: Database
 
+    /// The import history kept in `database`.
     public init(database: Database) { self.database = database }
 
     /// Inserts `record` and returns its new id.
     public func insert(_ record: ImportRecord) throws(SQLiteError) -> Int64 {
-        try database.prepare("""
+        try database.cachedStatement("""
             INSERT INTO imports (partner, file_name, sha256, size, format, encoding, delimiter, sheet, status,
                                  rows_read, rows_created, rows_updated, rows_unchanged, rows_rejected,
                                  started_at, finished_at, error, result_path, rows_skipped, mode, undone_at)
@@ -53,7 +58,7 @@ public final class ImportLog {
 
     /// Writes every field of `record` over the row with its id.
     public func update(_ record: ImportRecord) throws(SQLiteError) {
-        try database.prepare("""
+        try database.cachedStatement("""
             UPDATE imports SET partner = ?1, file_name = ?2, sha256 = ?3, size = ?4, format = ?5, encoding = ?6,
                 delimiter = ?7, sheet = ?8, status = ?9, rows_read = ?10, rows_created = ?11, rows_updated = ?12,
                 rows_unchanged = ?13, rows_rejected = ?14, started_at = ?15, finished_at = ?16, error = ?17, result_path = ?18,
@@ -74,7 +79,7 @@ public final class ImportLog {
 
     /// Imports, newest first; one partner's, or everyone's when `partner` is nil.
     public func list(partner: String?, limit: Int = 1000) throws(SQLiteError) -> [ImportRecord] {
-        let statement = try database.prepare("""
+        let statement = try database.cachedStatement("""
             SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
                    rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
                    rows_skipped, mode, undone_at
@@ -97,7 +102,7 @@ public final class ImportLog {
 
     /// One import by id.
     public func find(_ id: Int64) throws(SQLiteError) -> ImportRecord? {
-        let statement = try database.prepare("""
+        let statement = try database.cachedStatement("""
             SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
                    rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
                    rows_skipped, mode, undone_at

@@ -5,7 +5,16 @@
 /// rejection, committed; recorded in the same transaction as the import) → `result_written` (the
 /// result workbook is in the outbox) → `archived` (the file is in the archive; done).
 public struct JournalEntry: Sendable, Equatable {
+    /// The last step an entry completed.
     public enum Step: String, Sendable { case claimed, imported, resultWritten = "result_written", archived }
+
+    /// Which archive a file goes to once its import (or rejection) committed.
+    public enum Outcome: String, Sendable {
+        /// Imported, checked, or a duplicate of an earlier import: nothing went wrong.
+        case processed
+        /// Rejected whole, refused, lost or set aside after too many attempts.
+        case failed
+    }
 
     public var id: Int64
     public var partner: String
@@ -16,21 +25,23 @@ public struct JournalEntry: Sendable, Equatable {
     public var step: Step
     public var attempts: Int
     public var importID: Int64?
-    /// `processed` or `failed`, once known: which archive the file goes to.
-    public var outcome: String?
+    /// Known once the import committed.
+    public var outcome: Outcome?
     public var archivePath: String?
     /// A file dropped in `inbox/check/`: validated and matched, nothing changed.
     public var dryRun = false
 }
 
+/// The journal's table, one method per step, each a single statement that is safe to repeat.
 public final class Journal {
     public let database: Database
 
+    /// The journal kept in `database`.
     public init(database: Database) { self.database = database }
 
     /// Records a file just claimed into `processingPath`.
     public func claimed(partner: String, fileName: String, processingPath: String, dryRun: Bool = false, now: String) throws(SQLiteError) -> Int64 {
-        try database.prepare("""
+        try database.cachedStatement("""
             INSERT INTO journal (partner, file_name, processing_path, step, dry_run, claimed_at, updated_at)
             VALUES (?1, ?2, ?3, 'claimed', ?5, ?4, ?4)
             """).run([.text(partner), .text(fileName), .text(processingPath), .text(now), .integer(dryRun ? 1 : 0)])
@@ -40,35 +51,37 @@ public final class Journal {
     /// Counts one more attempt at importing entry `id`; committed before the attempt starts, so a
     /// crash during it is counted.
     public func beginAttempt(_ id: Int64, now: String) throws(SQLiteError) -> Int {
-        try database.prepare("UPDATE journal SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
+        try database.cachedStatement("UPDATE journal SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
         return Int(try database.scalar("SELECT attempts FROM journal WHERE id = ?1", [.integer(id)]) ?? 0)
     }
 
     /// Takes back an attempt that was abandoned cleanly (shutdown), so it does not count as a crash.
     public func abandonAttempt(_ id: Int64, now: String) throws(SQLiteError) {
-        try database.prepare("UPDATE journal SET attempts = max(attempts - 1, 0), updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
+        try database.cachedStatement("UPDATE journal SET attempts = max(attempts - 1, 0), updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
     }
 
     /// Marks entry `id` imported; call inside the import's transaction.
-    public func imported(_ id: Int64, importID: Int64, sha256: String, size: Int64, outcome: String, now: String) throws(SQLiteError) {
-        try database.prepare("""
+    public func imported(_ id: Int64, importID: Int64, sha256: String, size: Int64, outcome: JournalEntry.Outcome, now: String) throws(SQLiteError) {
+        try database.cachedStatement("""
             UPDATE journal SET step = 'imported', import_id = ?2, sha256 = ?3, size = ?4, outcome = ?5, updated_at = ?6 WHERE id = ?1
-            """).run([.integer(id), .integer(importID), .text(sha256), .integer(size), .text(outcome), .text(now)])
+            """).run([.integer(id), .integer(importID), .text(sha256), .integer(size), .text(outcome.rawValue), .text(now)])
     }
 
+    /// Records that entry `id` completed `step` (and where it was archived, for the last one).
     public func advance(_ id: Int64, to step: JournalEntry.Step, archivePath: String? = nil, now: String) throws(SQLiteError) {
-        try database.prepare("""
+        try database.cachedStatement("""
             UPDATE journal SET step = ?2, archive_path = coalesce(?3, archive_path), updated_at = ?4 WHERE id = ?1
             """).run([.integer(id), .text(step.rawValue), SQLValue(archivePath), .text(now)])
     }
 
     /// Entries not yet archived, oldest first.
     public func unfinished() throws(SQLiteError) -> [JournalEntry] {
-        try entries("WHERE step != 'archived' ORDER BY id")
+        try entries("WHERE step != 'archived' ORDER BY id", [])
     }
 
+    /// Entry `id`, as it is now.
     public func entry(_ id: Int64) throws(SQLiteError) -> JournalEntry? {
-        try entries("WHERE id = \(id)").first
+        try entries("WHERE id = ?1", [.integer(id)]).first
     }
 
     /// Whether any entry, finished or not, has this processing path.
@@ -76,18 +89,21 @@ public final class Journal {
         try database.scalar("SELECT 1 FROM journal WHERE processing_path = ?1", [.text(processingPath)]) != nil
     }
 
-    private func entries(_ clause: String) throws(SQLiteError) -> [JournalEntry] {
-        let statement = try database.prepare("""
+    /// The entries `clause` selects; its values are bound, never pasted, so the statement cache
+    /// holds one statement per clause.
+    private func entries(_ clause: StaticString, _ bindings: [SQLValue]) throws(SQLiteError) -> [JournalEntry] {
+        let statement = try database.cachedStatement("""
             SELECT id, partner, file_name, processing_path, sha256, size, step, attempts, import_id, outcome, archive_path, dry_run
             FROM journal \(clause)
             """)
+        try statement.bind(bindings)
         var out: [JournalEntry] = []
         while try statement.step() {
             out.append(JournalEntry(
                 id: statement.int(0), partner: statement.text(1) ?? "", fileName: statement.text(2) ?? "",
                 processingPath: statement.text(3) ?? "", sha256: statement.text(4), size: statement.isNull(5) ? nil : statement.int(5),
                 step: JournalEntry.Step(rawValue: statement.text(6) ?? "") ?? .claimed, attempts: Int(statement.int(7)),
-                importID: statement.isNull(8) ? nil : statement.int(8), outcome: statement.text(9), archivePath: statement.text(10),
+                importID: statement.isNull(8) ? nil : statement.int(8), outcome: statement.text(9).flatMap(JournalEntry.Outcome.init(rawValue:)), archivePath: statement.text(10),
                 dryRun: statement.int(11) != 0
             ))
         }

@@ -9,6 +9,7 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The statement that failed, when there was one.
     public var sql: String?
 
+    /// An error with a result `code` and `message`; `sql` is the statement involved, if any.
     public init(code: Int32, message: String, sql: String? = nil) {
         self.code = code
         self.message = message

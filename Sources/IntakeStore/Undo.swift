@@ -2,6 +2,7 @@
 public final class ImportHistory {
     public let database: Database
 
+    /// Undo and history over the imports and customer changes kept in `database`.
     public init(database: Database) { self.database = database }
 
     /// Why an undo is refused.
@@ -10,6 +11,7 @@ public final class ImportHistory {
         public var description: String { message }
     }
 
+    /// What an undo did, by external_id.
     public struct UndoReport: Sendable, Equatable {
         /// Customers the import created, now removed.
         public var removed: [String] = []
@@ -18,6 +20,8 @@ public final class ImportHistory {
         /// Customers a later import changed too, left as they are (only with `force`).
         public var skipped: [String] = []
 
+        /// A report listing these external_ids; ``ImportHistory/undo(_:force:now:)`` starts from
+        /// an empty one.
         public init(removed: [String] = [], restored: [String] = [], skipped: [String] = []) {
             self.removed = removed
             self.restored = restored
@@ -38,17 +42,17 @@ public final class ImportHistory {
             guard let record = try log.find(id) else { throw Refusal(message: "there is no import \(id)") }
             if let undone = record.undoneAt { throw Refusal(message: "import \(id) was already undone at \(undone) UTC") }
             guard record.status == .completed else { throw Refusal(message: "import \(id) is \(record.status.rawValue); only completed imports change customers and can be undone") }
-            if let pruned = try database.prepare("SELECT undo_pruned_at FROM imports WHERE id = ?1").rows([.integer(id)]).first?[0] {
+            if let pruned = try database.cachedStatement("SELECT undo_pruned_at FROM imports WHERE id = ?1").rows([.integer(id)]).first?[0] {
                 throw Refusal(message: "the undo data of import \(id) was pruned at \(pruned) UTC after its retention time; it can no longer be undone")
             }
             let partner = SQLValue.text(record.partner)
-            let updates = try database.prepare("""
+            let updates = try database.cachedStatement("""
                 SELECT c.external_id, c.before, cu.updated_by_import
                 FROM customer_changes c
                 LEFT JOIN customers cu ON cu.partner = c.partner AND cu.external_id = c.external_id
                 WHERE c.import_id = ?1 AND c.action = 'updated' ORDER BY c.id
                 """).rows([.integer(id)])
-            let creations = try database.prepare("""
+            let creations = try database.cachedStatement("""
                 SELECT external_id, updated_by_import FROM customers
                 WHERE partner = ?1 AND created_by_import = ?2 ORDER BY import_row, external_id
                 """).rows([partner, .integer(id)])
@@ -66,22 +70,22 @@ public final class ImportHistory {
             // Creations, set-based: an 'undone' row keeps each removed customer's values (history
             // shows them as the values the import created), then the rows go.
             let removable = "partner = ?1 AND created_by_import = ?2 AND updated_by_import = ?2"
-            try database.prepare("""
+            try database.cachedStatement("""
                 INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
                 SELECT ?2, partner, external_id, 'undone', \(snapshot), NULL, ?3 FROM customers WHERE \(removable)
                 ORDER BY import_row, external_id
                 """).run([partner, .integer(id), .text(now)])
-            try database.prepare("DELETE FROM customers WHERE \(removable)").run([partner, .integer(id)])
+            try database.cachedStatement("DELETE FROM customers WHERE \(removable)").run([partner, .integer(id)])
             report.removed = creations.filter { $0[1] == String(id) }.map { $0[0] ?? "" }
             for change in updates where change[2] == String(id) {
                 let externalID = change[0] ?? ""
                 let key: [SQLValue] = [partner, .text(externalID)]
-                try database.prepare("""
+                try database.cachedStatement("""
                     INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
                     SELECT ?3, partner, external_id, 'undone', \(snapshot), NULL, ?4 FROM customers WHERE partner = ?1 AND external_id = ?2
                     """).run(key + [.integer(id), .text(now)])
                 let changeID = database.lastInsertRowID
-                try database.prepare("""
+                try database.cachedStatement("""
                     UPDATE customers SET email = json_extract(?3, '$.email'), name = json_extract(?3, '$.name'),
                         phone = json_extract(?3, '$.phone'), created_at = json_extract(?3, '$.created_at'),
                         custom_attributes = json_extract(?3, '$.custom_attributes'),
@@ -89,7 +93,7 @@ public final class ImportHistory {
                         import_row = json_extract(?3, '$.import_row')
                     WHERE partner = ?1 AND external_id = ?2
                     """).run(key + [SQLValue(change[1])])
-                try database.prepare("UPDATE customer_changes SET after = (SELECT \(snapshot) FROM customers WHERE partner = ?1 AND external_id = ?2) WHERE id = ?3")
+                try database.cachedStatement("UPDATE customer_changes SET after = (SELECT \(snapshot) FROM customers WHERE partner = ?1 AND external_id = ?2) WHERE id = ?3")
                     .run(key + [.integer(changeID)])
                 report.restored.append(externalID)
             }
@@ -100,12 +104,19 @@ public final class ImportHistory {
         }
     }
 
+    /// What one import did to a customer.
+    public enum Action: String, Sendable {
+        case created, updated
+        /// An undo put back the values before the import (or removed the customer it created).
+        case undone
+    }
+
     /// One entry of a customer's history.
     public struct Entry: Sendable, Equatable {
         public var importID: Int64
         public var fileName: String
         public var at: String
-        public var action: String
+        public var action: Action
         /// The values the import set (JSON); nil when it removed the customer, or for a creation
         /// whose values are no longer known (the undo data of the change after it was pruned).
         public var values: String?
@@ -117,17 +128,17 @@ public final class ImportHistory {
     /// customer (up to an undo that removed it, or up to now) starts with a created entry for the
     /// import that created it, whose values are those the first change of that life found.
     public func history(partner: String, externalID: String) throws(SQLiteError) -> [Entry] {
-        let changes = try database.prepare("""
+        let changes = try database.cachedStatement("""
             SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after,
                    json_remove(c.before, '$.updated_by_import', '$.updated_at', '$.import_row'),
                    json_extract(c.before, '$.updated_by_import')
             FROM customer_changes c JOIN imports i ON i.id = c.import_id
             WHERE c.partner = ?1 AND c.external_id = ?2 ORDER BY c.id
             """).rows([.text(partner), .text(externalID)]).map {
-            Change(entry: Entry(importID: Int64($0[0] ?? "0") ?? 0, fileName: $0[1] ?? "", at: $0[2] ?? "", action: $0[3] ?? "", values: $0[4]),
+            Change(entry: Entry(importID: Int64($0[0] ?? "0") ?? 0, fileName: $0[1] ?? "", at: $0[2] ?? "", action: Action(rawValue: $0[3] ?? "") ?? .updated, values: $0[4]),
                    before: $0[5], beforeBy: $0[6].flatMap { Int64($0) })
         }
-        let current = try database.prepare("""
+        let current = try database.cachedStatement("""
             SELECT created_by_import, updated_by_import,
                    json_object('email', email, 'name', name, 'phone', phone, 'created_at', created_at,
                                'custom_attributes', json(custom_attributes))
@@ -137,7 +148,7 @@ public final class ImportHistory {
         var life: [Change] = []
         for change in changes {
             life.append(change)
-            if change.entry.action == "undone" && change.entry.values == nil {
+            if change.entry.action == .undone && change.entry.values == nil {
                 // An undo removed the customer: it had been created by the undone import, with
                 // the values the undo found (a later change would have blocked the removal).
                 entries.append(try creation(by: change.entry.importID, life, fallback: change.before))
@@ -156,14 +167,14 @@ public final class ImportHistory {
 
     /// The created entry that starts a life of a customer (see ``history(partner:externalID:)``).
     private func creation(by importID: Int64, _ life: [Change], fallback: String?) throws(SQLiteError) -> Entry {
-        let made = try database.prepare("SELECT file_name, coalesce(finished_at, started_at) FROM imports WHERE id = ?1").rows([.integer(importID)]).first
+        let made = try database.cachedStatement("SELECT file_name, coalesce(finished_at, started_at) FROM imports WHERE id = ?1").rows([.integer(importID)]).first
         var values = fallback
         // The values as created are what the first change of this life found, if that change was
         // made over the creation itself (not over a later change whose row was pruned).
-        if let first = life.first(where: { $0.entry.action == "updated" }) {
+        if let first = life.first(where: { $0.entry.action == .updated }) {
             values = first.beforeBy == importID ? first.before : nil
         }
-        return Entry(importID: importID, fileName: made?[0] ?? "", at: made?[1] ?? "", action: "created", values: values)
+        return Entry(importID: importID, fileName: made?[0] ?? "", at: made?[1] ?? "", action: .created, values: values)
     }
 
     /// Drops the undo data of a partner's imports that finished before `cutoff`
@@ -171,12 +182,12 @@ public final class ImportHistory {
     /// expired now.
     @discardableResult
     public func prune(partner: String, finishedBefore cutoff: String, now: String) throws(SQLiteError) -> Int {
-        try database.prepare("""
+        try database.cachedStatement("""
             UPDATE imports SET undo_pruned_at = ?3
             WHERE partner = ?1 AND finished_at < ?2 AND status = 'completed' AND undo_pruned_at IS NULL
             """).run([.text(partner), .text(cutoff), .text(now)])
         let expired = database.changes
-        try database.prepare("""
+        try database.cachedStatement("""
             DELETE FROM customer_changes WHERE import_id IN (
                 SELECT id FROM imports WHERE partner = ?1 AND finished_at < ?2)
             """).run([.text(partner), .text(cutoff)])

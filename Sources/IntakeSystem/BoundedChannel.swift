@@ -13,6 +13,7 @@ public final class BoundedChannel<Message: Sendable>: Sendable {
     private let free = DispatchSemaphore(value: 0)
     private let cancelled = Atomic<Bool>(false)
 
+    /// An empty channel for at most `capacity` messages; `capacity` must be positive.
     public init(capacity: Int) {
         precondition(capacity > 0)
         // Both semaphores start at 0 and `free` is raised by hand: libdispatch traps when a

@@ -5,6 +5,7 @@
 public struct ChunkBuffer: ~Copyable {
     public let raw: UnsafeMutableRawBufferPointer
 
+    /// Allocates `count` bytes, 16-byte aligned; their contents are undefined until written.
     public init(count: Int) {
         raw = .allocate(byteCount: count, alignment: 16)
     }

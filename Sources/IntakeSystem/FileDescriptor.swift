@@ -27,6 +27,11 @@ public struct FileDescriptor: ~Copyable {
 
     deinit { _ = Glibc.close(rawValue) }
 
+    /// Reads up to `buffer.count` bytes at `offset`, without moving the file position.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {
+        try syscall("pread", path) { pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
     /// Reads up to `buffer.count` bytes; returns 0 at the end of the file.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
         try syscall("read", path) { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
@@ -60,10 +65,25 @@ public struct FileDescriptor: ~Copyable {
         _ = try syscall("sync_file_range", path) { intake_start_writeback(rawValue) }
     }
 
+    /// Takes a read lease (`F_SETLEASE`), which the kernel grants only while no process has the
+    /// file open for writing. Fails with `EAGAIN` when a writer has it open, `EACCES`/`EPERM`
+    /// without the right to take leases (not the owner, no `CAP_LEASE`).
+    public func takeReadLease() throws(SystemError) {
+        _ = try syscall("fcntl(F_SETLEASE)", path) { intake_try_read_lease(rawValue) }
+    }
+
+    /// Gives back a lease taken with ``takeReadLease()``.
+    public func releaseLease() {
+        _ = try? syscall("fcntl(F_SETLEASE)", path) { intake_release_lease(rawValue) }
+    }
+
     /// The file's status, for the descriptor itself (never a path that may have changed since).
     public func status() throws(SystemError) -> stat {
         var st = stat()
         _ = try syscall("fstat", path) { fstat(rawValue, &st) }
         return st
     }
+
+    /// What the descriptor refers to.
+    public func kind() throws(SystemError) -> EntryKind { EntryKind(try status()) }
 }

@@ -2,6 +2,32 @@
 import Glibc
 #endif
 
+/// What stands at a path, read without following a final symbolic link.
+///
+/// Inboxes are written by strangers, so Intake asks what a name is before it opens it: only a
+/// regular file with a single link is an upload (a second link could be a file of someone else's).
+public enum EntryKind: Equatable, Sendable {
+    case regular(links: Int)
+    case symbolicLink
+    case directory
+    case fifo
+    case other
+
+    /// The kind an `lstat` or `fstat` result describes.
+    public init(_ st: stat) {
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: self = .regular(links: Int(st.st_nlink))
+        case S_IFLNK: self = .symbolicLink
+        case S_IFDIR: self = .directory
+        case S_IFIFO: self = .fifo
+        default: self = .other
+        }
+    }
+
+    /// A regular file with one link: the only thing Intake reads from an inbox.
+    public var isSingleLinkRegularFile: Bool { self == .regular(links: 1) }
+}
+
 /// Small file-system operations that Intake needs to be crash-safe, each through ``syscall``.
 public enum FileSystem {
     /// Flushes a directory, so that a rename or create inside it survives a power loss.
@@ -23,53 +49,67 @@ public enum FileSystem {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
-            if mkdir(current, mode) == 0 { continue }
-            let code = errno
-            if code == EEXIST, isDirectory(current) { continue }
-            if code == EINTR { continue }
-            throw SystemError(code: code, operation: "mkdir", subject: current)
+            do throws(SystemError) {
+                _ = try syscall("mkdir", current) { [current] in mkdir(current, mode) }
+            } catch where error.code == EEXIST && isDirectory(current) {
+                continue
+            }
         }
+    }
+
+    /// The status of whatever is at `path`, not following a final symlink; nil when nothing is
+    /// there (or it cannot be looked at, which for a watcher is the same: nothing to take).
+    public static func linkStatus(_ path: String) -> stat? {
+        var st = stat()
+        guard (try? syscall("lstat", path, { lstat(path, &st) })) != nil else { return nil }
+        return st
+    }
+
+    /// The status of the file at `path`, following symlinks; nil when there is none.
+    public static func status(_ path: String) -> stat? {
+        var st = stat()
+        guard (try? syscall("stat", path, { stat(path, &st) })) != nil else { return nil }
+        return st
+    }
+
+    /// What is at `path` (not following a final symlink); nil when nothing is there.
+    public static func entryKind(_ path: String) -> EntryKind? {
+        linkStatus(path).map(EntryKind.init)
     }
 
     /// Whether `path` is a directory (following symlinks).
     public static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        status(path).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
     }
 
     /// Whether something exists at `path` (without following a final symlink).
-    public static func exists(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0
-    }
+    public static func exists(_ path: String) -> Bool { linkStatus(path) != nil }
 
     /// Removes a file; a missing one is fine.
     public static func removeFile(_ path: String) throws(SystemError) {
-        if unlink(path) == 0 { return }
-        let code = errno
-        if code == ENOENT { return }
-        throw SystemError(code: code, operation: "unlink", subject: path)
+        do throws(SystemError) { _ = try syscall("unlink", path) { unlink(path) } } catch where error.code == ENOENT {}
     }
 
     /// The entries of a directory (no `.` or `..`), sorted by name so scans are deterministic.
     public static func contents(of path: String) throws(SystemError) -> [String] {
-        guard let dir = opendir(path) else { throw SystemError(code: errno, operation: "opendir", subject: path) }
+        let dir = try syscall("opendir", path) { opendir(path) }
         defer { closedir(dir) }
         var names: [String] = []
+        // readdir returns NULL both at the end and on error; errno, cleared first, tells which.
+        errno = 0
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             }
             if name != "." && name != ".." { names.append(name) }
         }
+        if errno != 0 { throw SystemError(code: errno, operation: "readdir", subject: path) }
         return names.sorted()
     }
 
     /// A name beside `path` that readers ignore: a dot-file ending in `.tmp`, unique to this process.
     public static func temporarySibling(of path: String) -> String {
-        let dir = parent(of: path)
-        let base = path.split(separator: "/").last.map(String.init) ?? path
-        return "\(dir)/.\(base).\(getpid()).tmp"
+        "\(parent(of: path))/.\(baseName(of: path)).\(getpid()).tmp"
     }
 
     /// The directory part of `path` (`.` when there is none).

@@ -1,8 +1,108 @@
-/// The little JSON that Intake writes (previews, exports, custom attributes), without a
-/// Foundation encoder on the hot path.
+/// The one JSON writer of Intake: previews, exports, custom attributes and change snapshots all
+/// build their JSON here, without a Foundation encoder on the hot path (this builds every row's
+/// custom attributes).
+///
+/// Commas are placed by the writer: call ``key(_:)`` before each member of an object, and the
+/// value methods in order. It does not check that the calls nest correctly; its callers are few
+/// and tested against SQLite's `json_valid`.
+public struct JSONWriter {
+    /// The JSON text so far, as UTF-8.
+    public private(set) var bytes: [UInt8] = []
+    /// Whether the next key or array element needs a comma before it.
+    private var needsComma = false
+
+    /// An empty writer; `capacity` bytes are reserved at once when the size is known.
+    public init(capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// The JSON text so far.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Empties the writer, keeping its buffer, to build the next line.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma = false
+    }
+
+    /// Opens an object; call ``key(_:)`` before each member's value.
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    /// Closes the innermost open object.
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    /// Opens an array; its elements follow as value calls, without keys.
+    public mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    /// Closes the innermost open array.
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// A member's name; its value follows with the next call.
+    public mutating func key(_ name: String) {
+        separate()
+        JSON.appendString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A string, or `null` for nil.
+    public mutating func string(_ value: String?) {
+        separate()
+        if let value { JSON.appendString(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        needsComma = true
+    }
+
+    /// A whole number, or `null` for nil.
+    public mutating func number(_ value: Int64?) {
+        separate()
+        bytes.append(contentsOf: (value.map { String($0) } ?? "null").utf8)
+        needsComma = true
+    }
+
+    /// A value that is JSON text already (a stored `custom_attributes` object, say).
+    public mutating func raw(_ json: String) {
+        separate()
+        bytes.append(contentsOf: json.utf8)
+        needsComma = true
+    }
+
+    /// Ends one value of a JSON Lines stream: a line break, and no comma before the next value.
+    public mutating func endLine() {
+        bytes.append(UInt8(ascii: "\n"))
+        needsComma = false
+    }
+
+    /// An array of strings.
+    public mutating func strings(_ items: [String]) {
+        beginArray()
+        for item in items { string(item) }
+        endArray()
+    }
+
+    @inline(__always)
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+}
+
+/// JSON string escaping per RFC 8259, used by ``JSONWriter``.
 public enum JSON {
-    /// Appends `text` as a JSON string literal, escaping per RFC 8259. Runs of bytes that need no
-    /// escape (nearly all of them) are copied whole: this builds every row's custom attributes.
+    /// Appends `text` as a JSON string literal. Runs of bytes that need no escape (nearly all of
+    /// them) are copied whole.
     public static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // A native string's bytes are read in place; `var text = text; text.withUTF8` retained
@@ -46,29 +146,6 @@ public enum JSON {
     public static func string(_ text: String) -> String {
         var out: [UInt8] = []
         appendString(text, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends an array of strings.
-    public static func appendArray(_ items: [String], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "["))
-        for (i, item) in items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(item, to: &out)
-        }
-        out.append(UInt8(ascii: "]"))
-    }
-
-    /// An object of string (or null) values, keys in the given order.
-    public static func object(_ pairs: [(String, String?)]) -> String {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        for (i, (key, value)) in pairs.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            if let value { appendString(value, to: &out) } else { out.append(contentsOf: Array("null".utf8)) }
-        }
-        out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }
 }

@@ -6,15 +6,12 @@ import Glibc
 public enum PeakMemory {
     /// `VmHWM` from `/proc/self/status`, in bytes; nil where there is no procfs.
     public static func bytes() -> Int? {
-        guard let file = fopen("/proc/self/status", "r") else { return nil }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(cString: line)
-            if text.hasPrefix("VmHWM:") {
-                let digits = text.filter(\.isNumber)
-                return Int(digits).map { $0 * 1024 }
-            }
+        guard let file = try? FileDescriptor(opening: "/proc/self/status") else { return nil }
+        let chunk = ChunkBuffer(count: 8192)
+        var status: [UInt8] = []
+        while let n = try? file.read(into: chunk.raw), n > 0 { status += chunk.prefix(n) }
+        for line in String(decoding: status, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.filter(\.isNumber)).map { $0 * 1024 }
         }
         return nil
     }
@@ -22,7 +19,8 @@ public enum PeakMemory {
     /// Writes `intake: peak memory N bytes` to stderr, for benchmarks and tests.
     public static func report() {
         guard let peak = bytes() else { return }
-        let text = "intake: peak memory \(peak) bytes\n"
-        _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        let err = OutputStream(fd: STDERR_FILENO)
+        try? err.write("intake: peak memory \(peak) bytes\n")
+        try? err.flush()
     }
 }

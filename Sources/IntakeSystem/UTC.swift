@@ -2,17 +2,9 @@
 import Glibc
 #endif
 
-/// Wall-clock time as Intake stores it: UTC, `YYYY-MM-DD HH:MM:SS`.
+/// Wall-clock time as Intake stores it: UTC, `YYYY-MM-DD HH:MM:SS`. Reading the clock is
+/// ``TimeSource``'s job; this only formats.
 public enum UTC {
-    /// Seconds since 1970.
-    public static func nowEpochSeconds() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int(ts.tv_sec)
-    }
-
-    public static func now() -> String { format(nowEpochSeconds()) }
-
     /// `YYYY-MM-DD HH:MM:SS` for seconds since 1970.
     public static func format(_ epochSeconds: Int) -> String {
         var t = time_t(epochSeconds)

@@ -24,6 +24,7 @@ public enum RequiredColumn: String, CaseIterable, Sendable {
 public struct ColumnError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    /// A refusal whose `message` names what is wrong with the header.
     public init(message: String) { self.message = message }
 }
 

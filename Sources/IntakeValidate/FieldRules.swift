@@ -167,5 +167,7 @@ public enum FieldRules {
 /// What is wrong with one field's value; ``RowValidator`` adds the column and the value.
 public struct FieldError: Error, Sendable, Equatable {
     public var reason: String
+    /// An error whose `reason` reads on from the column and value, as in `is empty; every row needs an
+    /// external_id`.
     public init(_ reason: String) { self.reason = reason }
 }

@@ -1,6 +1,7 @@
 import IntakeRead
 
-/// A validated row, ready to store. `nil` means "not given": it never erases a stored value.
+/// A validated row, ready to store. `nil` means "not given": the import mode decides what that
+/// does to a stored value (`merge` keeps it, `replace` clears it).
 public struct CustomerRecord: Sendable, Equatable {
     public var externalID: String
     public var email: String?
@@ -10,6 +11,7 @@ public struct CustomerRecord: Sendable, Equatable {
     /// Non-empty custom attributes in header order.
     public var attributes: [(key: String, value: String)]
 
+    /// A record for `externalID`; nil fields and no attributes mean the row gave none.
     public init(externalID: String, email: String? = nil, name: String? = nil, phone: String? = nil, createdAt: String? = nil, attributes: [(key: String, value: String)] = []) {
         self.externalID = externalID
         self.email = email
@@ -19,6 +21,8 @@ public struct CustomerRecord: Sendable, Equatable {
         self.attributes = attributes
     }
 
+    /// Field-by-field equality, written out because the tuples in `attributes` keep it from being
+    /// synthesized.
     public static func == (a: CustomerRecord, b: CustomerRecord) -> Bool {
         a.externalID == b.externalID && a.email == b.email && a.name == b.name && a.phone == b.phone
             && a.createdAt == b.createdAt && a.attributes.elementsEqual(b.attributes, by: { $0 == $1 })
@@ -31,6 +35,7 @@ public struct RowRejection: Error, Sendable, Equatable, CustomStringConvertible 
     public var message: String
     public var description: String { message }
 
+    /// A rejection blamed on `column`, or on the whole row when it is nil.
     public init(column: String?, message: String) {
         self.column = column
         self.message = message
@@ -46,6 +51,8 @@ public struct RowValidator: Sendable {
     /// Each required column's index, looked up once instead of per row and cell.
     private let index: [Int]
 
+    /// A validator for rows laid out as `columns`; `parseTimestamp` reads `created_at` (by default
+    /// ``TimestampParser/parse(_:)``, for partners without their own formats).
     public init(columns: ColumnMap, parseTimestamp: @escaping @Sendable (String) throws(FieldError) -> String = TimestampParser.parse) {
         self.columns = columns
         self.parseTimestamp = parseTimestamp

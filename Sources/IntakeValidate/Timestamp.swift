@@ -6,6 +6,10 @@ import IntakeSystem
 /// fraction, `Z` or a `±HH:MM`/`±HHMM` offset, converted to UTC); a date alone (midnight). The
 /// calendar is checked: `2023-02-30` is an error, not March 2nd.
 public enum TimestampParser {
+    /// Parses `raw` into `YYYY-MM-DD HH:MM:SS` in UTC; a time without an offset is taken to be UTC
+    /// already, and fractions of a second are dropped.
+    /// - Throws: ``FieldError`` when `raw` has none of the accepted shapes, or names a date, time or
+    ///   offset that does not exist.
     public static func parse(_ raw: String) throws(FieldError) -> String {
         let (time, offset) = try components(raw)
         if offset == nil, let canonical = time.canonical { return canonical }

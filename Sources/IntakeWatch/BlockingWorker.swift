@@ -1,31 +1,27 @@
+import Dispatch
 import IntakeSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One dedicated thread for blocking work (SQLite, file I/O, parsing), so that imports never
 /// occupy a thread of Swift's cooperative pool. Jobs run one at a time, in order.
 ///
-/// `@unchecked Sendable`: the job queue is a `Mutex`, the wake-up is a POSIX semaphore, and the
-/// thread handle is only touched at start.
-final class BlockingWorker: @unchecked Sendable {
+/// `Sendable`: the job queue is a `Mutex` and the wake-up a `DispatchSemaphore`, both safe to
+/// share between the awaiting tasks and the worker thread.
+final class BlockingWorker: Sendable {
     private let jobs = Mutex<[@Sendable () -> Void]>([])
-    private var semaphore = sem_t()
-    private let finished = Mutex(false)
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = Atomic<Bool>(false)
 
     init() {
-        sem_init(&semaphore, 0, 0)
         DetachedThread.start { [self] in loop() }
     }
 
     private func loop() {
         while true {
-            while sem_wait(&semaphore) != 0 && errno == EINTR {}
+            wakeUp.wait()
             let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
             guard let job else {
-                if finished.withLock({ $0 }) { return }
+                if finished.load(ordering: .acquiring) { return }
                 continue
             }
             job()
@@ -36,13 +32,13 @@ final class BlockingWorker: @unchecked Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             jobs.withLock { $0.append { continuation.resume(with: Result { try body() }) } }
-            sem_post(&semaphore)
+            wakeUp.signal()
         }
     }
 
     /// Lets the thread end once its queue is empty.
     func shutdown() {
-        finished.withLock { $0 = true }
-        sem_post(&semaphore)
+        finished.store(true, ordering: .releasing)
+        wakeUp.signal()
     }
 }

@@ -47,38 +47,28 @@ public enum WatchSignal: Sendable {
 
 /// The one owner of an inotify descriptor and of the eventfd that stops its poll thread.
 ///
-/// `@unchecked Sendable` is safe because both descriptors are fixed at init and closed only in
-/// `deinit`; `inotify_add_watch`/`inotify_rm_watch` may be called from any thread while the poll
-/// thread reads (the kernel serializes them), and the stop flag is a `Mutex`.
+/// `@unchecked Sendable` is safe because both descriptors are fixed at init and closed only when
+/// this object goes away (they are ``FileDescriptor``s); `inotify_add_watch` may be called from
+/// any thread while the poll thread reads (the kernel serializes them), and the stop flag is a
+/// `Mutex`.
 public final class Inotify: @unchecked Sendable {
-    private let fd: Int32
-    private let stopFD: Int32
+    private let events: FileDescriptor
+    private let stopper: FileDescriptor
     private let stopped = Mutex(false)
 
     /// Masks Intake watches with.
     public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
     public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+    /// Opens the inotify instance and its stop descriptor, both non-blocking and close-on-exec.
     public init() throws(SystemError) {
-        let inotifyFD = try syscall("inotify_init1") { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
-        let eventFD = intake_eventfd_nonblocking()
-        guard eventFD >= 0 else {
-            let code = errno
-            close(inotifyFD)
-            throw SystemError(code: code, operation: "eventfd")
-        }
-        fd = inotifyFD
-        stopFD = eventFD
-    }
-
-    deinit {
-        close(fd)
-        close(stopFD)
+        events = FileDescriptor(adopting: try syscall("inotify_init1") { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }, path: "inotify")
+        stopper = FileDescriptor(adopting: try syscall("eventfd") { intake_eventfd_nonblocking() }, path: "eventfd")
     }
 
     /// Watches `path`; returns the watch descriptor.
     public func watch(_ path: String, mask: UInt32) throws(SystemError) -> Int32 {
-        try syscall("inotify_add_watch", path) { inotify_add_watch(fd, path, mask) }
+        try syscall("inotify_add_watch", path) { inotify_add_watch(events.rawValue, path, mask) }
     }
 
     /// Starts the thread that blocks in `poll` on the inotify and stop descriptors, and returns
@@ -97,8 +87,8 @@ public final class Inotify: @unchecked Sendable {
             return !done
         }
         guard first else { return }
-        var one: UInt64 = 1
-        _ = try? syscall("write") { write(stopFD, &one, 8) }
+        // Writing the eventfd wakes the poll; the counter's value does not matter.
+        try? stopper.writeAll(withUnsafeBytes(of: UInt64(1)) { Array($0) })
     }
 
     private func pollLoop(_ continuation: AsyncStream<WatchSignal>.Continuation, tick: Int32) {
@@ -107,20 +97,18 @@ public final class Inotify: @unchecked Sendable {
         var lost = false
         defer { continuation.finish() }
         while true {
-            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: events.rawValue, events: Int16(POLLIN), revents: 0), pollfd(fd: stopper.rawValue, events: Int16(POLLIN), revents: 0)]
             let ready: Int32
             do { ready = try syscall("poll") { poll(&fds, 2, tick) } } catch { return }
             if fds[1].revents != 0 { return }
             var signal = WatchSignal.tick
             if ready > 0 && fds[0].revents & Int16(POLLIN) != 0 {
-                var events: [InotifyEvent] = []
-                while true {
-                    let n = read(fd, buffer.raw.baseAddress, buffer.raw.count)
-                    if n > 0 { events += InotifyEvent.parse(buffer.prefix(n)); continue }
-                    if n < 0 && errno == EINTR { continue }
-                    break
+                var batch: [InotifyEvent] = []
+                // Non-blocking: the queue is drained when read fails with EAGAIN.
+                while let n = try? events.read(into: buffer.raw), n > 0 {
+                    batch += InotifyEvent.parse(buffer.prefix(n))
                 }
-                signal = events.contains(where: \.isOverflow) ? .overflow : .events(events)
+                signal = batch.contains(where: \.isOverflow) ? .overflow : .events(batch)
             }
             // After a drop, nothing is delivered until the consumer learns it must rescan.
             if lost {

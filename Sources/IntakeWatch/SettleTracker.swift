@@ -1,3 +1,5 @@
+import IntakeSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +15,7 @@ struct FileSignature: Equatable, Sendable {
 
     /// The signature of whatever is at `path`, not following a symlink; nil when nothing is there.
     init?(path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
+        guard let st = FileSystem.linkStatus(path) else { return nil }
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         size = Int64(st.st_size)

@@ -4,6 +4,8 @@
 /// `.name.XXXX.partial` and other dot-files, lftp `.in.name`, generic `*.tmp` and `*.part`;
 /// Excel's lock files are `~$name`. Those are never touched until they get their final name.
 public enum UploadNames {
+    /// Whether `name` is a temporary upload name, a lock file or a dot-file (the patterns above, in any
+    /// letter case): such names are never claimed.
     public static func isTemporary(_ name: String) -> Bool {
         let lower = name.lowercased()
         return name.hasPrefix(".") || name.hasPrefix("~$")

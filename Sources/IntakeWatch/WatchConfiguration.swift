@@ -4,7 +4,8 @@ import Synchronization
 /// How `intake watch` runs.
 public struct WatchConfiguration: Sendable {
     public var root: DataRoot
-    /// Seconds a closed upload must stay unchanged before it is claimed.
+    /// Seconds a closed upload must stay unchanged before it is claimed, unless the partner's
+    /// settings say otherwise (`settle_seconds`).
     public var settleSeconds: Double = 5
     /// Imports of one file that may crash or time out before it is set aside as failed.
     public var maxAttempts = 3
@@ -21,21 +22,20 @@ public struct WatchConfiguration: Sendable {
     /// The settings file, reloaded on SIGHUP; nil for the defaults.
     public var settingsPath: String?
 
+    /// The defaults above for the data root `root`.
     public init(root: DataRoot) { self.root = root }
-
-    var processing: String { root.state + "/processing" }
-    var results: String { root.state + "/results" }
-    var archive: String { root.state + "/archive" }
-    var refused: String { root.state + "/refused" }
 }
 
 /// The settings in force, shared by the service loop and the worker; replaced whole on reload.
 public final class SettingsBox: Sendable {
     private let current: Mutex<Settings>
 
+    /// A box holding `settings` until the first ``replace(_:)``.
     public init(_ settings: Settings) { current = Mutex(settings) }
 
+    /// The settings now in force.
     public var value: Settings { current.withLock { $0 } }
 
+    /// Puts `settings` in force for every file claimed from now on.
     public func replace(_ settings: Settings) { current.withLock { $0 = settings } }
 }

@@ -20,38 +20,66 @@ import Glibc
 public final class WatchService: Service {
     private let configuration: WatchConfiguration
     private let logger: Logger
+    private let clock: any TimeSource
     private let shutdown = Flag()
-    private let monotonic: @Sendable () -> Double
-    /// Called once the watches are set and the start-up scan is queued (tests wait on it).
-    private let onReady: @Sendable () -> Void
+    /// Set by a settings reload; the loop then rescans every inbox and resumes waiting entries.
+    private let settingsReloaded = Flag()
+    private let observer: WatchObserver
     private let settings: SettingsBox
 
+    /// - Parameters:
+    ///   - clock: the time for settling, timeouts and the records; tests pass one they drive.
+    ///   - observer: told when the watches are set and after each pass over settling files.
     /// - Throws: ``SettingsError`` when the settings file is invalid at start (there are no
     ///   earlier settings to keep, and guessing a partner's mode would be worse than not starting).
-    public init(configuration: WatchConfiguration, logger: Logger, monotonic: @escaping @Sendable () -> Double = WatchService.monotonicSeconds, onReady: @escaping @Sendable () -> Void = {}) throws(SettingsError) {
-        settings = SettingsBox(try configuration.settingsPath.map { path throws(SettingsError) in try Settings.load(path: path) } ?? Settings())
-        self.configuration = configuration
-        self.logger = logger
-        self.monotonic = monotonic
-        self.onReady = onReady
+    public convenience init(configuration: WatchConfiguration, logger: Logger, clock: any TimeSource = SystemTime(),
+                            observer: WatchObserver = WatchObserver()) throws(SettingsError) {
+        let settings = try configuration.settingsPath.map { path throws(SettingsError) in try Settings.load(path: path) } ?? Settings()
+        self.init(configuration: configuration, settings: SettingsBox(settings), logger: logger, clock: clock, observer: observer)
     }
 
-    public static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    /// A service whose settings are `settings` (replaced in place by the caller, or on SIGHUP
+    /// from the configuration's file).
+    public init(configuration: WatchConfiguration, settings: SettingsBox, logger: Logger, clock: any TimeSource = SystemTime(),
+                observer: WatchObserver = WatchObserver()) {
+        self.settings = settings
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        self.observer = observer
+    }
+
+    /// Asks the running service to rescan every inbox and resume entries that waited, as after
+    /// a settings reload (which calls it).
+    public func settingsChanged() {
+        settingsReloaded.set()
+    }
+
+    private func makeProcessor(on worker: BlockingWorker) async throws -> Unchecked<FileProcessor> {
+        let shutdown = self.shutdown
+        return try await worker.run { [configuration, settings, logger, clock] in
+            Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, clock: clock, shuttingDown: { shutdown.isSet }))
+        }
+    }
+
+    /// Seconds an upload of `partner` must stay unchanged: the partner's `settle_seconds`, else
+    /// the service's. One rule for the running service and `--once`.
+    private func settleSeconds(_ partner: String) -> Double {
+        settings.value.forPartner(partner).settleSeconds ?? configuration.settleSeconds
     }
 
     private enum Watched: Sendable { case partners, partnerFolder(String), inbox(String), check(String) }
 
+    /// Watches the inboxes and imports each upload once it settles, until a graceful shutdown. SIGHUP
+    /// reloads the settings file; an invalid one is logged and the previous settings stay in force.
+    /// - Throws: ``SystemError`` when inotify or the state folders cannot be set up, ``SQLiteError``
+    ///   when the database cannot be opened.
     public func run() async throws {
         let worker = BlockingWorker()
         defer { worker.shutdown() }
         let inotify = try Inotify()
         let shutdown = self.shutdown
-        let processor = try await worker.run { [configuration, settings, logger, monotonic] in
-            Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, monotonic: monotonic, shuttingDown: { shutdown.isSet }))
-        }
+        let processor = try await makeProcessor(on: worker)
         // SIGHUP reloads the settings; an invalid file is reported and the old settings stay.
         let reloader = Task { [configuration, settings, logger] in
             guard let path = configuration.settingsPath else { return }
@@ -59,6 +87,7 @@ public final class WatchService: Service {
                 do {
                     settings.replace(try Settings.load(path: path))
                     logger.notice("settings reloaded", metadata: ["path": "\(path)"])
+                    self.settingsChanged()
                 } catch {
                     logger.error("settings file is invalid; the previous settings stay in force", metadata: ["path": "\(path)", "error": "\(error)"])
                 }
@@ -90,32 +119,32 @@ public final class WatchService: Service {
         /// Sets any missing watches and queues every file present in the inboxes.
         func scanAll() async throws {
             watch(root.partners, Inotify.folderMask, as: .partners)
-            let partners = try await worker.run { processor.value.partners() }
+            let partners = try await worker.run { processor.value.inbox.partners() }
             for partner in partners { try await scanPartner(partner) }
         }
         func scanPartner(_ partner: String) async throws {
             watch(root.partnerFolder(partner), Inotify.folderMask, as: .partnerFolder(partner))
             guard FileSystem.isDirectory(root.inbox(partner)) else { return }
             watch(root.inbox(partner), Inotify.inboxMask, as: .inbox(partner))
-            let names = try await worker.run { processor.value.inboxEntries(partner) }
+            let names = try await worker.run { processor.value.inbox.entries(partner) }
             for name in names { observe(partner, name, closed: true) }
             try await scanCheck(partner)
         }
         func scanCheck(_ partner: String) async throws {
-            guard FileSystem.isDirectory(root.inbox(partner) + "/check") else { return }
-            watch(root.inbox(partner) + "/check", Inotify.inboxMask, as: .check(partner))
-            let names = try await worker.run { processor.value.inboxEntries(partner, check: true) }
+            guard FileSystem.isDirectory(root.inbox(partner, check: true)) else { return }
+            watch(root.inbox(partner, check: true), Inotify.inboxMask, as: .check(partner))
+            let names = try await worker.run { processor.value.inbox.entries(partner, check: true) }
             for name in names { observe(partner, name, check: true, closed: true) }
         }
         func observe(_ partner: String, _ name: String, check: Bool = false, closed: Bool) {
-            let path = root.inbox(partner) + (check ? "/check/" : "/") + name
+            let path = root.inboxFile(partner, name, check: check)
             guard let signature = FileSignature(path: path) else { return }
-            tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: closed, now: monotonic())
+            tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: closed, now: clock.monotonicSeconds())
         }
 
         try await scanAll()
         logger.info("watching", metadata: ["root": "\(root.path)", "partners": "\(watches.values.filter { if case .inbox = $0 { true } else { false } }.count)"])
-        onReady()
+        observer.ready()
         // Files claimed before a crash or stop go first; the worker runs jobs in order.
         try await worker.run { processor.value.resume() }
 
@@ -153,71 +182,89 @@ public final class WatchService: Service {
                         let done = event.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0
                         // A creation alone is an upload starting, unless what was created is
                         // something to refuse (a link, a pipe): settling treats those as done.
-                        let path = root.inbox(partner) + (check ? "/check/" : "/") + event.name
-                        observe(partner, event.name, check: check, closed: done || isSuspicious(path))
+                        let suspicious = FileSystem.entryKind(root.inboxFile(partner, event.name, check: check)).map { Inbox.refusal(for: $0) != nil } ?? false
+                        observe(partner, event.name, check: check, closed: done || suspicious)
                     }
                 }
             }
             if shutdown.isSet { break }
+            if settingsReloaded.take() {
+                logger.info("settings changed; rescanning every inbox and resuming waiting files")
+                try await worker.run { processor.value.resume() }
+                try await scanAll()
+            }
             try await processReady(&tracker, worker: worker, processor: processor)
+            observer.passed(tracker.candidates.count)
         }
     }
 
-    private func isSuspicious(_ path: String) -> Bool {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return false }
-        return st.st_mode & S_IFMT != S_IFREG || st.st_nlink > 1
-    }
-
     private func processReady(_ tracker: inout SettleTracker, worker: BlockingWorker, processor: Unchecked<FileProcessor>) async throws {
-        let settings = self.settings.value
-        let defaultSettle = configuration.settleSeconds
-        let ready = tracker.takeReady(now: monotonic(), settle: { settings.forPartner($0.partner).settleSeconds ?? defaultSettle }) { FileSignature(path: $0) }
+        let ready = tracker.takeReady(now: clock.monotonicSeconds(), settle: { settleSeconds($0.partner) }) { FileSignature(path: $0) }
         for candidate in ready {
             if shutdown.isSet { return }
             let outcome = try await worker.run {
                 processor.value.handleReady(partner: candidate.partner, name: candidate.name, check: candidate.check, incompleteSince: candidate.incompleteSince)
             }
             switch outcome {
-            case .incomplete: tracker.requeueIncomplete(candidate, now: monotonic())
-            case .busy: tracker.requeueBusy(candidate, now: monotonic())
-            case .processed, .skipped: break
+            case .incomplete: tracker.requeueIncomplete(candidate, now: clock.monotonicSeconds())
+            case .busy: tracker.requeueBusy(candidate, now: clock.monotonicSeconds())
+            // Left in the inbox; the rescan after a settings reload finds it again.
+            case .processed, .skipped, .waitingForSettings: break
             }
         }
     }
 
-    /// `intake watch --once`: resume, then process every inbox file that has not changed for the
-    /// settle time, and return. Newer files are left for the next run.
+    /// `intake watch --once`: resume, then process every inbox file that has been unchanged for
+    /// its partner's settle time, and return. Newer files are left for the next run.
+    ///
+    /// The same ``SettleTracker`` rule as the running service; a file's age comes from its
+    /// modification and change times, since no events were seen for it.
     public func runOnce() async throws {
         let worker = BlockingWorker()
         defer { worker.shutdown() }
-        let shutdown = self.shutdown
-        let processor = try await worker.run { [configuration, settings, logger, monotonic] in
-            Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, monotonic: monotonic, shuttingDown: { shutdown.isSet }))
-        }
-        let settle = configuration.settleSeconds
-        try await worker.run {
+        let processor = try await makeProcessor(on: worker)
+        try await worker.run { [clock, logger] in
             let p = processor.value
             p.resume()
-            for partner in p.partners() {
-                for (name, check) in p.inboxEntries(partner).map({ ($0, false) }) + p.inboxEntries(partner, check: true).map({ ($0, true) }) {
-                    let path = p.configuration.root.inbox(partner) + (check ? "/check/" : "/") + name
-                    guard let signature = FileSignature(path: path) else { continue }
-                    var now = timespec()
-                    clock_gettime(CLOCK_REALTIME, &now)
-                    let age = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - Double(max(signature.modified, signature.changed)) / 1e9
-                    if age < settle && p.refusalReason(path) == nil {
-                        p.logger.info("still settling; left for the next run", metadata: ["partner": "\(partner)", "file": "\(name)"])
-                        continue
-                    }
-                    // An XLSX with no zip directory yet is left unless it is past the timeout.
-                    let waited: Double? = age >= p.configuration.incompleteTimeoutSeconds ? p.monotonic() - age : p.monotonic()
-                    if case .busy = p.handleReady(partner: partner, name: name, check: check, incompleteSince: waited) {
-                        p.logger.info("still open for writing; left for the next run", metadata: ["partner": "\(partner)", "file": "\(name)"])
+            var tracker = SettleTracker()
+            let (now, wall) = (clock.monotonicSeconds(), clock.wallSeconds())
+            for partner in p.inbox.partners() {
+                for check in [false, true] {
+                    for name in p.inbox.entries(partner, check: check) {
+                        let path = p.root.inboxFile(partner, name, check: check)
+                        guard let signature = FileSignature(path: path) else { continue }
+                        let age = max(0, wall - Double(max(signature.modified, signature.changed)) / 1e9)
+                        tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: true, now: now - age)
                     }
                 }
             }
+            let ready = tracker.takeReady(now: now, settle: { self.settleSeconds($0.partner) }) { FileSignature(path: $0) }
+            for candidate in tracker.candidates.values.sorted(by: { $0.path < $1.path }) {
+                logger.info("still settling; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
+            }
+            for candidate in ready {
+                // An XLSX without its zip directory is waited for since it last changed.
+                let outcome = p.handleReady(partner: candidate.partner, name: candidate.name, check: candidate.check, incompleteSince: candidate.lastChange)
+                if outcome == .busy || outcome == .incomplete {
+                    logger.info("not finished yet; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
+                }
+            }
         }
+    }
+}
+
+/// What a ``WatchService`` tells whoever started it, for tests and embedding; both are called on
+/// the service's task and must return quickly.
+public struct WatchObserver: Sendable {
+    /// The watches are set and the start-up scan is queued.
+    public var ready: @Sendable () -> Void
+    /// A pass over settling files ended; the argument is how many still wait.
+    public var passed: @Sendable (Int) -> Void
+
+    /// An observer that ignores both calls unless they are given.
+    public init(ready: @escaping @Sendable () -> Void = {}, passed: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.ready = ready
+        self.passed = passed
     }
 }
 
@@ -230,9 +277,11 @@ struct Unchecked<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// A one-way flag shared between threads (set at graceful shutdown).
+/// A flag shared between threads: set at graceful shutdown, or by a settings reload.
 final class Flag: Sendable {
-    private let state = Mutex(false)
-    var isSet: Bool { state.withLock { $0 } }
-    func set() { state.withLock { $0 = true } }
+    private let state = Atomic<Bool>(false)
+    var isSet: Bool { state.load(ordering: .acquiring) }
+    func set() { state.store(true, ordering: .releasing) }
+    /// Whether it was set, clearing it.
+    func take() -> Bool { state.exchange(false, ordering: .acquiringAndReleasing) }
 }

@@ -82,9 +82,14 @@ enum Bench {
     }
 
     static func report(_ results: [(rows: Int, figures: [(String, Measurement)])]) {
-        var json = "{\"machine\":\(JSON.string(machine())),\"sizes\":{"
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("machine")
+        json.string(machine())
+        json.key("sizes")
+        json.beginObject()
         print("")
-        for (index, result) in results.enumerated() {
+        for result in results {
             let f = Dictionary(result.figures, uniquingKeysWith: { a, _ in a })
             let sqlite = f["floor: sqlite3 .import csv"]!.seconds, unzip = f["floor: unzip -p sheet"]!.seconds
             func ratio(_ label: String) -> String {
@@ -105,27 +110,33 @@ enum Bench {
                 print(pad(label, 40) + pad(format(m.seconds), 10) + pad(rate, 12) + pad(peak, 10) + ratio(label))
             }
             print("")
-            if index > 0 { json += "," }
-            json += "\"\(result.rows)\":{"
-            json += result.figures.enumerated().map { i, pair in
-                "\(JSON.string(pair.0)):{\"seconds\":\(format(pair.1.seconds, digits: 3)),\"peak_bytes\":\(pair.1.peakBytes.map(String.init) ?? "null")}"
-            }.joined(separator: ",")
-            json += "}"
+            json.key(String(result.rows))
+            json.beginObject()
+            for (label, m) in result.figures {
+                json.key(label)
+                json.beginObject()
+                json.key("seconds")
+                json.raw(format(m.seconds, digits: 3))
+                json.key("peak_bytes")
+                json.number(m.peakBytes.map(Int64.init))
+                json.endObject()
+            }
+            json.endObject()
         }
-        json += "}}"
-        print(json)
+        json.endObject()
+        json.endObject()
+        print(json.text)
     }
 
     /// Runs a whole process and returns its wall time and, for Intake, the peak memory it reports.
     static func timed(_ command: [String]) throws -> Measurement {
-        var start = timespec(), end = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let clock = SystemTime()
+        let start = clock.monotonicSeconds()
         let (status, stderr) = try run(command, reportMemory: true)
-        clock_gettime(CLOCK_MONOTONIC, &end)
+        let seconds = clock.monotonicSeconds() - start
         guard status == 0 else { throw BenchError("\(command.joined(separator: " ")) failed (\(status)): \(stderr.suffix(500))") }
         let peak = stderr.split(separator: "\n").last { $0.hasPrefix("intake: peak memory ") }
             .flatMap { $0.split(separator: " ").dropFirst(3).first.flatMap { Int($0) } }
-        let seconds = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
         return Measurement(seconds: seconds, peakBytes: peak)
     }
 

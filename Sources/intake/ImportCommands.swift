@@ -17,9 +17,7 @@ struct StorageOptions: ParsableArguments {
     @Option(help: "The SQLite database file, instead of <root>/state/intake.sqlite.")
     var db: String?
 
-    var dataRoot: DataRoot {
-        DataRoot(root ?? getenv("INTAKE_ROOT").map { String(cString: $0) } ?? "./var")
-    }
+    var dataRoot: DataRoot { DataRoot.chosen(root) }
 
     var databasePath: String { db ?? dataRoot.database }
 
@@ -88,16 +86,20 @@ struct Import: ParsableCommand {
         var logger = Logger(label: "intake.import")
         logger.logLevel = logLevel
         let importer = Importer(database: database, logger: logger)
+        let progress = OutputStream(fd: STDERR_FILENO)
         if isatty(STDERR_FILENO) == 1 {
             importer.progress = { rows in
-                let line = "\r\(rows) rows…"
-                _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+                try? progress.write("\r\(rows) rows…")
+                try? progress.flush()
             }
         }
         var request = ImportRequest(path: file, partner: partner, outbox: outbox, readOptions: readOptions)
         request.policy = policy
         let outcome = try importer.run(request)
-        if importer.progress != nil { _ = "\r\u{1B}[K".withCString { write(STDERR_FILENO, $0, strlen($0)) } }
+        if importer.progress != nil {
+            try? progress.write("\r\u{1B}[K")
+            try? progress.flush()
+        }
         let r = outcome.record
         if let error = outcome.fileError {
             print("import \(r.id): rejected: \(error)")
@@ -123,20 +125,21 @@ struct Export: ParsableCommand {
     func run() throws {
         let database = try storage.openDatabase()
         let out = OutputStream(fd: STDOUT_FILENO)
-        var line: [UInt8] = []
+        var line = JSONWriter()
         try CustomerStore(database: database, partner: partnerOption.partner).forEach { customer in
-            line.removeAll(keepingCapacity: true)
-            line.append(contentsOf: "{\"external_id\":".utf8)
-            JSON.appendString(customer.externalID, to: &line)
-            for (key, value) in [("email", customer.email), ("name", customer.name), ("phone", customer.phone), ("created_at", customer.createdAt)] {
-                line.append(contentsOf: ",\"\(key)\":".utf8)
-                if let value { JSON.appendString(value, to: &line) } else { line.append(contentsOf: "null".utf8) }
+            line.removeAll()
+            line.beginObject()
+            for (key, value) in [("external_id", customer.externalID), ("email", customer.email), ("name", customer.name),
+                                 ("phone", customer.phone), ("created_at", customer.createdAt)] {
+                line.key(key)
+                line.string(value)
             }
             // Stored as JSON text that SQLite validated; embedded as is.
-            line.append(contentsOf: ",\"custom_attributes\":".utf8)
-            line.append(contentsOf: customer.customAttributes.utf8)
-            line.append(contentsOf: "}\n".utf8)
-            try out.write(line)
+            line.key("custom_attributes")
+            line.raw(customer.customAttributes)
+            line.endObject()
+            line.endLine()
+            try out.write(line.bytes)
         }
         try out.flush()
     }
@@ -168,11 +171,18 @@ struct Imports: ParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension DataRoot {
+    /// The data root a command works on: `--root`, else `$INTAKE_ROOT`, else `./var`.
+    static func chosen(_ option: String?) -> DataRoot {
+        DataRoot(option ?? getenv("INTAKE_ROOT").map { String(cString: $0) } ?? "./var")
+    }
+}
 extension ImportMode: ExpressibleByArgument {}
 
 /// The settings file: `path`, or `<root>/settings.yaml` when it exists, or the defaults.
 func loadSettings(_ path: String?, root: DataRoot) throws -> Settings {
-    let chosen = path ?? (FileSystem.exists(root.path + "/settings.yaml") ? root.path + "/settings.yaml" : nil)
+    let chosen = path ?? root.existingSettingsFile
     guard let chosen else { return Settings() }
     do { return try Settings.load(path: chosen) } catch {
         throw ValidationError("\(chosen): \(error)")
@@ -222,7 +232,7 @@ struct Undo: ParsableCommand {
     func run() throws {
         let history = ImportHistory(database: try storage.openDatabase())
         do {
-            let report = try history.undo(id, force: force, now: UTC.now())
+            let report = try history.undo(id, force: force, now: SystemTime().utcNow())
             print("import \(id) undone: \(report.removed.count) removed, \(report.restored.count) restored, \(report.skipped.count) skipped")
             if !report.skipped.isEmpty { print("skipped (changed by a later import): \(report.skipped.joined(separator: ", "))") }
         } catch let refusal as ImportHistory.Refusal {
@@ -250,7 +260,7 @@ struct History: ParsableCommand {
         let entries = try ImportHistory(database: try storage.openDatabase()).history(partner: partner, externalID: externalId)
         if entries.isEmpty { print("no recorded changes for \(externalId) of \(partner) (history is kept for the undo retention time)") }
         for e in entries {
-            print("\(e.at)\timport \(e.importID)\t\(e.fileName)\t\(e.action)\t\(e.values ?? (e.action == "created" ? "(values no longer kept)" : "(removed)"))")
+            print("\(e.at)\timport \(e.importID)\t\(e.fileName)\t\(e.action.rawValue)\t\(e.values ?? (e.action == .created ? "(values no longer kept)" : "(removed)"))")
         }
     }
 }

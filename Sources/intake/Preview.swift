@@ -36,20 +36,25 @@ struct Preview: ParsableCommand {
             options.sheet = sheet
             let table = try Spreadsheet.open(file, options: options)
             let info = table.info
-            try out.write(JSON.object([
-                ("format", info.format.rawValue), ("sheet", info.sheet),
-                ("encoding", info.encoding), ("delimiter", info.delimiter),
-            ]) + "\n")
-            var line: [UInt8] = []
-            JSON.appendArray(table.header.cells, to: &line)
-            line.append(0x0A)
-            try out.write(line)
+            var json = JSONWriter()
+            json.beginObject()
+            for (key, value) in [("format", info.format.rawValue), ("sheet", info.sheet), ("encoding", info.encoding), ("delimiter", info.delimiter)] {
+                json.key(key)
+                json.string(value)
+            }
+            json.endObject()
+            json.endLine()
+            try out.write(json.bytes)
+            json.removeAll()
+            json.strings(table.header.cells)
+            json.endLine()
+            try out.write(json.bytes)
             var printed = 0
             while limit.allows(printed), let row = try table.nextRow() {
-                line.removeAll(keepingCapacity: true)
-                JSON.appendArray(row.cells, to: &line)
-                line.append(0x0A)
-                try out.write(line)
+                json.removeAll()
+                json.strings(row.cells)
+                json.endLine()
+                try out.write(json.bytes)
                 if let problem = row.problem {
                     try err.write("\(table.name): line \(row.number): \(problem)\n")
                 }
@@ -102,10 +107,7 @@ struct ReadingOptions: ParsableArguments {
             options.encoding = chosen
         }
         if let delimiter {
-            let d = delimiter.lowercased() == "tab" || delimiter == "\\t" ? "\t" : delimiter
-            guard d.utf8.count == 1, let byte = d.utf8.first, byte != UInt8(ascii: "\""), byte != 0x0A, byte != 0x0D else {
-                throw ValidationError("the delimiter must be one character other than a quote or line break, or 'tab'")
-            }
+            guard let byte = Delimiter.parse(delimiter) else { throw ValidationError("the delimiter must be \(Delimiter.rule)") }
             options.delimiter = byte
         }
         return options

@@ -49,7 +49,7 @@ struct Watch: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        let dataRoot = DataRoot(root ?? getenv("INTAKE_ROOT").map { String(cString: $0) } ?? "./var")
+        let dataRoot = DataRoot.chosen(root)
         try dataRoot.prepare()
         try FileSystem.createDirectories(dataRoot.partners)
         var configuration = WatchConfiguration(root: dataRoot)
@@ -58,7 +58,7 @@ struct Watch: AsyncParsableCommand {
         configuration.importTimeoutSeconds = importTimeout
         configuration.incompleteTimeoutSeconds = incompleteTimeout
         configuration.eventBufferLimit = eventBuffer
-        configuration.settingsPath = config ?? (FileSystem.exists(dataRoot.path + "/settings.yaml") ? dataRoot.path + "/settings.yaml" : nil)
+        configuration.settingsPath = config ?? dataRoot.existingSettingsFile
         var logger = Logger(label: "intake.watch")
         logger.logLevel = logLevel
 

@@ -50,7 +50,7 @@ import Testing
                 // Killed before it created anything: an empty database is "none of the file".
                 try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
                 let db = try Database(path: root + "/state/intake.sqlite")
-                #expect(try db.prepare("PRAGMA integrity_check").rows() == [["ok"]])
+                #expect(try db.cachedStatement("PRAGMA integrity_check").rows() == [["ok"]])
                 let total = try db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme'") ?? -1
                 let updated = try db.scalar("SELECT count(*) FROM customers WHERE name LIKE 'Updated %'") ?? -1
                 let completed = try db.scalar("SELECT count(*) FROM imports WHERE status = 'completed'") ?? -1

@@ -32,7 +32,7 @@ struct ImportEnvironment {
 
     /// Every stored customer of `partner` as a row of text, ordered by external_id.
     func customers(_ partner: String = "acme") throws -> [[String?]] {
-        try database.prepare("""
+        try database.cachedStatement("""
             SELECT external_id, email, name, phone, created_at, custom_attributes FROM customers
             WHERE partner = ?1 ORDER BY external_id
             """).rows([.text(partner)])
@@ -40,7 +40,7 @@ struct ImportEnvironment {
 
     /// The whole customers table, every column, for before/after comparisons.
     func dumpCustomers() throws -> [[String?]] {
-        try database.prepare("SELECT * FROM customers ORDER BY partner, external_id").rows()
+        try database.cachedStatement("SELECT * FROM customers ORDER BY partner, external_id").rows()
     }
 }
 

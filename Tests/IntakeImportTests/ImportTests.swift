@@ -152,7 +152,7 @@ import Testing
                 ["C-3", nil, "Cy", nil, nil, "{}"],
                 ["C-4", "d@example.com", "Dee", nil, nil, "{}"],
             ])
-            let byImport = try env.database.prepare("SELECT external_id, created_by_import, updated_by_import FROM customers ORDER BY external_id").rows()
+            let byImport = try env.database.cachedStatement("SELECT external_id, created_by_import, updated_by_import FROM customers ORDER BY external_id").rows()
             let first = String(edited.importID - 1), second = String(edited.importID)
             #expect(byImport == [["C-1", first, second], ["C-2", first, first], ["C-3", first, first], ["C-4", second, second]])
         }

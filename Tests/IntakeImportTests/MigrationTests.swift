@@ -32,14 +32,14 @@ import Testing
             let database = try Database(path: path)
             #expect(try database.scalar("PRAGMA user_version") == Int64(Schema.currentVersion))
             #expect(try database.scalar("SELECT count(*) FROM customer_changes") == 0)
-            #expect(try database.prepare("SELECT id, undo_pruned_at FROM imports ORDER BY id").rows()
+            #expect(try database.cachedStatement("SELECT id, undo_pruned_at FROM imports ORDER BY id").rows()
                     == [["1", "2026-01-01 00:00:01"], ["2", nil]])
-            #expect(try database.prepare("SELECT external_id, import_row FROM customers ORDER BY 1").rows() == [["C-1", nil], ["C-2", nil]])
+            #expect(try database.cachedStatement("SELECT external_id, import_row FROM customers ORDER BY 1").rows() == [["C-1", nil], ["C-2", nil]])
             let history = ImportHistory(database: database)
             #expect(throws: ImportHistory.Refusal.self) { try history.undo(1, force: false, now: "2026-02-01 00:00:00") }
             #expect(try history.undo(2, force: false, now: "2026-02-01 00:00:00") == ImportHistory.UndoReport(removed: ["C-2"]))
             let entries = try history.history(partner: "acme", externalID: "C-2")
-            #expect(entries.map(\.action) == ["created", "undone"])
+            #expect(entries.map(\.action.rawValue) == ["created", "undone"])
             #expect(entries[0].values == #"{"email":null,"name":"Ben","phone":null,"created_at":null,"custom_attributes":{}}"#)
         }
     }

@@ -23,3 +23,15 @@ public func reapIfExited(_ pid: pid_t) -> Int32? {
     let rc = waitpid(pid, &status, WNOHANG)
     return rc == pid ? status : nil
 }
+
+/// The same for async tests: polls `condition` without blocking a thread of the cooperative pool
+/// (which the service under test needs).
+@discardableResult
+public func eventually(timeout: Double = 60, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return try await condition()
+}

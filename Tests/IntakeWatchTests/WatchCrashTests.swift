@@ -50,7 +50,7 @@ import Testing
             try #require(finished, "not everything was processed; log:\n\(daemon.logText.suffix(3000))")
 
             let db = try daemon.database()
-            #expect(try db.prepare("PRAGMA integrity_check").rows() == [["ok"]])
+            #expect(try db.cachedStatement("PRAGMA integrity_check").rows() == [["ok"]])
             #expect(try db.scalar("SELECT count(*) FROM imports WHERE status = 'completed'") == Int64(dropped.count), "each file imported once")
             #expect(try db.scalar("SELECT count(DISTINCT file_name) FROM imports WHERE status = 'completed'") == Int64(dropped.count))
             #expect(try db.scalar("SELECT count(*) FROM imports WHERE status != 'completed'") == 0, "no duplicates, no failures")

@@ -205,22 +205,51 @@ import Testing
         }
     }
 
-    @Test func sigtermStopsCleanlyAndTheNextStartResumes() throws {
+    @Test func onceHonoursEachPartnersSettleSeconds() throws {
+        try withDaemonRoot { root in
+            for partner in ["acme", "slow"] {
+                try FileManager.default.createDirectory(atPath: root + "/partners/\(partner)/inbox", withIntermediateDirectories: true)
+                try writeClosingOnExec(customersCSV(prefix: partner, count: 2), to: root + "/partners/\(partner)/inbox/a.csv")
+            }
+            // The files were just written: `slow` wants them an hour old, the service default none.
+            try "partners:\n  slow:\n    settle_seconds: 3600\n".write(toFile: root + "/settings.yaml", atomically: true, encoding: .utf8)
+            let run = try runChild(TestPaths.intake, ["watch", "--once", "--root", root, "--settle", "0"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let db = try Database(path: root + "/state/intake.sqlite")
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme'") == 2)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE partner = 'slow'") == 0)
+            #expect(FileManager.default.fileExists(atPath: root + "/partners/slow/inbox/a.csv"))
+            #expect(run.stderr.contains("still settling; left for the next run") && run.stderr.contains("partner=slow"))
+        }
+    }
+
+    @Test func sigtermAbandonsTheImportInHandAndTheNextStartResumesIt() throws {
         try withDaemonRoot { root in
             let daemon = Daemon(root: root)
             try daemon.addPartner("acme")
             try daemon.start()
-            // A large file, so the stop usually lands during its import.
-            try drop(customersCSV(prefix: "BIG", count: 30_000), into: daemon.inbox("acme"), as: "big.csv")
-            waitUntil(timeout: 60) { daemon.logText.contains("file=big.csv") && daemon.logText.contains("import started") }
+            // Large enough that the stop lands during its import (checked every 4,096 rows).
+            let rows = 200_000
+            try drop(customersCSV(prefix: "BIG", count: rows), into: daemon.inbox("acme"), as: "big.csv")
+            try #require(waitUntil(timeout: 60) { daemon.logText.contains("file=big.csv") && daemon.logText.contains("import started") })
             let status = daemon.stop(SIGTERM)
             #expect(status & 0x7F == 0 && (status >> 8) & 0xFF == 0, "exit status \(status)")
             #expect(daemon.logText.contains("stopped"))
+            // The import in hand was abandoned and rolled back: nothing of it committed, the file
+            // still claimed, the attempt not counted.
+            #expect(daemon.logText.contains("import abandoned for shutdown"), "the stop must land mid-import; log:\n\(daemon.logText.suffix(2000))")
+            do {
+                let db = try daemon.database()
+                #expect(try db.scalar("SELECT count(*) FROM customers") == 0)
+                #expect(try db.scalar("SELECT count(*) FROM imports") == 0)
+                #expect(try db.cachedStatement("SELECT step, attempts FROM journal").rows() == [["claimed", "0"]])
+            }
+
             try daemon.start()
             defer { daemon.stop() }
-            try daemon.waitForResult("acme", "big", timeout: 180)
+            try daemon.waitForResult("acme", "big", timeout: 300)
             let db = try daemon.database()
-            #expect(try db.scalar("SELECT count(*) FROM customers") == 30_000)
+            #expect(try db.scalar("SELECT count(*) FROM customers") == Int64(rows))
             #expect(try db.scalar("SELECT count(*) FROM imports WHERE status = 'completed'") == 1)
             #expect(try db.scalar("SELECT attempts FROM journal") == 1, "an abandoned attempt is not counted")
         }

@@ -94,6 +94,10 @@ public final class CSVReader: RecordReader {
         transcoder.transcode(UnsafeRawBufferPointer(rebasing: rawChunk[0..<n]), into: &buffer, final: n == 0)
     }
 
+    /// The next record, header included, or nil at the end of the file. Text that does not decode,
+    /// or a NUL byte, sets ``SourceRow/problem`` rather than throwing, so the other rows still count.
+    /// - Throws: ``ReadError`` `.io` when the file cannot be read, `.recordTooLarge` past
+    ///   ``ReadLimits/maxRecordBytes``, `.unterminatedQuote` when a quoted field never closes.
     public func nextRecord() throws(ReadError) -> SourceRow? {
         while true {
             switch parseRecord() {

@@ -97,6 +97,9 @@ public final class XLSXReader: RecordReader {
 
     deinit { sheetBytes.cancel() }
 
+    /// The next row of the worksheet, header included, or nil after the last one.
+    /// - Throws: ``ReadError`` when the sheet's data is corrupt, its XML malformed or unsafe, or a
+    ///   limit in ``ReadLimits`` is exceeded.
     public func nextRecord() throws(ReadError) -> SourceRow? {
         while pending.isEmpty {
             if finished { return nil }

@@ -37,8 +37,7 @@ final class ZipArchive {
             throw ReadError(.corruptArchive, file: name, "is not a readable XLSX workbook: the zip archive is truncated or corrupt (libzip: \(Self.message(forCode: code)))")
         }
         self.handle = handle
-        var st = stat()
-        archiveSize = stat(path, &st) == 0 ? Int64(st.st_size) : Int64.max
+        archiveSize = FileSystem.status(path).map { Int64($0.st_size) } ?? Int64.max
 
         let count = zip_get_num_entries(handle, 0)
         var compressedTotal: Int64 = 0
@@ -153,8 +152,11 @@ final class ZipEntryStream {
         inflated += Int64(count)
         archive.addInflated(count)
         let limits = archive.limits
-        if inflated > limits.maxPartBytes || archive.totalInflated > limits.maxTotalBytes {
+        if inflated > limits.maxPartBytes {
             throw ReadError(.archiveBomb, file: archive.name, "the part \"\(part)\" inflates past the limit of \(limits.maxPartBytes) bytes (a zip bomb?)")
+        }
+        if archive.totalInflated > limits.maxTotalBytes {
+            throw ReadError(.archiveBomb, file: archive.name, "the workbook inflates past the limit of \(limits.maxTotalBytes) bytes in all (a zip bomb?)")
         }
         if inflated > limits.ratioCheckAfterBytes && inflated > max(compressedSize, 1) * limits.maxCompressionRatio {
             throw ReadError(.archiveBomb, file: archive.name, "the part \"\(part)\" inflates more than \(limits.maxCompressionRatio) times its compressed size (a zip bomb?)")

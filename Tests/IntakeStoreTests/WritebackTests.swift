@@ -29,18 +29,25 @@ import Testing
         }
     }
 
-    @Test func walWritebackInsideATransactionKeepsItWhole() throws {
+    /// The hint reaches the connection's WAL file (a database without one says so), and giving it
+    /// inside an open transaction leaves the transaction whole.
+    @Test func walWritebackReachesTheWALAndKeepsTheTransactionWhole() throws {
         try withTemporaryDirectory { dir in
             let database = try Database(path: dir + "/db.sqlite")
             try database.execute("CREATE TABLE t (x TEXT)")
+            var hinted = false
             try database.transaction {
                 for i in 0..<2_000 { try database.execute("INSERT INTO t VALUES ('row \(i) \(String(repeating: "x", count: 200))')") }
                 try database.flushCache()
-                database.startWALWriteback()
+                hinted = database.startWALWriteback()
                 try database.execute("INSERT INTO t VALUES ('last')")
             }
+            #expect(hinted, "the hint must find and reach the WAL")
             let reader = try Database(path: dir + "/db.sqlite")
             #expect(try reader.scalar("SELECT count(*) FROM t") == 2_001)
+
+            // An in-memory database has no WAL file: nothing to hint, and it says so.
+            #expect(try Database(path: ":memory:").startWALWriteback() == false)
         }
     }
 }

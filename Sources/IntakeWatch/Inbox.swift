@@ -1,0 +1,128 @@
+import IntakeImport
+import IntakeSystem
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The partners' inboxes as the watcher touches them: what is there, what must be refused, and
+/// the claim that moves an upload out of the partner's reach into the processing area.
+///
+/// Inboxes are written by strangers (SFTP users), so nothing here follows a link, blocks on a
+/// pipe, or reads a file that someone still has open for writing.
+///
+/// `Sendable`: its state is the data root, the clock and an atomic counter.
+final class Inbox: Sendable {
+    let root: DataRoot
+    private let clock: any TimeSource
+    private let counter = Atomic<Int>(0)
+
+    init(root: DataRoot, clock: any TimeSource) {
+        self.root = root
+        self.clock = clock
+    }
+
+    // MARK: Listing
+
+    /// Partners: folders under `partners/` with a valid name and an `inbox/`.
+    func partners() -> [String] {
+        ((try? FileSystem.contents(of: root.partners)) ?? []).filter {
+            PartnerName.isValid($0) && FileSystem.isDirectory(root.inbox($0))
+        }
+    }
+
+    /// The names in a partner's inbox (or its `check/` folder) that may be uploads: not temporary
+    /// upload names, and not the `check/` folder itself.
+    func entries(_ partner: String, check: Bool = false) -> [String] {
+        ((try? FileSystem.contents(of: root.inbox(partner, check: check))) ?? []).filter { isCandidate($0, check: check) }
+    }
+
+    /// Whether `name` may be an upload at all (rather than a temporary name or the check folder).
+    func isCandidate(_ name: String, check: Bool) -> Bool {
+        !UploadNames.isTemporary(name) && (check || name != "check")
+    }
+
+    // MARK: Refusal
+
+    /// Why an entry of this kind must not be read; nil for a regular file with one link.
+    static func refusal(for kind: EntryKind) -> String? {
+        switch kind {
+        case .regular(let links): return links > 1 ? "hard links are not accepted; upload the file itself" : nil
+        case .symbolicLink: return "symbolic links are not accepted; upload the file itself"
+        case .directory: return "folders are not accepted in the inbox; upload files only"
+        case .fifo: return "named pipes are not accepted; upload a regular file"
+        case .other: return "only regular files are accepted"
+        }
+    }
+
+    /// Why the thing at `path` must not be read; nil when it is acceptable or gone.
+    func refusal(at path: String) -> String? {
+        FileSystem.entryKind(path).flatMap(Self.refusal(for:))
+    }
+
+    /// Moves a refused entry out of the inbox, never following or reading it; returns where it went.
+    func setAside(partner: String, name: String, path: String) throws(SystemError) -> String {
+        let target = root.refused(partner) + "/\(nextToken())-\(name)"
+        try FileSystem.createDirectories(root.refused(partner), mode: 0o750)
+        try FileSystem.rename(path, to: target)
+        return target
+    }
+
+    // MARK: Claiming
+
+    /// What became of an attempt to claim an upload.
+    enum Claim: Equatable {
+        /// Moved into the processing area, flushed, under this name.
+        case claimed(ProcessingName, path: String, size: Int64)
+        /// Some process still has it open for writing; wait for its close.
+        case busy
+        /// Swapped for something that must not be read since it was looked at.
+        case refused(String)
+        /// Gone before it could be opened.
+        case gone
+    }
+
+    /// Moves `name` out of the partner's inbox into the processing area, where the partner can no
+    /// longer change what is read.
+    /// - Throws: ``SystemError`` when the rename or flush fails (the file stays where it was).
+    func claim(partner: String, name: String, check: Bool) throws(SystemError) -> Claim {
+        let path = root.inboxFile(partner, name, check: check)
+        // O_NOFOLLOW: a symlink swapped in since it was looked at fails here instead of being
+        // followed; O_NONBLOCK: a FIFO swapped in cannot block the watcher.
+        do throws(SystemError) {
+            let file = try FileDescriptor(opening: path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+            return try claim(file, partner: partner, name: name, check: check)
+        } catch where error.operation == "open" {
+            return error.code == ELOOP ? .refused(Self.refusal(for: .symbolicLink)!) : .gone
+        }
+    }
+
+    private func claim(_ file: borrowing FileDescriptor, partner: String, name: String, check: Bool) throws(SystemError) -> Claim {
+        let st = try file.status()
+        if let reason = Self.refusal(for: EntryKind(st)) { return .refused(reason) }
+        // A read lease is granted only when nobody has the file open for writing: an upload that
+        // paused longer than the settle time is not mistaken for a finished one. Held through the
+        // rename, so a writer cannot open it meanwhile. Without the right to take leases (not the
+        // owner, no CAP_LEASE) the settle time alone decides.
+        do throws(SystemError) {
+            try file.takeReadLease()
+        } catch where error.code == EAGAIN {
+            return .busy
+        } catch {}
+        defer { file.releaseLease() }
+        let processingName = ProcessingName(token: nextToken(), check: check, fileName: name)
+        let processingPath = root.processing(partner) + "/" + processingName.encoded
+        try FileSystem.createDirectories(root.processing(partner), mode: 0o750)
+        try FileSystem.rename(file.path, to: processingPath)
+        // Flush the upload itself: the partner's client may never have.
+        try file.sync()
+        return .claimed(processingName, path: processingPath, size: Int64(st.st_size))
+    }
+
+    /// A token unique to this claim or refusal: the wall-clock second, the process and a counter.
+    private func nextToken() -> String {
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "\(Int(clock.wallSeconds()))-\(getpid())-\(n)"
+    }
+}

@@ -1,0 +1,40 @@
+/// The name a claimed file gets in the processing area, encoded and decoded in this one place.
+///
+/// `<claim token>.<kind>--<the partner's file name>`, where the token is `<epoch>-<pid>-<n>` and
+/// the kind is `import` or `check`. The token and kind are ours and hold no `--`, so the first
+/// `--` ends them whatever the partner named the file: an upload called `check--x.csv` stays an
+/// import. The journal, not the name, says what a file is wherever it has an entry; the name is
+/// read only to adopt a file claimed just before a crash, whose journal entry was never written.
+struct ProcessingName: Equatable, Sendable {
+    /// Unique per claim: the wall-clock second, the process and a counter.
+    var token: String
+    /// Dropped in `inbox/check/`: a dry run.
+    var check: Bool
+    /// The name the partner gave the file.
+    var fileName: String
+
+    var encoded: String { "\(token).\(check ? "check" : "import")--\(fileName)" }
+
+    init(token: String, check: Bool, fileName: String) {
+        self.token = token
+        self.check = check
+        self.fileName = fileName
+    }
+
+    /// Reads a name made by ``encoded``; nil for anything else.
+    init?(decoding name: String) {
+        guard let separator = name.firstRange(of: "--") else { return nil }
+        let head = name[..<separator.lowerBound]
+        let fileName = String(name[separator.upperBound...])
+        guard let dot = head.lastIndex(of: "."), !fileName.isEmpty else { return nil }
+        let token = head[..<dot]
+        guard !token.isEmpty, token.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }) else { return nil }
+        switch head[head.index(after: dot)...] {
+        case "import": check = false
+        case "check": check = true
+        default: return nil
+        }
+        self.token = String(token)
+        self.fileName = fileName
+    }
+}

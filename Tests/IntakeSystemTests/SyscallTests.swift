@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntakeSystem
+import IntakeTestSupport
+import Testing
+
+/// The one syscall path: failures become typed errors naming the call, the subject and errno;
+/// the file-system helpers built on it tell the kinds of inbox entries apart.
+@Suite struct SyscallTests {
+    @Test func integerCallsThrowTheirErrnoNamed() throws {
+        #expect {
+            _ = try syscall("open", "/nonexistent/x") { open("/nonexistent/x", O_RDONLY) }
+        } throws: { error in
+            let error = error as? SystemError
+            return error?.code == ENOENT && error?.description == "open /nonexistent/x: No such file or directory"
+        }
+        #expect(try syscall("getpid") { getpid() } == getpid())
+    }
+
+    @Test func handleCallsThrowOnNull() throws {
+        #expect(throws: SystemError(code: ENOENT, operation: "opendir", subject: "/nonexistent")) {
+            _ = try FileSystem.contents(of: "/nonexistent")
+        }
+    }
+
+    @Test func entryKindsAndDirectories() throws {
+        try withTemporaryDirectory { dir in
+            try writeFile(dir + "/file", "x")
+            #expect(FileSystem.entryKind(dir + "/file") == .regular(links: 1))
+            #expect(link(dir + "/file", dir + "/second") == 0)
+            #expect(FileSystem.entryKind(dir + "/file") == .regular(links: 2))
+            #expect(FileSystem.entryKind(dir + "/file")?.isSingleLinkRegularFile == false)
+            #expect(symlink(dir + "/file", dir + "/link") == 0)
+            #expect(FileSystem.entryKind(dir + "/link") == .symbolicLink)
+            #expect(mkfifo(dir + "/pipe", 0o600) == 0)
+            #expect(FileSystem.entryKind(dir + "/pipe") == .fifo)
+            #expect(FileSystem.entryKind(dir) == .directory)
+            #expect(FileSystem.entryKind(dir + "/missing") == nil)
+            #expect(!FileSystem.exists(dir + "/missing"))
+
+            try FileSystem.createDirectories(dir + "/a/b/c")
+            try FileSystem.createDirectories(dir + "/a/b/c")
+            #expect(FileSystem.isDirectory(dir + "/a/b/c"))
+            #expect {
+                try FileSystem.createDirectories(dir + "/file/sub")
+            } throws: { error in
+                (error as? SystemError).map { $0.code == EEXIST && $0.operation == "mkdir" && $0.subject?.hasSuffix("/file") == true } ?? false
+            }
+            #expect(try FileSystem.contents(of: dir) == ["a", "file", "link", "pipe", "second"])
+            try FileSystem.removeFile(dir + "/second")
+            try FileSystem.removeFile(dir + "/second")
+            #expect(FileSystem.entryKind(dir + "/file") == .regular(links: 1))
+        }
+    }
+
+    @Test func positionalReadAndLeases() throws {
+        try withTemporaryDirectory { dir in
+            try writeFile(dir + "/f", "0123456789")
+            let file = try FileDescriptor(opening: dir + "/f")
+            let buffer = ChunkBuffer(count: 4)
+            #expect(try file.read(into: buffer.raw, at: 6) == 4)
+            #expect(Array(buffer.prefix(4)) == Array("6789".utf8))
+            #expect(try file.kind() == .regular(links: 1))
+
+            // A lease is refused while another descriptor has the file open for writing.
+            do {
+                let writer = try FileDescriptor(opening: dir + "/f", flags: O_WRONLY)
+                #expect(throws: SystemError(code: EAGAIN, operation: "fcntl(F_SETLEASE)", subject: dir + "/f")) {
+                    try file.takeReadLease()
+                }
+                _ = writer
+            }
+            try file.takeReadLease()
+            file.releaseLease()
+        }
+    }
+
+    @Test func timeSourceFormatsUTC() {
+        #expect(UTC.format(1_514_765_482) == "2018-01-01 00:11:22")
+        let time = ManualTime(wall: 1_514_765_482, monotonic: 5)
+        #expect(time.utcNow() == "2018-01-01 00:11:22")
+        time.advance(by: 60)
+        #expect(time.utcNow() == "2018-01-01 00:12:22")
+        #expect(time.monotonicSeconds() == 65)
+        let system = SystemTime()
+        let first = system.monotonicSeconds()
+        #expect(system.monotonicSeconds() >= first)
+    }
+}

@@ -1,0 +1,110 @@
+import IntakeImport
+import IntakeStore
+import IntakeSystem
+import IntakeTestSupport
+import Logging
+import Testing
+
+@testable import IntakeWatch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The journal's state machine in process, on a real data root and SQLite database, with the
+/// clock in the test's hand: claims, crash recovery and partner settings.
+@Suite struct FileProcessorTests {
+    /// A processor on a fresh data root with partner `acme`.
+    func withProcessor<T>(_ settings: SettingsBox = SettingsBox(Settings()), _ body: (FileProcessor, DataRoot) throws -> T) throws -> T {
+        try withTemporaryDirectory { dir in
+            let root = DataRoot(dir + "/var")
+            try root.prepare(partner: "acme")
+            var logger = Logger(label: "test.watch")
+            logger.logLevel = .critical
+            let processor = try FileProcessor(configuration: WatchConfiguration(root: root), settings: settings, logger: logger,
+                                              clock: ManualTime(), shuttingDown: { false })
+            return try body(processor, root)
+        }
+    }
+
+    /// A claim whose journal insert never happened (the process died between the two), as the
+    /// next start finds it.
+    func claimWithoutJournal(_ processor: FileProcessor, _ name: String, check: Bool) throws -> String {
+        guard case .claimed(_, let path, _) = try processor.inbox.claim(partner: "acme", name: name, check: check) else {
+            throw TestFailure("\(name) was not claimed")
+        }
+        #expect(try processor.journal.knows(processingPath: path) == false)
+        return path
+    }
+
+    @Test func anUploadNamedLikeTheCheckMarkerIsImportedForRealAfterACrash() throws {
+        try withProcessor { processor, root in
+            try writeFile(root.inboxFile("acme", "check--x.csv"), customersCSV(prefix: "X", count: 3))
+            try writeFile(root.inboxFile("acme", "real.csv", check: true), customersCSV(prefix: "C", count: 2))
+            _ = try claimWithoutJournal(processor, "check--x.csv", check: false)
+            _ = try claimWithoutJournal(processor, "real.csv", check: true)
+
+            processor.resume()
+
+            let db = try Database(path: root.database)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'X-%'") == 3, "an import, not a dry run")
+            #expect(try db.scalar("SELECT count(*) FROM imports WHERE file_name = 'check--x.csv' AND status = 'completed'") == 1)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'C-%'") == 0, "a real check stays a check")
+            #expect(try db.scalar("SELECT count(*) FROM imports WHERE file_name = 'real.csv' AND status = 'checked'") == 1)
+            #expect(try db.scalar("SELECT count(*) FROM journal WHERE step = 'archived'") == 2)
+        }
+    }
+
+    @Test func unusableSettingsMakeTheFileWaitNeverTheDefaults() throws {
+        var settings = Settings()
+        var acme = Settings.Partner()
+        acme.mode = .createOnly
+        acme.timeZone = "Not/A_Zone" // passes no parser: set in code, as a stale zone database would leave it
+        settings.partners["acme"] = acme
+        let box = SettingsBox(settings)
+        try withProcessor(box) { processor, root in
+            try writeFile(root.inboxFile("acme", "waiting.csv"), customersCSV(prefix: "W", count: 2))
+            #expect(processor.handleReady(partner: "acme", name: "waiting.csv", incompleteSince: nil) == .waitingForSettings)
+            #expect(FileSystem.exists(root.inboxFile("acme", "waiting.csv")), "left in the inbox")
+
+            // A file claimed before the settings broke waits in the journal, unimported.
+            try writeFile(root.inboxFile("acme", "claimed.csv"), customersCSV(prefix: "K", count: 2))
+            let claimed = try claimWithoutJournal(processor, "claimed.csv", check: false)
+            processor.resume()
+            let db = try Database(path: root.database)
+            #expect(try db.scalar("SELECT count(*) FROM imports") == 0, "nothing imported under guessed settings")
+            #expect(try db.cachedStatement("SELECT step, processing_path FROM journal").rows() == [["claimed", claimed]])
+
+            // Fixed: both go through, in the partner's own mode.
+            acme.timeZone = "Europe/Moscow"
+            settings.partners["acme"] = acme
+            box.replace(settings)
+            processor.resume()
+            #expect(processor.handleReady(partner: "acme", name: "waiting.csv", incompleteSince: nil) == .processed)
+            #expect(try db.cachedStatement("SELECT file_name, mode, status FROM imports ORDER BY id").rows() == [
+                ["claimed.csv", "create-only", "completed"], ["waiting.csv", "create-only", "completed"],
+            ])
+            #expect(try db.scalar("SELECT count(*) FROM customers") == 4)
+        }
+    }
+
+    @Test func linksPipesAndFoldersAreRefusedWithAResult() throws {
+        try withProcessor { processor, root in
+            try writeFile(root.path + "/elsewhere.csv", customersCSV(prefix: "E", count: 1))
+            #expect(symlink(root.path + "/elsewhere.csv", root.inboxFile("acme", "link.csv")) == 0)
+            #expect(link(root.path + "/elsewhere.csv", root.inboxFile("acme", "hard.csv")) == 0)
+            #expect(mkfifo(root.inboxFile("acme", "pipe.csv"), 0o600) == 0)
+            for name in ["link.csv", "hard.csv", "pipe.csv"] {
+                #expect(processor.handleReady(partner: "acme", name: name, incompleteSince: nil) == .processed)
+                #expect(!FileSystem.exists(root.inboxFile("acme", name)))
+            }
+            let db = try Database(path: root.database)
+            #expect(try db.cachedStatement("SELECT file_name, status FROM imports ORDER BY file_name").rows() == [
+                ["hard.csv", "rejected"], ["link.csv", "rejected"], ["pipe.csv", "rejected"],
+            ])
+            #expect(try FileSystem.contents(of: root.refused("acme")).count == 3)
+            #expect(try FileSystem.contents(of: root.outbox("acme")).filter { $0.hasSuffix(".result.xlsx") }.count == 3)
+            #expect(FileSystem.exists(root.path + "/elsewhere.csv"), "a link's target is never touched")
+        }
+    }
+}

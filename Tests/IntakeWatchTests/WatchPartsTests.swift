@@ -1,0 +1,115 @@
+import CIntakeLinux
+import IntakeSystem
+import IntakeTestSupport
+import Testing
+
+@testable import IntakeWatch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The watcher's parts on their own: settling on an injected clock, inotify's buffer format, the
+/// upload-name rules and the processing-area names.
+@Suite struct WatchPartsTests {
+    static let signature = FileSignature(device: 1, inode: 2, size: 10, modified: 100, changed: 100)
+
+    @Test func settlingWaitsForCloseAndQuiet() {
+        let time = ManualTime()
+        var tracker = SettleTracker()
+        var current: FileSignature? = Self.signature
+        func ready() -> [String] { tracker.takeReady(now: time.monotonicSeconds(), settle: { _ in 5 }) { _ in current }.map(\.name) }
+
+        // Being written: not ready however long it stays quiet.
+        tracker.observe(partner: "p", name: "a.csv", path: "/in/a.csv", signature: Self.signature, closed: false, now: time.monotonicSeconds())
+        time.advance(by: 60)
+        #expect(ready().isEmpty)
+        // Closed: ready once unchanged for the settle time, measured from its last change.
+        tracker.observe(partner: "p", name: "a.csv", path: "/in/a.csv", signature: Self.signature, closed: true, now: time.monotonicSeconds())
+        #expect(ready() == ["a.csv"], "unchanged since the first observation, 60 s ago")
+        #expect(tracker.candidates.isEmpty)
+
+        // A change seen at a pass restarts its clock.
+        tracker.observe(partner: "p", name: "b.csv", path: "/in/b.csv", signature: Self.signature, closed: true, now: time.monotonicSeconds())
+        time.advance(by: 4)
+        current?.size = 20
+        #expect(ready().isEmpty)
+        time.advance(by: 4.9)
+        #expect(ready().isEmpty)
+        time.advance(by: 0.2)
+        #expect(ready() == ["b.csv"])
+
+        // Gone before it settled: dropped.
+        tracker.observe(partner: "p", name: "c.csv", path: "/in/c.csv", signature: Self.signature, closed: true, now: time.monotonicSeconds())
+        current = nil
+        #expect(ready().isEmpty && tracker.candidates.isEmpty)
+    }
+
+    @Test func busyWaitsForACloseAndIncompleteRemembersSince() {
+        let time = ManualTime()
+        var tracker = SettleTracker()
+        let candidate = SettleTracker.Candidate(partner: "p", name: "a.xlsx", path: "/in/a.xlsx", signature: Self.signature, lastChange: 0, closed: true)
+        tracker.requeueBusy(candidate, now: time.monotonicSeconds())
+        time.advance(by: 100)
+        #expect(tracker.takeReady(now: time.monotonicSeconds(), settle: { _ in 1 }) { _ in Self.signature }.isEmpty, "a busy file waits for its writer's close")
+
+        tracker = SettleTracker()
+        tracker.requeueIncomplete(candidate, now: time.monotonicSeconds())
+        let since = time.monotonicSeconds()
+        time.advance(by: 1)
+        let again = tracker.takeReady(now: time.monotonicSeconds(), settle: { _ in 1 }) { _ in Self.signature }
+        #expect(again.map(\.incompleteSince) == [since])
+        tracker.requeueIncomplete(again[0], now: time.monotonicSeconds())
+        #expect(tracker.candidates["/in/a.xlsx"]?.incompleteSince == since, "the first time it was seen incomplete is kept")
+    }
+
+    @Test func inotifyBufferWalk() {
+        // Two events as the kernel lays them out: a 16-byte header, then the NUL-padded name.
+        func event(_ wd: Int32, _ mask: UInt32, _ name: String, padTo length: Int) -> [UInt8] {
+            var bytes: [UInt8] = []
+            withUnsafeBytes(of: wd) { bytes += $0 }
+            withUnsafeBytes(of: mask) { bytes += $0 }
+            withUnsafeBytes(of: UInt32(0)) { bytes += $0 }
+            withUnsafeBytes(of: UInt32(length)) { bytes += $0 }
+            return bytes + Array(name.utf8) + Array(repeating: 0, count: length - name.utf8.count)
+        }
+        let buffer = event(3, UInt32(IN_CLOSE_WRITE), "list.csv", padTo: 16) + event(4, UInt32(IN_CREATE | IN_ISDIR), "check", padTo: 32)
+            + event(-1, UInt32(IN_Q_OVERFLOW), "", padTo: 0)
+        let events = buffer.withUnsafeBytes { InotifyEvent.parse($0) }
+        #expect(events == [
+            InotifyEvent(watch: 3, mask: UInt32(IN_CLOSE_WRITE), name: "list.csv"),
+            InotifyEvent(watch: 4, mask: UInt32(IN_CREATE | IN_ISDIR), name: "check"),
+            InotifyEvent(watch: -1, mask: UInt32(IN_Q_OVERFLOW), name: ""),
+        ])
+        #expect(events[1].isDirectory && !events[0].isDirectory && events[2].isOverflow)
+        // A buffer cut inside an event yields the whole ones only.
+        #expect(buffer.prefix(16 + 16 + 20).withUnsafeBytes { InotifyEvent.parse($0) }.count == 1)
+    }
+
+    @Test(arguments: [
+        ("list.csv", false), ("list.csv.filepart", true), (".list.csv.Xa1.partial", true), (".in.list.csv", true),
+        ("list.tmp", true), ("list.PART", true), ("~$list.xlsx", true), ("list.csv.crdownload", true), ("check--x.csv", false),
+    ])
+    func temporaryUploadNames(name: String, temporary: Bool) {
+        #expect(UploadNames.isTemporary(name) == temporary)
+    }
+
+    @Test func importableFormats() {
+        #expect(UploadNames.isImportable("a.CSV") && UploadNames.isImportable("b.xlsx"))
+        #expect(!UploadNames.isImportable("c.xls") && !UploadNames.isImportable("d.csv.gz"))
+    }
+
+    @Test func processingNamesRoundTripWhateverThePartnerCalledTheFile() {
+        for fileName in ["list.csv", "check--x.csv", "a--b--c.xlsx", "--.csv", ".import--x.csv", "1-2-3.check--y.csv"] {
+            for check in [false, true] {
+                let name = ProcessingName(token: "1767225600-42-7", check: check, fileName: fileName)
+                #expect(ProcessingName(decoding: name.encoded) == name, "\(name.encoded)")
+            }
+        }
+        #expect(ProcessingName(decoding: "1767225600-42-7.import--check--x.csv")?.check == false)
+        // Names not made by the encoder are not read as one.
+        for foreign in ["list.csv", "1767225600-42-7--check--x.csv", "x.import--a.csv", "1-2.other--a.csv", "1-2.import--"] {
+            #expect(ProcessingName(decoding: foreign) == nil, "\(foreign)")
+        }
+    }
+}
