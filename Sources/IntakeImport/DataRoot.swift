@@ -1,3 +1,4 @@
+import IntakeStore
 import IntakeSystem
 
 /// The folder tree Intake owns under its data root, one method per path so that no other file
@@ -44,15 +45,21 @@ public struct DataRoot: Sendable, Equatable {
     public var processing: String { state + "/processing" }
     /// Where a partner's claimed files stay while they are imported.
     public func processing(_ partner: String) -> String { processing + "/" + partner }
+    /// One claimed file of `partner`'s, by its processing name.
+    public func processingFile(_ partner: String, _ name: String) -> String { processing(partner) + "/" + name }
     public var results: String { state + "/results" }
     /// Where the watcher's import of journal entry `entry` writes its result before the commit.
     public func scratchResult(journalEntry entry: Int64) -> String { results + "/\(entry).xlsx" }
     public var archive: String { state + "/archive" }
     /// Where a finished file goes: `outcome` is `processed` or `failed`.
-    public func archive(_ partner: String, outcome: String) -> String { archive + "/" + partner + "/" + outcome }
+    public func archive(_ partner: String, outcome: JournalEntry.Outcome) -> String { archive + "/" + partner + "/" + outcome.rawValue }
+    /// One archived file.
+    public func archiveFile(_ partner: String, outcome: JournalEntry.Outcome, _ name: String) -> String { archive(partner, outcome: outcome) + "/" + name }
     public var refused: String { state + "/refused" }
     /// Where links, pipes and folders taken out of a partner's inbox are set aside.
     public func refused(_ partner: String) -> String { refused + "/" + partner }
+    /// One refused entry, moved out of the inbox.
+    public func refusedFile(_ partner: String, _ name: String) -> String { refused(partner) + "/" + name }
 
     /// Creates the state folder and, for `partner`, its inbox and outbox.
     public func prepare(partner: String? = nil) throws(SystemError) {

@@ -71,9 +71,9 @@ public final class Importer {
             let outcome = try rejectFile(request, record: &record, reason: rejection.message, hooks: hooks)
             logger.warning("file rejected", metadata: ["import": "\(outcome.importID)", "reason": "\(rejection.message)"])
             return outcome
-        } catch let failure as ImportFailure {
-            throw failure
         } catch {
+            if request.policy.dryRun && record.id != 0 { try? ImportLog(database: database).remove(unfinished: record.id) }
+            if let failure = error as? ImportFailure { throw failure }
             throw .other("import failed: \(error)")
         }
     }
@@ -118,8 +118,9 @@ public final class Importer {
         record.mode = policy.mode.rawValue
         if policy.dryRun {
             // A check keeps its history row, so it is inserted before the transaction that is
-            // rolled back; the rows it would have written refer to it until then.
-            record.status = .checked
+            // rolled back; the rows it would have written refer to it until then. It says
+            // `running` until the check ends, and is removed if the check is stopped or fails.
+            record.status = .running
             record.id = try wrap { try database.transaction { try log.insert(record) } }
         }
         do {

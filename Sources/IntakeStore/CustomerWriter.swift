@@ -224,10 +224,15 @@ public final class CustomerWriter {
                          restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)? = nil) -> String {
         var json = JSONWriter(capacity: 160 + attributes.utf8.count)
         json.beginObject()
-        for (key, value) in [("email", email), ("name", name), ("phone", phone), ("created_at", createdAt)] {
-            json.key(key)
-            json.string(value)
-        }
+        // Member by member, not a loop over an array of pairs: this runs for every changed row.
+        json.key("email")
+        json.string(email)
+        json.key("name")
+        json.string(name)
+        json.key("phone")
+        json.string(phone)
+        json.key("created_at")
+        json.string(createdAt)
         json.key("custom_attributes")
         json.raw(attributes)
         if let restoring {

@@ -77,6 +77,12 @@ public final class ImportLog {
         ]
     }
 
+    /// Removes import `id` if it never finished (a check that was stopped part-way); a finished
+    /// import's record is history and stays.
+    public func remove(unfinished id: Int64) throws(SQLiteError) {
+        try database.cachedStatement("DELETE FROM imports WHERE id = ?1 AND status = 'running'").run([.integer(id)])
+    }
+
     /// Imports, newest first; one partner's, or everyone's when `partner` is nil.
     public func list(partner: String?, limit: Int = 1000) throws(SQLiteError) -> [ImportRecord] {
         let statement = try database.cachedStatement("""

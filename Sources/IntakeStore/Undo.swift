@@ -1,3 +1,5 @@
+import CSQLite
+
 /// Takes back what one import changed, and answers "why does this customer look like this?".
 public final class ImportHistory {
     public let database: Database
@@ -128,15 +130,21 @@ public final class ImportHistory {
     /// customer (up to an undo that removed it, or up to now) starts with a created entry for the
     /// import that created it, whose values are those the first change of that life found.
     public func history(partner: String, externalID: String) throws(SQLiteError) -> [Entry] {
-        let changes = try database.cachedStatement("""
+        let rows = try database.cachedStatement("""
             SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after,
                    json_remove(c.before, '$.updated_by_import', '$.updated_at', '$.import_row'),
                    json_extract(c.before, '$.updated_by_import')
             FROM customer_changes c JOIN imports i ON i.id = c.import_id
             WHERE c.partner = ?1 AND c.external_id = ?2 ORDER BY c.id
-            """).rows([.text(partner), .text(externalID)]).map {
-            Change(entry: Entry(importID: Int64($0[0] ?? "0") ?? 0, fileName: $0[1] ?? "", at: $0[2] ?? "", action: Action(rawValue: $0[3] ?? "") ?? .updated, values: $0[4]),
-                   before: $0[5], beforeBy: $0[6].flatMap { Int64($0) })
+            """).rows([.text(partner), .text(externalID)])
+        var changes: [Change] = []
+        for row in rows {
+            // The schema's CHECK allows only the three actions; anything else is a damaged database.
+            guard let action = Action(rawValue: row[3] ?? "") else {
+                throw SQLiteError(code: SQLITE_CORRUPT, message: "customer_changes holds an unknown action \"\(row[3] ?? "NULL")\"")
+            }
+            changes.append(Change(entry: Entry(importID: Int64(row[0] ?? "0") ?? 0, fileName: row[1] ?? "", at: row[2] ?? "", action: action, values: row[4]),
+                                  before: row[5], beforeBy: row[6].flatMap { Int64($0) }))
         }
         let current = try database.cachedStatement("""
             SELECT created_by_import, updated_by_import,

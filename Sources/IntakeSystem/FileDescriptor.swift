@@ -83,7 +83,4 @@ public struct FileDescriptor: ~Copyable {
         _ = try syscall("fstat", path) { fstat(rawValue, &st) }
         return st
     }
-
-    /// What the descriptor refers to.
-    public func kind() throws(SystemError) -> EntryKind { EntryKind(try status()) }
 }

@@ -24,8 +24,6 @@ public enum EntryKind: Equatable, Sendable {
         }
     }
 
-    /// A regular file with one link: the only thing Intake reads from an inbox.
-    public var isSingleLinkRegularFile: Bool { self == .regular(links: 1) }
 }
 
 /// Small file-system operations that Intake needs to be crash-safe, each through ``syscall``.
@@ -95,9 +93,11 @@ public enum FileSystem {
         let dir = try syscall("opendir", path) { opendir(path) }
         defer { closedir(dir) }
         var names: [String] = []
-        // readdir returns NULL both at the end and on error; errno, cleared first, tells which.
-        errno = 0
-        while let entry = readdir(dir) {
+        while true {
+            // readdir returns NULL both at the end and on error; errno, cleared before each call
+            // (the loop's allocations may set it), tells which.
+            errno = 0
+            guard let entry = readdir(dir) else { break }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             }

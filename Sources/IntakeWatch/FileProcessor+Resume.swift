@@ -9,12 +9,21 @@ extension FileProcessor {
     func resume() {
         for partner in (try? FileSystem.contents(of: root.processing)) ?? [] {
             for file in (try? FileSystem.contents(of: root.processing(partner))) ?? [] {
-                let path = root.processing(partner) + "/" + file
+                let path = root.processingFile(partner, file)
                 guard (try? journal.knows(processingPath: path)) == false else { continue }
-                // A name not made by ProcessingName (written by hand, or by an older version) is
-                // adopted as a check: a dry run changes nothing, so a wrong guess costs a re-send,
-                // never a wrong import.
-                let name = ProcessingName(decoding: file) ?? ProcessingName(token: "", check: true, fileName: file)
+                // A name made by the previous version is read its way; any other name (put there by
+                // hand) is adopted as a check: a dry run changes nothing, so a wrong guess costs a
+                // re-send, never a wrong import.
+                let name: ProcessingName
+                if let current = ProcessingName(decoding: file) {
+                    name = current
+                } else if let legacy = ProcessingName(decodingLegacy: file) {
+                    name = legacy
+                    logger.warning("adopting a file claimed by the previous version; its name decides whether it is a check",
+                                   metadata: ["partner": "\(partner)", "file": "\(legacy.fileName)", "check": "\(legacy.check)"])
+                } else {
+                    name = ProcessingName(token: "", check: true, fileName: file)
+                }
                 _ = try? journal.claimed(partner: partner, fileName: name.fileName, processingPath: path, dryRun: name.check, now: clock.utcNow())
                 logger.notice("adopted a claimed file found at start", metadata: [
                     "partner": "\(partner)", "file": "\(name.fileName)", "check": "\(name.check)",

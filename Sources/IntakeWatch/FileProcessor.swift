@@ -248,8 +248,9 @@ final class FileProcessor {
 
     /// Moves the source file into `archive/<partner>/<processed|failed>/`.
     private func archive(_ entry: JournalEntry) throws -> String {
-        let folder = root.archive(entry.partner, outcome: (entry.outcome ?? .failed).rawValue)
-        let target = "\(folder)/\(entry.importID.map(String.init) ?? "x")-\(FileSystem.baseName(of: entry.processingPath))"
+        let outcome = entry.outcome ?? .failed
+        let folder = root.archive(entry.partner, outcome: outcome)
+        let target = root.archiveFile(entry.partner, outcome: outcome, "\(entry.importID.map(String.init) ?? "x")-\(FileSystem.baseName(of: entry.processingPath))")
         if FileSystem.exists(entry.processingPath) {
             try FileSystem.createDirectories(folder, mode: 0o750)
             try FileSystem.rename(entry.processingPath, to: target)

@@ -63,7 +63,7 @@ final class Inbox: Sendable {
 
     /// Moves a refused entry out of the inbox, never following or reading it; returns where it went.
     func setAside(partner: String, name: String, path: String) throws(SystemError) -> String {
-        let target = root.refused(partner) + "/\(nextToken())-\(name)"
+        let target = root.refusedFile(partner, "\(nextToken())-\(name)")
         try FileSystem.createDirectories(root.refused(partner), mode: 0o750)
         try FileSystem.rename(path, to: target)
         return target
@@ -93,9 +93,12 @@ final class Inbox: Sendable {
         do throws(SystemError) {
             let file = try FileDescriptor(opening: path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
             return try claim(file, partner: partner, name: name, check: check)
-        } catch where error.operation == "open" {
-            return error.code == ELOOP ? .refused(Self.refusal(for: .symbolicLink)!) : .gone
+        } catch where error.operation == "open" && error.code == ELOOP {
+            return .refused(Self.refusal(for: .symbolicLink)!)
+        } catch where error.operation == "open" && error.code == ENOENT {
+            return .gone
         }
+        // Any other failure (EACCES, EMFILE, a failed rename) is thrown for the caller to log.
     }
 
     private func claim(_ file: borrowing FileDescriptor, partner: String, name: String, check: Bool) throws(SystemError) -> Claim {
@@ -112,7 +115,7 @@ final class Inbox: Sendable {
         } catch {}
         defer { file.releaseLease() }
         let processingName = ProcessingName(token: nextToken(), check: check, fileName: name)
-        let processingPath = root.processing(partner) + "/" + processingName.encoded
+        let processingPath = root.processingFile(partner, processingName.encoded)
         try FileSystem.createDirectories(root.processing(partner), mode: 0o750)
         try FileSystem.rename(file.path, to: processingPath)
         // Flush the upload itself: the partner's client may never have.

@@ -37,4 +37,20 @@ struct ProcessingName: Equatable, Sendable {
         self.token = String(token)
         self.fileName = fileName
     }
+
+    /// Reads a name made by Intake before this encoding, `<epoch>-<pid>-<n>[--check]--<name>`,
+    /// for a file claimed by the previous version just before it stopped. Its marker was
+    /// ambiguous (an upload named `check--x.csv` looks like a check): what follows the token
+    /// is read as a check only when it starts with `check--`, the way that version wrote it.
+    init?(decodingLegacy name: String) {
+        guard let separator = name.firstRange(of: "--") else { return nil }
+        let token = name[..<separator.lowerBound]
+        guard token.split(separator: "-").count == 3, token.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }) else { return nil }
+        var rest = name[separator.upperBound...]
+        check = rest.hasPrefix("check--")
+        if check { rest = rest.dropFirst("check--".count) }
+        guard !rest.isEmpty else { return nil }
+        self.token = String(token)
+        self.fileName = String(rest)
+    }
 }

@@ -13,10 +13,11 @@ import Glibc
 ///
 /// One poll thread reads inotify (``Inotify``); this service's loop turns its signals into
 /// candidates (``SettleTracker``) and hands settled ones, one at a time, to the
-/// ``FileProcessor`` on a dedicated ``BlockingWorker`` thread. At start it resumes unfinished
-/// files from the journal, then sets its watches, then scans every inbox, so nothing that
-/// arrived while it was down (or while the watches were being set) is missed. An overflow of
-/// events, the kernel's or its own, triggers the same scan.
+/// ``FileProcessor`` on a dedicated ``BlockingWorker`` thread. At start it sets its watches and
+/// scans every inbox, so nothing that arrived while it was down (or while the watches were being
+/// set) is missed, then resumes unfinished files from the journal before any new one is taken
+/// (the worker runs jobs in order). An overflow of events, the kernel's or its own, triggers the
+/// same scan; so does a settings reload, which also resumes entries that waited for it.
 public final class WatchService: Service {
     private let configuration: WatchConfiguration
     private let logger: Logger

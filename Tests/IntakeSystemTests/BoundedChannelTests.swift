@@ -18,7 +18,7 @@ import Testing
             done.signal()
         }
         for n in 0..<100 { #expect(channel.send(n)) }
-        done.wait()
+        #expect(done.wait(timeout: .now() + 10) == .success)
         #expect(received.withLock { $0 } == Array(0..<100))
     }
 
@@ -26,13 +26,18 @@ import Testing
         let channel = BoundedChannel<Int>(capacity: 1)
         let result = Mutex<Int?>(-1)
         let done = DispatchSemaphore(value: 0)
+        let blocking = DispatchSemaphore(value: 0)
         DetachedThread.start {
+            blocking.signal()
             let message = channel.receive()
             result.withLock { $0 = message }
             done.signal()
         }
+        blocking.wait()
+        // The receiver is at (or about to reach) its wait on an empty channel; cancel must free it.
+        #expect(done.wait(timeout: .now() + .milliseconds(50)) == .timedOut, "nothing to receive yet")
         channel.cancel()
-        done.wait()
+        #expect(done.wait(timeout: .now() + 10) == .success, "cancel releases the receiver")
         #expect(result.withLock { $0 } == nil)
         #expect(channel.receive() == nil, "later receives return nil too")
     }
@@ -42,13 +47,17 @@ import Testing
         #expect(channel.send(1))
         let sent = Mutex<Bool?>(nil)
         let done = DispatchSemaphore(value: 0)
+        let blocking = DispatchSemaphore(value: 0)
         DetachedThread.start {
+            blocking.signal()
             let ok = channel.send(2) // blocks: the channel is full
             sent.withLock { $0 = ok }
             done.signal()
         }
+        blocking.wait()
+        #expect(done.wait(timeout: .now() + .milliseconds(50)) == .timedOut, "the channel is full")
         channel.cancel()
-        done.wait()
+        #expect(done.wait(timeout: .now() + 10) == .success, "cancel releases the sender")
         #expect(sent.withLock { $0 } == false)
         #expect(channel.send(3) == false)
     }

@@ -94,17 +94,59 @@ import Glibc
             #expect(symlink(root.path + "/elsewhere.csv", root.inboxFile("acme", "link.csv")) == 0)
             #expect(link(root.path + "/elsewhere.csv", root.inboxFile("acme", "hard.csv")) == 0)
             #expect(mkfifo(root.inboxFile("acme", "pipe.csv"), 0o600) == 0)
-            for name in ["link.csv", "hard.csv", "pipe.csv"] {
+            #expect(mkdir(root.inboxFile("acme", "folder.csv"), 0o755) == 0)
+            for name in ["link.csv", "hard.csv", "pipe.csv", "folder.csv"] {
                 #expect(processor.handleReady(partner: "acme", name: name, incompleteSince: nil) == .processed)
                 #expect(!FileSystem.exists(root.inboxFile("acme", name)))
             }
             let db = try Database(path: root.database)
             #expect(try db.cachedStatement("SELECT file_name, status FROM imports ORDER BY file_name").rows() == [
-                ["hard.csv", "rejected"], ["link.csv", "rejected"], ["pipe.csv", "rejected"],
+                ["folder.csv", "rejected"], ["hard.csv", "rejected"], ["link.csv", "rejected"], ["pipe.csv", "rejected"],
             ])
-            #expect(try FileSystem.contents(of: root.refused("acme")).count == 3)
-            #expect(try FileSystem.contents(of: root.outbox("acme")).filter { $0.hasSuffix(".result.xlsx") }.count == 3)
+            #expect(try FileSystem.contents(of: root.refused("acme")).count == 4)
+            #expect(try FileSystem.contents(of: root.outbox("acme")).filter { $0.hasSuffix(".result.xlsx") }.count == 4)
             #expect(FileSystem.exists(root.path + "/elsewhere.csv"), "a link's target is never touched")
+        }
+    }
+
+    /// The claim itself, for what is swapped in after the watcher looked: a link is refused
+    /// without being followed, a second link or a pipe is refused from the open descriptor, a
+    /// vanished file is gone, and nothing is moved.
+    @Test func theClaimRefusesWhatWasSwappedInAfterTheLook() throws {
+        try withProcessor { processor, root in
+            let inbox = processor.inbox
+            try writeFile(root.path + "/elsewhere.csv", "x")
+            #expect(symlink(root.path + "/elsewhere.csv", root.inboxFile("acme", "link.csv")) == 0)
+            #expect(try inbox.claim(partner: "acme", name: "link.csv", check: false) == .refused("symbolic links are not accepted; upload the file itself"))
+            #expect(link(root.path + "/elsewhere.csv", root.inboxFile("acme", "hard.csv")) == 0)
+            #expect(try inbox.claim(partner: "acme", name: "hard.csv", check: false) == .refused("hard links are not accepted; upload the file itself"))
+            #expect(mkfifo(root.inboxFile("acme", "pipe.csv"), 0o600) == 0)
+            #expect(try inbox.claim(partner: "acme", name: "pipe.csv", check: false) == .refused("named pipes are not accepted; upload a regular file"))
+            #expect(try inbox.claim(partner: "acme", name: "missing.csv", check: false) == .gone)
+            #expect(try FileSystem.contents(of: root.inbox("acme")).sorted() == ["hard.csv", "link.csv", "pipe.csv"])
+            #expect(((try? FileSystem.contents(of: root.processing("acme"))) ?? []).isEmpty)
+
+            // A regular file is moved under a processing name that keeps the partner's name.
+            try writeFile(root.inboxFile("acme", "ok.csv", check: true), "x")
+            guard case .claimed(let name, let path, let size) = try inbox.claim(partner: "acme", name: "ok.csv", check: true) else {
+                throw TestFailure("ok.csv was not claimed")
+            }
+            #expect(name.check && name.fileName == "ok.csv" && size == 1)
+            #expect(path == root.processingFile("acme", name.encoded) && FileSystem.exists(path))
+        }
+    }
+
+    @Test func filesClaimedByThePreviousVersionAreAdoptedItsWay() throws {
+        try withProcessor { processor, root in
+            try FileSystem.createDirectories(root.processing("acme"))
+            try writeFile(root.processingFile("acme", "1767225600-42-1--old.csv"), customersCSV(prefix: "OLD", count: 2))
+            try writeFile(root.processingFile("acme", "1767225600-42-2--check--trial.csv"), customersCSV(prefix: "TRY", count: 2))
+            processor.resume()
+            let db = try Database(path: root.database)
+            #expect(try db.cachedStatement("SELECT file_name, status FROM imports ORDER BY file_name").rows() == [
+                ["old.csv", "completed"], ["trial.csv", "checked"],
+            ])
+            #expect(try db.scalar("SELECT count(*) FROM customers") == 2)
         }
     }
 }
