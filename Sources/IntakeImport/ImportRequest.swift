@@ -14,7 +14,13 @@ public struct ImportPolicy: Sendable {
     /// Limits; a file over one is rejected with a result workbook naming it.
     public var maxBytes: Int64?
     public var maxRows: Int?
-    public var maxSeconds: Double?
+    /// Seconds one file may take, reading included; one bad file never holds the worker for
+    /// long (a workbook of millions of empty cells, say).
+    public var maxSeconds: Double = ImportPolicy.defaultMaxSeconds
+
+    /// The time budget of a file when the settings give none: a million-row workbook imports in
+    /// well under a minute.
+    public static let defaultMaxSeconds: Double = 600
     /// Read, validate and match exactly like an import, then roll back: nothing in `customers` changes.
     public var dryRun = false
 

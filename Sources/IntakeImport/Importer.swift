@@ -94,7 +94,9 @@ public final class Importer {
         let table: Table
         let columns: ColumnMap
         do {
-            table = try Spreadsheet.open(request.path, options: request.readOptions)
+            var options = request.readOptions
+            options.deadline = ReadDeadline(seconds: request.policy.maxSeconds, clock: clock)
+            table = try Spreadsheet.open(request.path, options: options)
             columns = try ColumnMap(header: table.header.cells, aliases: request.policy.columnAliases)
         } catch let error as ReadError {
             throw FileRejection(message: error.description)
@@ -158,8 +160,8 @@ public final class Importer {
                         }
                         if record.rowsRead % 4096 == 0 {
                             if let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
-                            if let maxSeconds = policy.maxSeconds, clock.monotonicSeconds() - started > maxSeconds {
-                                throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(maxSeconds)) seconds, this partner's limit (max_seconds)")
+                            if clock.monotonicSeconds() - started > policy.maxSeconds {
+                                throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(policy.maxSeconds)) seconds, the limit max_seconds; nothing was imported")
                             }
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
@@ -265,11 +267,19 @@ public final class Importer {
         return summary
     }
 
-    /// `customers-2024-05.xlsx` → `<outbox>/customers-2024-05.import-42.result.xlsx`.
+    /// `customers-2024-05.xlsx` → `<outbox>/customers-2024-05.import-42.result.xlsx`. A long
+    /// name's stem is shortened (between characters) so that the result's name, and the
+    /// temporary name it is written under first, fit in a file system's 255 bytes; the import
+    /// id and the extension always stay.
     public static func resultPath(outbox: String, fileName: String, importID: Int64) -> String {
         var stem = FileSystem.baseName(of: fileName)
         if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
-        return "\(outbox)/\(stem).import-\(importID).result.xlsx"
+        let suffix = ".import-\(importID).result.xlsx"
+        // FileSystem.temporarySibling adds a dot before and `.<pid>.tmp` after: 20 bytes at most.
+        let room = FileSystem.maxNameBytes - 20 - suffix.utf8.count
+        // A shortened stem ends in "…" (3 bytes), so the partner sees it was cut.
+        let shown = stem.utf8.count <= room ? stem : FileSystem.prefix(of: stem, maxBytes: room - 3) + "…"
+        return "\(outbox)/\(shown)\(suffix)"
     }
 
     /// Maps the typed errors of the lower layers onto ``ImportFailure``; ReadError passes through

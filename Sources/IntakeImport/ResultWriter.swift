@@ -17,6 +17,7 @@ final class ResultWriter: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<ReportError?>(nil)
     private var pending: [Line] = []
+    private var pendingBytes = 0
     private var closed = false
 
     /// One line of the Rows sheet, and the row as sent for the Rejected sheet when it was rejected.
@@ -44,7 +45,10 @@ final class ResultWriter: @unchecked Sendable {
 
     func add(_ line: Line) {
         pending.append(line)
-        if pending.count == Self.batchSize { flush() }
+        // Rejected rows carry their cells: a batch also closes at a mebibyte of them.
+        if let cells = line.rejectedCells { for cell in cells { pendingBytes += cell.utf8.count } }
+        pendingBytes += line.message.utf8.count
+        if pending.count == Self.batchSize || pendingBytes >= 1 << 20 { flush() }
     }
 
     /// Writes the Summary and closes the workbook, which compresses and writes the file, and waits
@@ -75,6 +79,7 @@ final class ResultWriter: @unchecked Sendable {
         guard !pending.isEmpty else { return }
         channel.send(.lines(pending))
         pending = []
+        pendingBytes = 0
         pending.reserveCapacity(Self.batchSize)
     }
 

@@ -14,9 +14,10 @@ struct PreparedRow: Sendable {
 /// SQLite (and a fourth writes the result workbook; see ``ResultWriter``), so an import keeps both
 /// cores busy whichever stage is the slow one: parsing dominates an XLSX file, the store a CSV.
 ///
-/// Rows travel in batches through bounded channels (a few thousand rows at most in flight), so
-/// memory stays flat whatever the file's size; a read error ends the stream and is rethrown to
-/// the consumer at the row where it happened.
+/// Rows travel in batches through bounded channels, so memory stays flat whatever the file's
+/// size: a batch closes at ``batchSize`` rows or ``batchBytes`` of text, whichever comes first, so
+/// a few thousand short rows or a few long ones are in flight, never thousands of long ones. A
+/// read error ends the stream and is rethrown to the consumer at the row where it happened.
 final class RowPipeline: @unchecked Sendable {
     // @unchecked: `table` is touched only by the reading thread, `validator` only by the
     // validating one; the consumer's cursor (`current`, `finished`) only by the consumer.
@@ -37,6 +38,7 @@ final class RowPipeline: @unchecked Sendable {
     }
 
     static let batchSize = 1024
+    static let batchBytes = 1 << 20
 
     init(table: Table, validator: RowValidator, columns: ColumnMap, depth: Int = 8) {
         self.table = table
@@ -51,13 +53,16 @@ final class RowPipeline: @unchecked Sendable {
     private func readRows() {
         var batch: [SourceRow] = []
         batch.reserveCapacity(Self.batchSize)
+        var bytes = 0
         do {
             while let row = try table.nextRow() {
+                for cell in row.cells { bytes += cell.utf8.count }
                 batch.append(row)
-                if batch.count == Self.batchSize {
+                if batch.count == Self.batchSize || bytes >= Self.batchBytes {
                     guard read.send(.rows(batch)) else { return }
                     batch = []
                     batch.reserveCapacity(Self.batchSize)
+                    bytes = 0
                 }
             }
             if !batch.isEmpty { guard read.send(.rows(batch)) else { return } }

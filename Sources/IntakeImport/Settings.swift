@@ -10,7 +10,7 @@ import Yams
 ///       mode: merge                  # merge | replace | skip-existing | create-only | update-only
 ///       settle_seconds: 5
 ///       undo_retention_days: 30
-///       limits: { max_bytes: 104857600, max_rows: 2000000, max_seconds: 3600 }
+///       limits: { max_bytes: 104857600, max_rows: 2000000, max_seconds: 600, max_text_bytes: 1073741824 }
 ///     partners:
 ///       acme:
 ///         mode: replace
@@ -37,6 +37,8 @@ public struct Settings: Sendable {
         public var maxBytes: Int64?
         public var maxRows: Int?
         public var maxSeconds: Double?
+        /// Bytes of text a file's cells may expand to; nil for ``ReadLimits/maxTextBytes``.
+        public var maxTextBytes: Int64?
         public var settleSeconds: Double?
         public var undoRetentionDays = 30
 
@@ -51,13 +53,15 @@ public struct Settings: Sendable {
             policy.columnAliases = columns
             policy.maxBytes = maxBytes
             policy.maxRows = maxRows
-            policy.maxSeconds = maxSeconds
+            if let maxSeconds { policy.maxSeconds = maxSeconds }
             if !createdAtFormats.isEmpty || timeZone != nil {
                 do { policy.timestamps = try TimestampRules(formats: createdAtFormats, timeZone: timeZone) } catch {
                     throw SettingsError(line: nil, message: "created_at \(error.reason)")
                 }
             }
-            return (policy, ReadOptions(encoding: encoding, delimiter: delimiter))
+            var options = ReadOptions(encoding: encoding, delimiter: delimiter)
+            if let maxTextBytes { options.limits.maxTextBytes = maxTextBytes }
+            return (policy, options)
         }
     }
 
@@ -165,7 +169,7 @@ public struct Settings: Sendable {
                     throw SettingsError(node: value, "created_at \(error.reason)")
                 }
             case "limits":
-                guard let fields = value.mapping else { throw SettingsError(node: value, "limits needs max_bytes, max_rows or max_seconds") }
+                guard let fields = value.mapping else { throw SettingsError(node: value, "limits needs max_bytes, max_rows, max_seconds or max_text_bytes") }
                 for (k, v) in fields {
                     // Bounded so the conversions below cannot trap on `1e300` or `inf`.
                     guard let number = v.string.flatMap(Double.init), number > 0, number < 1e15 else {
@@ -175,6 +179,7 @@ public struct Settings: Sendable {
                     case "max_bytes": p.maxBytes = Int64(number)
                     case "max_rows": p.maxRows = Int(number)
                     case "max_seconds": p.maxSeconds = number
+                    case "max_text_bytes": p.maxTextBytes = Int64(number)
                     default: throw SettingsError(node: k, "unknown limit '\(k.string ?? "?")'")
                     }
                 }

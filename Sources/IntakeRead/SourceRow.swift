@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import IntakeSystem
+
 /// What a reader knows about the file it reads: shown by `intake preview` and stored with each import.
 public struct SourceInfo: Sendable, Equatable {
     /// The format the file was read as.
@@ -36,8 +42,9 @@ public struct SourceRow: Sendable, Equatable {
         self.problem = problem
     }
 
-    /// True when every cell is empty: such rows are skipped, as a spreadsheet shows them as blank.
-    public var isBlank: Bool { cells.allSatisfy(\.isEmpty) }
+    /// True when every cell is empty and nothing is wrong with the row: such rows are skipped, as
+    /// a spreadsheet shows them as blank. A row whose cells were dropped for a problem is not.
+    public var isBlank: Bool { problem == nil && cells.allSatisfy(\.isEmpty) }
 }
 
 /// A source of records, header first. Implemented by ``CSVReader`` and ``XLSXReader``.
@@ -46,6 +53,22 @@ public protocol RecordReader: AnyObject {
     var info: SourceInfo { get }
     /// Returns the next record, or nil at the end of the file.
     func nextRecord() throws(ReadError) -> SourceRow?
+}
+
+/// When reading must stop: `seconds` after it started, on `clock`'s monotonic time.
+public struct ReadDeadline: Sendable {
+    public var clock: any TimeSource
+    /// The monotonic time past which reading fails.
+    public var at: Double
+    /// The budget, for the message.
+    public var seconds: Double
+
+    /// A deadline `seconds` from now on `clock`.
+    public init(seconds: Double, clock: any TimeSource) {
+        self.clock = clock
+        self.seconds = seconds
+        at = clock.monotonicSeconds() + seconds
+    }
 }
 
 /// Limits that keep memory and time bounded whatever a file claims about itself.
@@ -66,8 +89,16 @@ public struct ReadLimits: Sendable {
     public var maxCellCharacters = 32_767
     /// XML nesting deeper than any real SpreadsheetML part needs.
     public var maxXMLDepth = 64
-    /// Bytes of shared strings kept in memory.
+    /// Bytes of shared strings a workbook may hold in all.
     public var maxSharedStringBytes: Int64 = 1 << 30
+    /// Bytes of shared strings kept in memory; a larger table moves to scratch files.
+    public var sharedStringsMemoryBytes = 48 << 20
+    /// Bytes of text one row's cells may add up to; a larger row is rejected (its cells dropped).
+    public var maxRowBytes = 1 << 20
+    /// Bytes of text a whole file's cells may expand to (shared strings count each time they are
+    /// used); past it the file is rejected before anything is committed. Settings:
+    /// `limits.max_text_bytes`.
+    public var maxTextBytes: Int64 = 1 << 30
 
     /// The default limits given with each property.
     public init() {}
@@ -84,6 +115,11 @@ public struct ReadOptions: Sendable {
     public var limits = ReadLimits()
     /// The name to use for the file in messages (the partner's file name), when not the path.
     public var displayName: String?
+    /// Where a reader puts scratch files (a shared-strings table too large for memory): `$TMPDIR`,
+    /// else `/tmp`. They have no name and vanish with the reader.
+    /// When reading must have finished (the partner's `limits.max_seconds`); nil for no limit.
+    public var deadline: ReadDeadline?
+    public var scratchDirectory: String = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
 
     /// Options that detect the encoding and delimiter, read the first visible sheet, apply the default
     /// limits, and name the file after its path unless `displayName` is given.

@@ -7,18 +7,32 @@ public final class Table {
     public let name: String
     public let header: SourceRow
     private let reader: any RecordReader
+    private let deadline: ReadDeadline?
     private var dataRows = 0
+    /// Records read, blank ones too, for the deadline's checks.
+    private var records = 0
+
+    /// The widest file read: a worksheet's last column is XFD, the 16,384th, and a result
+    /// workbook must be able to show every column of a rejected row.
+    public static let maxColumns = 16_384
 
     public var info: SourceInfo { reader.info }
 
-    /// Reads the header.
-    /// - Throws: ``ReadError`` `.empty` when the file has no non-blank record.
-    public init(reader: any RecordReader, name: String) throws(ReadError) {
+    /// Reads the header: the first non-blank record, without its trailing empty cells.
+    /// - Throws: ``ReadError`` `.empty` when the file has no non-blank record, `.limitExceeded`
+    ///   when the header is wider than ``maxColumns`` or the deadline passes first.
+    public init(reader: any RecordReader, name: String, deadline: ReadDeadline? = nil) throws(ReadError) {
         self.reader = reader
         self.name = name
+        self.deadline = deadline
         while let record = try reader.nextRecord() {
+            records += 1
+            if records % 1024 == 0, let deadline { try Self.check(deadline, file: name) }
             if record.isBlank { continue }
             header = Self.trimmingTrailingEmpty(record)
+            if header.cells.count > Self.maxColumns {
+                throw ReadError(.limitExceeded, file: name, line: header.number, "the header has \(header.cells.count) columns; at most \(Self.maxColumns) are read, a worksheet's width")
+            }
             return
         }
         let what = reader.info.sheet.map { "the sheet \"\($0)\" has no rows" } ?? "the file has no rows"
@@ -30,6 +44,8 @@ public final class Table {
     ///   turns out to hold a header and no data rows.
     public func nextRow() throws(ReadError) -> SourceRow? {
         while let record = try reader.nextRecord() {
+            records += 1
+            if records % 1024 == 0, let deadline { try Self.check(deadline, file: name) }
             if record.isBlank { continue }
             dataRows += 1
             return fitted(record)
@@ -38,6 +54,11 @@ public final class Table {
             throw ReadError(.empty, file: name, line: header.number, "the file has a header but no data rows")
         }
         return nil
+    }
+
+    private static func check(_ deadline: ReadDeadline, file: String) throws(ReadError) {
+        guard deadline.clock.monotonicSeconds() > deadline.at else { return }
+        throw ReadError(.limitExceeded, file: file, "reading the file took longer than \(Int(deadline.seconds)) seconds, the limit max_seconds; nothing was imported")
     }
 
     /// A header's trailing empty cells are not columns (spreadsheets often carry a few).
@@ -103,7 +124,7 @@ public enum Spreadsheet {
         let lowered = name.lowercased()
         let wantsWorkbook = lowered.hasSuffix(".xlsx") || lowered.hasSuffix(".xlsm")
         if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || (wantsWorkbook && magic.starts(with: [0x50, 0x4B])) {
-            return try Table(reader: XLSXReader(path: path, options: options), name: name)
+            return try Table(reader: XLSXReader(path: path, options: options), name: name, deadline: options.deadline)
         }
         if magic.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
             throw OLE2.refusal(path: path, name: name)
@@ -112,6 +133,6 @@ public enum Spreadsheet {
             if magic.isEmpty { throw ReadError(.empty, file: name, "the file is empty") }
             throw ReadError(.notAWorkbook, file: name, "is named like a workbook but is not a zip archive, so it is not an XLSX file")
         }
-        return try Table(reader: CSVReader(path: path, options: options), name: name)
+        return try Table(reader: CSVReader(path: path, options: options), name: name, deadline: options.deadline)
     }
 }

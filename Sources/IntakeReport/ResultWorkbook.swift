@@ -133,16 +133,22 @@ public final class ResultWorkbook {
         rowsLine = 0
     }
 
+    /// Columns of the source shown on the Rejected sheet: all of them but for a file exactly as
+    /// wide as a sheet, whose last column gives way to `error` (its cells go into the error text).
+    private var shownColumns: Int { min(header.count, Self.lastColumn) }
+    /// XFD, a worksheet's last column, as a zero-based index.
+    static let lastColumn = 16_383
+
     private func startRejectedSheet(_ sheet: Sheet) throws(ReportError) {
-        try headerRow(sheet, header + ["error"])
-        if !header.isEmpty { worksheet_set_column(sheet, 0, UInt16(min(header.count - 1, 16_383)), 18, nil) }
-        worksheet_set_column(sheet, UInt16(min(header.count, 16_383)), UInt16(min(header.count, 16_383)), 70, nil)
+        try headerRow(sheet, Array(header.prefix(shownColumns)) + ["error"])
+        if shownColumns > 0 { worksheet_set_column(sheet, 0, UInt16(shownColumns - 1), 18, nil) }
+        worksheet_set_column(sheet, UInt16(shownColumns), UInt16(shownColumns), 70, nil)
         worksheet_freeze_panes(sheet, 1, 0)
         rejectedLine = 0
     }
 
     private func headerRow(_ sheet: Sheet, _ names: [String]) throws(ReportError) {
-        for (column, name) in names.prefix(16_384).enumerated() {
+        for (column, name) in names.prefix(Self.lastColumn + 1).enumerated() {
             try write(sheet, 0, column, name, bold)
         }
     }
@@ -165,22 +171,25 @@ public final class ResultWorkbook {
     /// Adds a rejected row to the Rejected sheet: its cells as sent, then the error.
     public func addRejected(cells: [String], error: String) throws(ReportError) {
         if rejectedLine == maxRowIndex {
-            finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: header.count)
+            finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: shownColumns)
             rejectedSheetCount += 1
             rejectedSheet = workbook_add_worksheet(workbook, "Rejected (\(rejectedSheetCount))")
             try startRejectedSheet(rejectedSheet)
         }
         rejectedLine += 1
-        for (column, value) in cells.prefix(header.count).enumerated() where !value.isEmpty {
+        for (column, value) in cells.prefix(shownColumns).enumerated() where !value.isEmpty {
             try write(rejectedSheet, rejectedLine, column, value, nil)
         }
-        try write(rejectedSheet, rejectedLine, min(header.count, 16_383), error, statusFormats[.rejected])
+        var error = error
+        let hidden = cells.prefix(header.count).dropFirst(shownColumns).filter { !$0.isEmpty }
+        if !hidden.isEmpty { error += " (past the last column a sheet has: \(hidden.joined(separator: " | ")))" }
+        try write(rejectedSheet, rejectedLine, shownColumns, error, statusFormats[.rejected])
     }
 
     /// Writes the Summary sheet and closes the workbook, which writes the file.
     public func finish(_ summary: ImportSummary) throws(ReportError) {
         finishTable(rowsSheet, lastRow: rowsLine, lastColumn: 3)
-        finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: header.count)
+        finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: shownColumns)
 
         let sheet = summarySheet
         worksheet_set_column(sheet, 0, 0, 22, nil)
@@ -223,7 +232,7 @@ public final class ResultWorkbook {
     }
 
     private func finishTable(_ sheet: Sheet, lastRow: UInt32, lastColumn: Int) {
-        worksheet_autofilter(sheet, 0, 0, max(lastRow, 1), UInt16(min(lastColumn, 16_383)))
+        worksheet_autofilter(sheet, 0, 0, max(lastRow, 1), UInt16(min(lastColumn, Self.lastColumn)))
     }
 
     private func write(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: String, _ format: Format?) throws(ReportError) {

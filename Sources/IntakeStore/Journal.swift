@@ -30,6 +30,9 @@ public struct JournalEntry: Sendable, Equatable {
     public var archivePath: String?
     /// A file dropped in `inbox/check/`: validated and matched, nothing changed.
     public var dryRun = false
+    /// Tries of this entry that failed inside the running service, and why the last one did.
+    public var failures = 0
+    public var lastError: String?
 }
 
 /// The journal's table, one method per step, each a single statement that is safe to repeat.
@@ -53,6 +56,15 @@ public final class Journal {
     public func beginAttempt(_ id: Int64, now: String) throws(SQLiteError) -> Int {
         try database.cachedStatement("UPDATE journal SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1").run([.integer(id), .text(now)])
         return Int(try database.scalar("SELECT attempts FROM journal WHERE id = ?1", [.integer(id)]) ?? 0)
+    }
+
+    /// Records that a try at entry `id` failed with `error` (a disk, database or report failure,
+    /// not bad input); returns how many tries have failed so far.
+    @discardableResult
+    public func failed(_ id: Int64, error: String, now: String) throws(SQLiteError) -> Int {
+        try database.cachedStatement("UPDATE journal SET failures = failures + 1, last_error = ?2, updated_at = ?3 WHERE id = ?1")
+            .run([.integer(id), .text(error), .text(now)])
+        return Int(try database.scalar("SELECT failures FROM journal WHERE id = ?1", [.integer(id)]) ?? 0)
     }
 
     /// Takes back an attempt that was abandoned cleanly (shutdown), so it does not count as a crash.
@@ -93,7 +105,8 @@ public final class Journal {
     /// holds one statement per clause.
     private func entries(_ clause: StaticString, _ bindings: [SQLValue]) throws(SQLiteError) -> [JournalEntry] {
         let statement = try database.cachedStatement("""
-            SELECT id, partner, file_name, processing_path, sha256, size, step, attempts, import_id, outcome, archive_path, dry_run
+            SELECT id, partner, file_name, processing_path, sha256, size, step, attempts, import_id, outcome, archive_path, dry_run,
+                   failures, last_error
             FROM journal \(clause)
             """)
         try statement.bind(bindings)
@@ -104,7 +117,7 @@ public final class Journal {
                 processingPath: statement.text(3) ?? "", sha256: statement.text(4), size: statement.isNull(5) ? nil : statement.int(5),
                 step: JournalEntry.Step(rawValue: statement.text(6) ?? "") ?? .claimed, attempts: Int(statement.int(7)),
                 importID: statement.isNull(8) ? nil : statement.int(8), outcome: statement.text(9).flatMap(JournalEntry.Outcome.init(rawValue:)), archivePath: statement.text(10),
-                dryRun: statement.int(11) != 0
+                dryRun: statement.int(11) != 0, failures: Int(statement.int(12)), lastError: statement.text(13)
             ))
         }
         statement.reset()

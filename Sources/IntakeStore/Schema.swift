@@ -98,6 +98,12 @@ public enum Schema {
               AND NOT EXISTS (SELECT 1 FROM customer_changes c WHERE c.import_id = imports.id);
         DELETE FROM customer_changes WHERE action = 'created';
         """,
+        // 6: why the last try at a file failed, so the running service can retry it with a
+        // backoff and the workbook that finally sets it aside can say what went wrong.
+        """
+        ALTER TABLE journal ADD COLUMN last_error TEXT;
+        ALTER TABLE journal ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -25,6 +25,23 @@ public struct FileDescriptor: ~Copyable {
         self.init(adopting: fd, path: path)
     }
 
+    /// A new file without a name in `directory`, read and written through this descriptor only
+    /// and gone when it is closed (or the process dies): scratch space for data too large to keep
+    /// in memory. Falls back to a named file removed at once where the file system lacks O_TMPFILE.
+    public static func anonymous(in directory: String) throws(SystemError) -> FileDescriptor {
+        do throws(SystemError) {
+            return FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) }, path: directory + "/(anonymous)")
+        } catch where error.code == EOPNOTSUPP || error.code == EISDIR {
+            var template = Array((directory + "/.intake-scratch-XXXXXX").utf8CString)
+            let fd = try syscall("mkstemp", directory) { template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) } }
+            let path = String(cString: template)
+            _ = try? syscall("unlink", path) { unlink(path) }
+            // mkstemp has no close-on-exec flag of its own; set it before any child could inherit it.
+            _ = try? syscall("fcntl(F_SETFD)", path) { fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return FileDescriptor(adopting: fd, path: directory + "/(anonymous)")
+        }
+    }
+
     deinit { _ = Glibc.close(rawValue) }
 
     /// Reads up to `buffer.count` bytes at `offset`, without moving the file position.

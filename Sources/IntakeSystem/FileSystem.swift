@@ -112,6 +112,25 @@ public enum FileSystem {
         "\(parent(of: path))/.\(baseName(of: path)).\(getpid()).tmp"
     }
 
+    /// The longest start of `name` that fits in `maxBytes` of UTF-8, cut between characters, so
+    /// that names Intake derives from a partner's file name stay within a file system's 255
+    /// bytes however long the partner's name is.
+    public static func prefix(of name: String, maxBytes: Int) -> String {
+        guard name.utf8.count > maxBytes else { return name }
+        var bytes = 0
+        var end = name.startIndex
+        for index in name.indices {
+            let size = name[index].utf8.count
+            if bytes + size > maxBytes { break }
+            bytes += size
+            end = name.index(after: index)
+        }
+        return String(name[..<end])
+    }
+
+    /// The longest name a file system takes (`NAME_MAX`).
+    public static let maxNameBytes = 255
+
     /// The directory part of `path` (`.` when there is none).
     public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

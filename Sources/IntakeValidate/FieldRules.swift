@@ -125,24 +125,31 @@ public enum FieldRules {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)
         var simple = true
+        // A + only leads: nothing but blanks or an opening parenthesis may come before it
+        // (`(+49) 30…` is a phone; `-+7…`, `7+…` and `++7…` are errors).
+        var started = false
         for b in raw.utf8 {
             switch b {
             case 0x30...0x39: bytes.append(b)
-            case UInt8(ascii: "+") where bytes.isEmpty: bytes.append(b)
-            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\t"): continue
+            case UInt8(ascii: "+") where !started: bytes.append(b)
+            case UInt8(ascii: " "), UInt8(ascii: "\t"): continue
+            case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"): break
             default: simple = false
             }
             if !simple { break }
+            if b != UInt8(ascii: "(") { started = true }
         }
         if simple {
             let digits = bytes.first == UInt8(ascii: "+") ? bytes.count - 1 : bytes.count
             if (5...15).contains(digits) { return String(decoding: bytes, as: UTF8.self) }
         }
         var out = ""
-        for (offset, c) in raw.trimmed.enumerated() {
+        started = false
+        for c in raw.trimmed {
+            defer { if !["(", " ", "\t", "\u{00A0}"].contains(c) { started = true } }
             switch c {
             case " ", "-", ".", "(", ")", "\u{00A0}", "\t": continue
-            case "+" where offset == 0: out.append(c)
+            case "+" where !started: out.append(c)
             case "0"..."9": out.append(c)
             default: throw FieldError("is not a phone number: \(describe(c)) is not allowed (use digits, an optional leading +, spaces, dashes, dots, parentheses)")
             }

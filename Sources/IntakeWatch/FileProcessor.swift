@@ -20,6 +20,8 @@ final class FileProcessor {
     /// True once a graceful shutdown began.
     let shuttingDown: @Sendable () -> Bool
     let settings: SettingsBox
+    /// Entries whose last try failed, with the monotonic time of their next one.
+    private(set) var retries: [Int64: Double] = [:]
 
     var root: DataRoot { configuration.root }
 
@@ -152,9 +154,7 @@ final class FileProcessor {
                 guard let next = try journal.entry(entry.id) else { return }
                 entry = next
             } catch {
-                logger.error("file processing failed; it will be retried", metadata: [
-                    "partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)", "error": "\(error)",
-                ])
+                scheduleRetry(entry, after: error)
                 return
             }
         }
@@ -166,6 +166,32 @@ final class FileProcessor {
             "unchanged": "\(record?.unchanged ?? 0)", "rejected": "\(record?.rejected ?? 0)",
             "seconds": "\(twoDecimals(clock.monotonicSeconds() - started))",
         ])
+    }
+
+    /// Records a failed try (the disk, the database, the workbook: not bad input, which never
+    /// throws) and schedules the next, each one twice as far off, up to ten minutes. An import
+    /// that keeps failing reaches the attempts limit and is set aside with a workbook that
+    /// names the last failure (see ``importClaimed(_:)``).
+    private func scheduleRetry(_ entry: JournalEntry, after error: any Error) {
+        let failures = (try? journal.failed(entry.id, error: "\(error)", now: clock.utcNow())) ?? entry.failures + 1
+        let delay = min(configuration.retryBaseSeconds * Double(1 << min(failures - 1, 20)), 600)
+        retries[entry.id] = clock.monotonicSeconds() + delay
+        logger.error("file processing failed; it will be retried", metadata: [
+            "partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)", "error": "\(error)",
+            "failures": "\(failures)", "retry_in_seconds": "\(Int(delay))",
+        ])
+    }
+
+    /// Drives the entries whose retry is due; the service calls it on every pass.
+    func retryDue() {
+        let now = clock.monotonicSeconds()
+        for (id, due) in retries.sorted(by: { $0.value < $1.value }) where due <= now {
+            if shuttingDown() { return }
+            retries[id] = nil
+            guard let entry = try? journal.entry(id), entry.step != .archived else { continue }
+            logger.notice("retrying", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
+            drive(entry)
+        }
     }
 
     /// Runs the import of a claimed file. Returns false when it was abandoned (shutdown) or must
@@ -200,7 +226,8 @@ final class FileProcessor {
         }
         let attempt = try journal.beginAttempt(entry.id, now: clock.utcNow())
         if attempt > configuration.maxAttempts {
-            _ = try importer.refuse(request, reason: "importing this file crashed or timed out \(configuration.maxAttempts) times; it was set aside, please check it or contact support", hooks: hooks)
+            let why = entry.lastError.map { "failed \(configuration.maxAttempts) times (the last time: \($0))" } ?? "crashed or timed out \(configuration.maxAttempts) times"
+            _ = try importer.refuse(request, reason: "importing this file \(why); it was set aside, please check it or contact support", hooks: hooks)
             return true
         }
         let started = clock.monotonicSeconds()
@@ -211,15 +238,21 @@ final class FileProcessor {
             if clock.monotonicSeconds() - started > timeout { return .timeout }
             return nil
         }
+        let failure: ImportFailure
         do {
             _ = try importer.run(request, hooks: timed)
             pruneUndoData(entry.partner, days: settings.value.forPartner(entry.partner).undoRetentionDays)
             return true
-        } catch .stopped(.shutdown) {
+        } catch {
+            failure = error
+        }
+        guard case .stopped(let reason) = failure else { throw failure }
+        switch reason {
+        case .shutdown:
             try journal.abandonAttempt(entry.id, now: clock.utcNow())
             logger.notice("import abandoned for shutdown; it resumes at the next start", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)"])
             return false
-        } catch .stopped(let reason) {
+        case .timeout:
             logger.warning("import stopped", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "reason": "\(reason.rawValue)", "attempt": "\(attempt)"])
             return try importClaimed(entry)
         }

@@ -63,7 +63,7 @@ final class Inbox: Sendable {
 
     /// Moves a refused entry out of the inbox, never following or reading it; returns where it went.
     func setAside(partner: String, name: String, path: String) throws(SystemError) -> String {
-        let target = root.refusedFile(partner, "\(nextToken())-\(name)")
+        let target = root.refusedFile(partner, "\(nextToken())-\(FileSystem.prefix(of: name, maxBytes: ProcessingName.maxNameBytes))")
         try FileSystem.createDirectories(root.refused(partner), mode: 0o750)
         try FileSystem.rename(path, to: target)
         return target

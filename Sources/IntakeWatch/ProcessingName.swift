@@ -1,10 +1,13 @@
+import IntakeSystem
+
 /// The name a claimed file gets in the processing area, encoded and decoded in this one place.
 ///
 /// `<claim token>.<kind>--<the partner's file name>`, where the token is `<epoch>-<pid>-<n>` and
 /// the kind is `import` or `check`. The token and kind are ours and hold no `--`, so the first
 /// `--` ends them whatever the partner named the file: an upload called `check--x.csv` stays an
 /// import. The journal, not the name, says what a file is wherever it has an entry; the name is
-/// read only to adopt a file claimed just before a crash, whose journal entry was never written.
+/// read only to adopt a file claimed just before a crash, whose journal entry was never written
+/// (such a file keeps the first 100 bytes of its name, all the path holds).
 struct ProcessingName: Equatable, Sendable {
     /// Unique per claim: the wall-clock second, the process and a counter.
     var token: String
@@ -13,7 +16,11 @@ struct ProcessingName: Equatable, Sendable {
     /// The name the partner gave the file.
     var fileName: String
 
-    var encoded: String { "\(token).\(check ? "check" : "import")--\(fileName)" }
+    /// The partner's name in the path is cut to this many bytes: the path's length never depends
+    /// on it (the whole name is in the journal).
+    static let maxNameBytes = 100
+
+    var encoded: String { "\(token).\(check ? "check" : "import")--\(FileSystem.prefix(of: fileName, maxBytes: Self.maxNameBytes))" }
 
     init(token: String, check: Bool, fileName: String) {
         self.token = token

@@ -9,6 +9,9 @@ public struct WatchConfiguration: Sendable {
     public var settleSeconds: Double = 5
     /// Imports of one file that may crash or time out before it is set aside as failed.
     public var maxAttempts = 3
+    /// Seconds before the first retry of a file whose processing failed in the running service;
+    /// each further retry waits twice as long, at most ten minutes.
+    public var retryBaseSeconds: Double = 10
     /// Seconds one import may take before it is stopped (and counted as an attempt).
     public var importTimeoutSeconds: Double = 3600
     /// Seconds an XLSX may stay incomplete (no zip directory yet) after settling before it is

@@ -195,6 +195,7 @@ public final class WatchService: Service {
                 try await scanAll()
             }
             try await processReady(&tracker, worker: worker, processor: processor)
+            try await worker.run { processor.value.retryDue() }
             observer.passed(tracker.candidates.count)
         }
     }

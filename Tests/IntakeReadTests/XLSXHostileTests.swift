@@ -71,7 +71,7 @@ import Testing
     @Test func sharedStringsThatOutgrowTheirBudget() throws {
         var options = ReadOptions()
         options.limits.maxSharedStringBytes = 1 << 20
-        let sst = #"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"# + String(repeating: "<si/>", count: 200_000) + "</sst>"
+        let sst = #"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"# + String(repeating: "<si/>", count: 300_000) + "</sst>" // 4 bytes of bookkeeping each
         let error = try #require(try self.error(sheet: worksheetXML(#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#), sharedStrings: sst, options: options))
         #expect(error.kind == .limitExceeded)
         #expect(error.message.contains("shared strings table holds more than 1048576 bytes"))
@@ -79,7 +79,7 @@ import Testing
 
     @Test func overlongCellIsRefused() throws {
         let long = String(repeating: "x", count: 40_000)
-        let error = try #require(try self.error(sheet: worksheetXML(#"<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row><row r="2"><c r="B2" t="inlineStr"><is><t>"# + long + "</t></is></c></row>")))
+        let error = try #require(try self.error(sheet: worksheetXML(#"<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="inlineStr"><is><t>b</t></is></c></row><row r="2"><c r="B2" t="inlineStr"><is><t>"# + long + "</t></is></c></row>")))
         #expect(error.kind == .limitExceeded)
         #expect(error.line == 2)
         #expect(error.message == "cell B2 has more than 32767 characters, more than a cell may hold")

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeSystem
 
 /// Paths the tests need: the package root, the shared corpus beside the checkout, built binaries.
 public enum TestPaths {
@@ -53,9 +54,13 @@ private func makeTemporaryDirectory() -> String {
 }
 
 /// Writes bytes or text to a file, creating parent folders.
+/// Writes `bytes` to `path` (creating its folder) through a close-on-exec descriptor: Foundation's
+/// own leaves its descriptor inheritable, and a child another test spawns at that moment would
+/// hold the file open for writing, so the watcher's lease (rightly) would not be granted.
 public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let file = try FileDescriptor(opening: path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+    try file.writeAll(bytes)
 }
 
 public func writeFile(_ path: String, _ text: String) throws {

@@ -45,6 +45,8 @@ import Testing
         ("12345", "12345"),
         ("+123456789012345", "+123456789012345"),
         ("79001234567", "79001234567"),
+        ("  +7 900 123 45 67", "+79001234567"),
+        ("(+49) 30 1234567", "+49301234567"),
     ])
     func normalizesPhones(_ raw: String, _ stored: String) throws {
         #expect(try FieldRules.phone(raw) == stored)
@@ -55,6 +57,10 @@ import Testing
         ("1234567890123456", "has 16 digits"),
         ("+7 900 CALL ME", "\"C\" is not allowed"),
         ("7+9001234567", "\"+\" is not allowed"),
+        // A sign only leads: not after a dash, not twice.
+        ("-+79001234567", "\"+\" is not allowed"),
+        ("++79001234567", "\"+\" is not allowed"),
+        ("7 (+900) 123 45 67", "\"+\" is not allowed"),
         ("ext. 12345#", "\"e\" is not allowed"),
     ])
     func rejectsBrokenPhones(_ raw: String, _ reason: String) {

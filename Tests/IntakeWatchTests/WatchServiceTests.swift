@@ -1,3 +1,4 @@
+import Foundation
 import IntakeImport
 import IntakeStore
 import IntakeSystem
@@ -66,6 +67,82 @@ import Testing
             try #require(await eventually { (try? db.scalar("SELECT count(*) FROM customers WHERE partner = 'slow'")) == 1 })
             #expect(try db.cachedStatement("SELECT min(started_at) FROM imports").rows() == [["2026-01-01 00:00:30"]], "stamped by the injected clock")
 
+            await group.triggerGracefulShutdown()
+            try await running.value
+        }
+    }
+
+    /// A failure inside the running service (here the result workbook cannot be written, because
+    /// a folder stands where it goes) is retried by the service itself, after a backoff on the
+    /// injected clock; once the cause is gone the file goes through, exactly once.
+    @Test func aFailedFileIsRetriedWithABackoffByTheRunningService() async throws {
+        try await withRunningService { root, time, passes in
+            try FileSystem.createDirectories(root.scratchResult(journalEntry: 1)) // in the way
+            try drop(customersCSV(prefix: "R", count: 2), into: root.inbox("acme"), as: "retry.csv")
+            time.advance(by: 1)
+            let db = try Database(path: root.database)
+            try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == 1 })
+            #expect(try db.scalar("SELECT count(*) FROM imports") == 0, "the failed try left nothing")
+            #expect(try db.cachedStatement("SELECT step FROM journal").rows() == [["claimed"]])
+
+            // Before the backoff has passed nothing is tried again.
+            let seen = passes.count
+            time.advance(by: 9)
+            try #require(await eventually { passes.count >= seen + 3 })
+            #expect(try db.scalar("SELECT failures FROM journal WHERE id = 1") == 1)
+
+            try FileManager.default.removeItem(atPath: root.scratchResult(journalEntry: 1))
+            time.advance(by: 1.5)
+            try #require(await eventually { (try? db.scalar("SELECT count(*) FROM journal WHERE step = 'archived'")) == 1 })
+            #expect(try db.scalar("SELECT count(*) FROM imports WHERE status = 'completed'") == 1)
+            #expect(try db.scalar("SELECT count(*) FROM customers") == 2)
+            #expect(try db.scalar("SELECT attempts FROM journal") == 2)
+        }
+    }
+
+    /// A file that keeps failing is set aside at the attempts limit, with a result workbook that
+    /// names the last failure, and the service goes on.
+    @Test func aFileThatKeepsFailingIsSetAsideWithTheLastFailureNamed() async throws {
+        try await withRunningService { root, time, _ in
+            try FileSystem.createDirectories(root.scratchResult(journalEntry: 1))
+            try drop(customersCSV(prefix: "F", count: 2), into: root.inbox("acme"), as: "failing.csv")
+            let db = try Database(path: root.database)
+            for failures in 1...3 {
+                time.advance(by: 700) // past any backoff
+                try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == Int64(failures) })
+            }
+            time.advance(by: 700)
+            try #require(await eventually { (try? db.scalar("SELECT count(*) FROM journal WHERE step = 'archived'")) == 1 })
+            let record = try #require(try ImportLog(database: db).list(partner: "acme").first)
+            #expect(record.status == .rejected)
+            #expect(record.error?.contains("importing this file failed 3 times (the last time: ") == true, "\(record.error ?? "")")
+            #expect(try db.scalar("SELECT count(*) FROM customers") == 0)
+            let failed = try FileSystem.contents(of: root.archive("acme", outcome: .failed))
+            #expect(failed.count == 1)
+        }
+    }
+
+    /// A running service on a fresh data root with partner `acme`, settle time 0 and retries from
+    /// 10 s, on a clock the test moves; stopped when `body` returns.
+    func withRunningService(_ body: (DataRoot, ManualTime, Passes) async throws -> Void) async throws {
+        try await withTemporaryDirectory { dir in
+            let root = DataRoot(dir + "/var")
+            try root.prepare(partner: "acme")
+            let time = ManualTime()
+            var configuration = WatchConfiguration(root: root)
+            configuration.settleSeconds = 0
+            configuration.tickMilliseconds = 10
+            var logger = Logger(label: "test.watch")
+            logger.logLevel = .critical
+            let ready = Atomic<Bool>(false)
+            let passes = Passes()
+            let service = WatchService(configuration: configuration, settings: SettingsBox(Settings()), logger: logger, clock: time,
+                                       observer: WatchObserver(ready: { ready.store(true, ordering: .releasing) }, passed: passes.record))
+            let group = ServiceGroup(services: [service], logger: logger)
+            let running = Task { try await group.run() }
+            defer { running.cancel() }
+            try #require(await eventually { ready.load(ordering: .acquiring) })
+            try await body(root, time, passes)
             await group.triggerGracefulShutdown()
             try await running.value
         }

@@ -193,6 +193,28 @@ import Testing
         }
     }
 
+    @Test func aLongCyrillicNameIsClaimedAndAnswered() throws {
+        try withRunningDaemon { daemon, root in
+            // 125 Cyrillic letters, 250 bytes, plus ".csv": 254 of a file system's 255.
+            let name = String(repeating: "Ж", count: 125) + ".csv"
+            #expect(name.utf8.count == 254)
+            try writeClosingOnExec(customersCSV(prefix: "LONG", count: 2), to: daemon.inbox("acme") + "/.up.partial")
+            try FileManager.default.moveItem(atPath: daemon.inbox("acme") + "/.up.partial", toPath: daemon.inbox("acme") + "/" + name)
+            try daemon.waitForDone(name)
+            let results = daemon.results("acme")
+            #expect(results.count == 1)
+            let result = try #require(results.first)
+            #expect(result.utf8.count <= 255 && result.hasSuffix(".import-1.result.xlsx") && result.hasPrefix("ЖЖЖ"), "\(result)")
+            #expect(result.contains("…"), "the stem was shortened, visibly")
+            #expect(try summary(daemon.outbox("acme") + "/" + result)["Source file"] == name, "the whole name, from the journal")
+            let db = try daemon.database()
+            #expect(try db.scalar("SELECT count(*) FROM customers") == 2)
+            #expect(try db.cachedStatement("SELECT file_name FROM imports").rows() == [[name]])
+            let archived = try FileManager.default.contentsOfDirectory(atPath: root + "/state/archive/acme/processed")
+            #expect(archived.count == 1 && archived[0].utf8.count < 160)
+        }
+    }
+
     @Test func onceProcessesWhatIsWaitingAndExits() throws {
         try withDaemonRoot { root in
             let inbox = root + "/partners/acme/inbox"

@@ -3,7 +3,7 @@
 
 // Linux APIs that Swift's Glibc module does not export or cannot call:
 // eventfd(2), which stops the inotify poll thread from another thread, and fcntl(2) leases
-// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE), and sync_file_range(2).
+// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE), sync_file_range(2) and O_TMPFILE.
 #include <sys/eventfd.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -32,5 +32,10 @@ static inline int intake_release_lease(int fd) {
 /// (sync_file_range with SYNC_FILE_RANGE_WRITE). A hint, not a durability guarantee: a later
 /// fsync still decides; it only has less left to write. Returns 0, or -1 with errno.
 int intake_start_writeback(int fd);
+
+/// Opens a new file without a name in `directory` (open with O_TMPFILE, which needs _GNU_SOURCE):
+/// scratch space that disappears with its descriptor, even after a crash. Returns the
+/// descriptor, or -1 with errno (EOPNOTSUPP on a file system without O_TMPFILE).
+int intake_open_anonymous(const char *directory);
 
 #endif

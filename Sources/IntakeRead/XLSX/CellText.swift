@@ -211,13 +211,6 @@ enum CellText {
     }
 
     /// Decodes OOXML's `_xHHHH_` escapes (ECMA-376 §22.9.2.19); `_x005F_` escapes a literal `_`.
-    /// The text of a cell's bytes with its escapes decoded; most cells have no `_` at all, and
-    /// skip the decoding without a second look at the String.
-    static func decodeEscapes(_ bytes: [UInt8]) -> String {
-        let text = String(decoding: bytes, as: UTF8.self)
-        return bytes.contains(UInt8(ascii: "_")) ? decodeEscapes(text) : text
-    }
-
     static func decodeEscapes(_ text: String) -> String {
         guard text.utf8.contains(UInt8(ascii: "_")) else { return text }
         let units = Array(text.utf16)

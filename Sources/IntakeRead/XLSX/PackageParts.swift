@@ -84,9 +84,10 @@ final class StylesParser: XMLHandler {
     }
 }
 
-/// Parses the shared strings table: rich-text runs joined, phonetic runs skipped.
+/// Parses the shared strings table into a ``SharedStringTable``: rich-text runs joined, phonetic
+/// runs skipped.
 final class SharedStringsParser: XMLHandler {
-    private(set) var strings: [String] = []
+    let strings: SharedStringTable
     private(set) var failure: ReadError?
     private var current: [UInt8] = []
     private var inItem = false
@@ -98,7 +99,8 @@ final class SharedStringsParser: XMLHandler {
     private let maxCellBytes: Int
     private let maxCharacters: Int
 
-    init(file: String, limits: ReadLimits) {
+    init(file: String, limits: ReadLimits, scratchDirectory: String) {
+        strings = SharedStringTable(limits: limits, scratchDirectory: scratchDirectory)
         self.maxCharacters = limits.maxCellCharacters
         self.file = file
         self.limit = limits.maxSharedStringBytes
@@ -130,13 +132,15 @@ final class SharedStringsParser: XMLHandler {
                 failure = ReadError(.limitExceeded, file: file, "shared string \(strings.count) has more than \(maxCharacters) characters, more than a cell may hold")
                 return
             }
-            // The table's own count attributes are never trusted; memory is accounted as it grows.
-            accountedBytes += 16 + Int64(current.count > 15 ? current.count : 0)
+            // The table's own count attributes are never trusted; its size is accounted as it grows.
+            accountedBytes += 4 + Int64(text.utf8.count)
             if accountedBytes > limit {
                 failure = ReadError(.limitExceeded, file: file, "the shared strings table holds more than \(limit) bytes")
                 return
             }
-            strings.append(text)
+            do { try strings.append(text) } catch {
+                failure = ReadError(io: error, file: file)
+            }
         }
     }
 

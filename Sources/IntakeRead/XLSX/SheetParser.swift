@@ -2,21 +2,40 @@
 ///
 /// Rows and cells without `r` attributes follow the one before; missing cells are empty; the
 /// `<dimension>` element is never read, so a wrong one cannot mislead or size anything.
+///
+/// A row costs what it holds, never its last column's index: once the header's width is known
+/// (``columnLimit``), cells past it are not stored (a value there is reported on the row), and a
+/// row's text is capped (``ReadLimits/maxRowBytes``), as is the whole file's
+/// (``ReadLimits/maxTextBytes``), since shared strings let a small file name a lot of text.
 final class SheetParser: XMLHandler {
     private(set) var failure: ReadError?
     /// Completed rows, taken by the reader.
     var completed: [SourceRow] = []
 
     private let file: String
-    private let sharedStrings: [String]
+    private let sharedStrings: SharedStringTable
     private let styles: [NumberDisplay]
     private let date1904: Bool
     private let maxCharacters: Int
+    private let maxRowBytes: Int
+    private let maxTextBytes: Int64
+
+    /// Columns stored per row: every column a sheet may have until the header (the first
+    /// non-blank row) is read, then the header's width.
+    private var columnLimit = SheetParser.maxColumns
 
     private var rowNumber = 0
     private var cells: [String] = []
     private var rowProblem: String?
     private var nextColumn = 0
+    /// Text bytes of the row so far, and of the whole sheet.
+    private var rowBytes = 0
+    private var textBytes: Int64 = 0
+    /// The first column past ``columnLimit`` that holds a value, in this row.
+    private var firstBeyondLimit: Int?
+    /// Set by ``cellText()`` when the cell's text holds a NUL, which only an `_x0000_` escape
+    /// can put there (XML itself cannot carry one).
+    private var cellHasNUL = false
 
     // The cell being read.
     private var column = 0
@@ -34,12 +53,14 @@ final class SheetParser: XMLHandler {
     static let maxRows = 1_048_576
     static let maxColumns = 16_384
 
-    init(file: String, sharedStrings: [String], styles: [NumberDisplay], date1904: Bool, limits: ReadLimits) {
+    init(file: String, sharedStrings: SharedStringTable, styles: [NumberDisplay], date1904: Bool, limits: ReadLimits) {
         self.file = file
         self.sharedStrings = sharedStrings
         self.styles = styles
         self.date1904 = date1904
         self.maxCharacters = limits.maxCellCharacters
+        self.maxRowBytes = limits.maxRowBytes
+        self.maxTextBytes = limits.maxTextBytes
     }
 
     func start(_ name: XMLName, _ attributes: XMLAttributes) {
@@ -75,7 +96,16 @@ final class SheetParser: XMLHandler {
         case UInt8(ascii: "v") where local[1] == 0, UInt8(ascii: "t") where local[1] == 0:
             capture = .none
         case UInt8(ascii: "r") where name.is("row"):
-            completed.append(SourceRow(number: rowNumber, cells: cells, problem: rowProblem))
+            if let beyond = firstBeyondLimit {
+                rowProblem = rowProblem ?? "has a value in column \(ColumnName.letters(beyond)) beyond the last header column \(ColumnName.letters(columnLimit - 1))"
+            }
+            let row = SourceRow(number: rowNumber, cells: cells, problem: rowProblem)
+            if columnLimit == Self.maxColumns && !row.isBlank {
+                // The first non-blank row is the header (as ``Table`` reads it): from the next
+                // row on, no row stores more cells than its trimmed width.
+                columnLimit = max(cells.lastIndex(where: { !$0.isEmpty }).map { $0 + 1 } ?? 1, 1)
+            }
+            completed.append(row)
         case UInt8(ascii: "r") where name.is("rPh"):
             phoneticDepth -= 1
         default:
@@ -94,7 +124,12 @@ final class SheetParser: XMLHandler {
     }
 
     private func startRow(_ attributes: XMLAttributes) {
-        if let r = attributes.value("r"), let n = Self.parseInt(r) {
+        if let r = attributes.value("r") {
+            // A reference that is not a row number is refused by name, never read as "the next row".
+            guard let n = Self.parseRowNumber(r) else {
+                failure = ReadError(.malformedXML, file: file, line: rowNumber + 1, "row reference \"\(String(cString: r))\" is not a row number")
+                return
+            }
             rowNumber = n
         } else {
             rowNumber += 1
@@ -106,9 +141,11 @@ final class SheetParser: XMLHandler {
         // old buffer, and re-growing that shared buffer kept every row's cells alive while rows
         // crossed to the importing thread, so memory grew with the rows.
         cells = []
-        cells.reserveCapacity(16)
+        cells.reserveCapacity(min(16, columnLimit))
         rowProblem = nil
         nextColumn = 0
+        rowBytes = 0
+        firstBeyondLimit = nil
     }
 
     private func startCell(_ attributes: XMLAttributes) {
@@ -158,33 +195,63 @@ final class SheetParser: XMLHandler {
     }
 
     private func endCell() {
+        nextColumn = column + 1
+        if column >= columnLimit {
+            // Past the header: counted, never stored. An empty cell there costs nothing more.
+            if firstBeyondLimit == nil && !(value.isEmpty && inlineText.isEmpty) && !cellText().isEmpty { firstBeyondLimit = column }
+            return
+        }
         let text = cellText()
+        let bytes = text.utf8.count
         // UTF-16 units never outnumber UTF-8 bytes: only a long byte count needs the real count.
-        if text.utf8.count > maxCharacters && text.utf16.count > maxCharacters { tooLong(); return }
+        if bytes > maxCharacters && text.utf16.count > maxCharacters { tooLong(); return }
+        textBytes += Int64(bytes)
+        if textBytes > maxTextBytes {
+            failure = ReadError(.limitExceeded, file: file, line: rowNumber, "the workbook's cells add up to more than \(maxTextBytes) bytes of text (shared strings count each time a cell uses one), over the limit max_text_bytes; nothing was imported")
+            return
+        }
+        rowBytes += bytes
+        if rowBytes > maxRowBytes {
+            // The row is rejected; its cells are dropped so that it holds no more memory.
+            if rowProblem == nil || !cells.isEmpty {
+                rowProblem = "its cells add up to more than \(maxRowBytes) bytes of text, more than a row may hold"
+                cells = []
+            }
+            return
+        }
+        if cellHasNUL {
+            rowProblem = rowProblem ?? "cell \(ColumnName.letters(column))\(rowNumber) contains a NUL character (_x0000_)"
+        }
         if column >= cells.count {
             if column > cells.count { cells.append(contentsOf: repeatElement("", count: column - cells.count)) }
             cells.append(text)
         } else {
             cells[column] = text
         }
-        nextColumn = column + 1
     }
 
     private func cellText() -> String {
+        cellHasNUL = false
         switch type {
         case .inline:
             // Some writers add a redundant <v>; the <is> text is the value.
-            return CellText.decodeEscapes(hasInline ? inlineText : value)
+            return decoded(hasInline ? inlineText : value)
         case .shared:
-            guard let index = Self.parseInt(value), index < sharedStrings.count else {
+            let found: String?
+            do { found = try Self.parseInt(value).flatMap(sharedStrings.string(at:)) } catch {
+                failure = failure ?? ReadError(io: error, file: file)
+                return ""
+            }
+            if !sharedStrings.withNUL.isEmpty, let index = Self.parseInt(value), sharedStrings.withNUL.contains(index) { cellHasNUL = true }
+            guard let found else {
                 if !value.isEmpty {
                     rowProblem = rowProblem ?? "cell \(ColumnName.letters(column))\(rowNumber) refers to a shared string that does not exist"
                 }
                 return ""
             }
-            return sharedStrings[index]
+            return found
         case .formulaString:
-            return CellText.decodeEscapes(value)
+            return decoded(value)
         case .error:
             return String(decoding: value, as: UTF8.self)
         case .boolean:
@@ -197,6 +264,14 @@ final class SheetParser: XMLHandler {
             let display = style < styles.count ? styles[style] : .number
             return display == .number ? CellText.number(String(decoding: value, as: UTF8.self)) : CellText.date(value, display: display, date1904: date1904)
         }
+    }
+
+    /// Raw cell text with its `_xHHHH_` escapes decoded, noting a NUL among them.
+    private func decoded(_ bytes: [UInt8]) -> String {
+        guard bytes.contains(UInt8(ascii: "_")) else { return String(decoding: bytes, as: UTF8.self) }
+        let text = CellText.decodeEscapes(String(decoding: bytes, as: UTF8.self))
+        if text.utf8.contains(0) { cellHasNUL = true }
+        return text
     }
 
     private func tooLong() {
@@ -218,6 +293,20 @@ final class SheetParser: XMLHandler {
             i += 1
         }
         return i == 0 ? nil : column - 1
+    }
+
+    /// A row reference's number: digits only (no sign, exponent or hex), saturating past the
+    /// last row so that a huge one is reported as out of range rather than overflowing.
+    static func parseRowNumber(_ p: UnsafePointer<CChar>) -> Int? {
+        var n = 0
+        var i = 0
+        while p[i] != 0 {
+            let c = UInt8(bitPattern: p[i])
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            n = min(n * 10 + Int(c - 0x30), maxRows + 1)
+            i += 1
+        }
+        return i == 0 ? nil : n
     }
 
     static func parseInt(_ p: UnsafePointer<CChar>) -> Int? {

@@ -64,11 +64,13 @@ public final class XLSXReader: RecordReader {
         }
         let sheetPart = PartName.resolve(byID[sheet.relationshipID]!.target, from: workbookPart)
 
-        var sharedStrings: [String] = []
+        var sharedStrings = SharedStringTable(limits: limits, scratchDirectory: options.scratchDirectory)
         if let rel = workbookRels.first(where: { $0.kind == "sharedStrings" }) {
             let part = PartName.resolve(rel.target, from: workbookPart)
             if archive.contains(part) {
-                sharedStrings = try Self.stream(part, archive: archive, handler: SharedStringsParser(file: name, limits: limits), name: name, limits: limits).strings
+                let parser = SharedStringsParser(file: name, limits: limits, scratchDirectory: options.scratchDirectory)
+                sharedStrings = try Self.stream(part, archive: archive, handler: parser, name: name, limits: limits).strings
+                do { try sharedStrings.finish() } catch { throw ReadError(io: error, file: name) }
             }
         }
         var styles: [NumberDisplay] = []
