@@ -23,28 +23,11 @@ import Testing
     }
 
     @Test func anUploadSettlesOnTheInjectedClock() async throws {
-        try await withTemporaryDirectory { dir in
-            let root = DataRoot(dir + "/var")
-            try root.prepare(partner: "acme")
-            var settings = Settings()
-            var slow = Settings.Partner()
-            slow.settleSeconds = 600
-            settings.partners["slow"] = slow
-            try root.prepare(partner: "slow")
-            let time = ManualTime()
-            var configuration = WatchConfiguration(root: root)
-            configuration.settleSeconds = 30
-            configuration.tickMilliseconds = 10
-            var logger = Logger(label: "test.watch")
-            logger.logLevel = .critical
-            let ready = Atomic<Bool>(false)
-            let passes = Passes()
-            let service = WatchService(configuration: configuration, settings: SettingsBox(settings), logger: logger, clock: time,
-                                       observer: WatchObserver(ready: { ready.store(true, ordering: .releasing) }, passed: passes.record))
-            let group = ServiceGroup(services: [service], logger: logger)
-            let running = Task { try await group.run() }
-
-            try #require(await eventually { ready.load(ordering: .acquiring) })
+        var settings = Settings()
+        var slow = Settings.Partner()
+        slow.settleSeconds = 600
+        settings.partners["slow"] = slow
+        try await withRunningService(settings: settings, settleSeconds: 30, partners: ["acme", "slow"]) { root, time, passes in
             try drop(customersCSV(prefix: "S", count: 3), into: root.inbox("acme"), as: "list.csv")
             try drop(customersCSV(prefix: "L", count: 1), into: root.inbox("slow"), as: "later.csv")
             try #require(await eventually { passes.waiting == 2 }, "both uploads are seen and wait")
@@ -66,9 +49,6 @@ import Testing
             time.advance(by: 600)
             try #require(await eventually { (try? db.scalar("SELECT count(*) FROM customers WHERE partner = 'slow'")) == 1 })
             #expect(try db.cachedStatement("SELECT min(started_at) FROM imports").rows() == [["2026-01-01 00:00:30"]], "stamped by the injected clock")
-
-            await group.triggerGracefulShutdown()
-            try await running.value
         }
     }
 
@@ -122,21 +102,22 @@ import Testing
         }
     }
 
-    /// A running service on a fresh data root with partner `acme`, settle time 0 and retries from
-    /// 10 s, on a clock the test moves; stopped when `body` returns.
-    func withRunningService(_ body: (DataRoot, ManualTime, Passes) async throws -> Void) async throws {
+    /// A running service on a fresh data root with `partners`, retries from 10 s, on a clock the
+    /// test moves; stopped when `body` returns.
+    func withRunningService(settings: Settings = Settings(), settleSeconds: Double = 0, partners: [String] = ["acme"],
+                            _ body: (DataRoot, ManualTime, Passes) async throws -> Void) async throws {
         try await withTemporaryDirectory { dir in
             let root = DataRoot(dir + "/var")
-            try root.prepare(partner: "acme")
+            for partner in partners { try root.prepare(partner: partner) }
             let time = ManualTime()
             var configuration = WatchConfiguration(root: root)
-            configuration.settleSeconds = 0
+            configuration.settleSeconds = settleSeconds
             configuration.tickMilliseconds = 10
             var logger = Logger(label: "test.watch")
             logger.logLevel = .critical
             let ready = Atomic<Bool>(false)
             let passes = Passes()
-            let service = WatchService(configuration: configuration, settings: SettingsBox(Settings()), logger: logger, clock: time,
+            let service = WatchService(configuration: configuration, settings: SettingsBox(settings), logger: logger, clock: time,
                                        observer: WatchObserver(ready: { ready.store(true, ordering: .releasing) }, passed: passes.record))
             let group = ServiceGroup(services: [service], logger: logger)
             let running = Task { try await group.run() }
