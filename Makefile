@@ -3,9 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 # Debian packages the build needs (C libraries behind the system-library targets, and pkg-config
-# which SwiftPM uses to find them), and those the tests need (a real sshd and sftp client).
+# which SwiftPM uses to find them), and those the tests need (a real sshd and the SFTP clients
+# partners use: OpenSSH's sftp, lftp, rclone, curl).
 BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := openssh-server openssh-client
+TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv
+# A scratch Python environment for the SFTP client that sends plain rename requests (paramiko, PyPI).
+TEST_VENV := .build-venv
 BENCH_PACKAGES := sqlite3 unzip time
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -29,6 +32,8 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
+	@[ -x $(TEST_VENV)/bin/python ] && $(TEST_VENV)/bin/python -c 'import paramiko' 2>/dev/null || \
+		{ python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q --disable-pip-version-check paramiko; }
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))

@@ -12,6 +12,7 @@ import IntakeSystem
 ///     <root>/state/processing/<partner>/       claimed files while they are imported
 ///     <root>/state/results/                    result workbooks before their import commits
 ///     <root>/state/archive/<partner>/<outcome> files once done: processed/ or failed/
+///     <root>/state/archive/<partner>/markers/  done markers, once their data file is claimed
 ///     <root>/state/refused/<partner>/          links, pipes and folders taken out of an inbox
 public struct DataRoot: Sendable, Equatable {
     /// The root folder, without a trailing slash.
@@ -55,6 +56,8 @@ public struct DataRoot: Sendable, Equatable {
     public func archive(_ partner: String, outcome: JournalEntry.Outcome) -> String { archive + "/" + partner + "/" + outcome.rawValue }
     /// One archived file.
     public func archiveFile(_ partner: String, outcome: JournalEntry.Outcome, _ name: String) -> String { archive(partner, outcome: outcome) + "/" + name }
+    /// Where done markers go once their data file is claimed.
+    public func markerArchive(_ partner: String) -> String { archive + "/" + partner + "/markers" }
     public var refused: String { state + "/refused" }
     /// Where links, pipes and folders taken out of a partner's inbox are set aside.
     public func refused(_ partner: String) -> String { refused + "/" + partner }

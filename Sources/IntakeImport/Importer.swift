@@ -116,6 +116,7 @@ public final class Importer {
         let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""
+        var cutOffRow: Int?
 
         record.mode = policy.mode.rawValue
         if policy.dryRun {
@@ -154,6 +155,10 @@ public final class Importer {
                                                      rejectedCells: status == .rejected ? row.cells : nil))
                         if status == .rejected {
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(verdict.message)"])
+                            if row.problem == SourceRow.cutOff {
+                                cutOffRow = row.number
+                                logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(row.number)"])
+                            }
                         }
                         if let maxRows = policy.maxRows, record.rowsRead > maxRows {
                             throw FileRejection(message: "\(request.fileName): the file has more than \(maxRows) data rows, over this partner's limit (max_rows)")
@@ -172,7 +177,10 @@ public final class Importer {
                     record.resultPath = finalPath
                     var summary = Self.summary(request, record)
                     summary.counts = record.countsByStatus
-                    if policy.dryRun { summary.note = "check only: nothing was changed" }
+                    var notes: [String] = []
+                    if policy.dryRun { notes.append("check only: nothing was changed") }
+                    if let cutOffRow { notes.append("\(SourceRow.cutOffNote) (line \(cutOffRow) was rejected)") }
+                    summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
                     // While the workbook is compressed, the transaction's dirty pages go to the WAL
                     // now rather than in the commit, which then only appends its commit frame, and
                     // the kernel starts writing them to disk, so the commit's fsync waits less.

@@ -40,6 +40,12 @@ public struct Settings: Sendable {
         /// Bytes of text a file's cells may expand to; nil for ``ReadLimits/maxTextBytes``.
         public var maxTextBytes: Int64?
         public var settleSeconds: Double?
+        /// A marker file's name, `{name}` standing for the data file's (`"{name}.done"`): the data
+        /// file is taken only once its marker exists; the marker is archived with it.
+        public var doneMarker: DoneMarker?
+        /// Take only files that arrived by a rename from a temporary name; a file written in place
+        /// waits for its rename.
+        public var temporaryNamesOnly = false
         public var undoRetentionDays = 30
 
         /// The built-in defaults: merge mode, no aliases or limits, encoding and delimiter
@@ -188,6 +194,14 @@ public struct Settings: Sendable {
                     throw SettingsError(node: value, "settle_seconds must be a number of seconds, at most 86400")
                 }
                 p.settleSeconds = seconds
+            case "done_marker":
+                guard let marker = value.string.flatMap(DoneMarker.init(template:)) else {
+                    throw SettingsError(node: value, "done_marker must hold {name} once and more besides, e.g. \"{name}.done\"")
+                }
+                p.doneMarker = marker
+            case "temporary_names_only":
+                guard let flag = value.bool else { throw SettingsError(node: value, "temporary_names_only must be true or false") }
+                p.temporaryNamesOnly = flag
             case "undo_retention_days":
                 guard let days = value.string.flatMap(Int.init), days >= 0 else { throw SettingsError(node: value, "undo_retention_days must be a whole number") }
                 p.undoRetentionDays = days
@@ -196,6 +210,30 @@ public struct Settings: Sendable {
             }
         }
         return p
+    }
+}
+
+/// The name of the marker that says a data file is complete (Camel's `doneFileName`): a template
+/// in which `{name}` stands for the data file's name, like `"{name}.done"` or `"{name}.ok"`.
+public struct DoneMarker: Sendable, Equatable {
+    public let prefix: String
+    public let suffix: String
+
+    /// Nil unless `template` holds `{name}` exactly once and more besides, with no `/`.
+    public init?(template: String) {
+        guard let slot = template.firstRange(of: "{name}") else { return nil }
+        prefix = String(template[..<slot.lowerBound])
+        suffix = String(template[slot.upperBound...])
+        guard !(prefix.isEmpty && suffix.isEmpty), !suffix.contains("{name}"), !template.contains("/") else { return nil }
+    }
+
+    /// The marker of data file `name`.
+    public func marker(for name: String) -> String { prefix + name + suffix }
+
+    /// The data file whose marker `name` is, or nil when `name` is not a marker.
+    public func dataFile(ofMarker name: String) -> String? {
+        guard name.count > prefix.count + suffix.count, name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+        return String(name.dropFirst(prefix.count).dropLast(suffix.count))
     }
 }
 

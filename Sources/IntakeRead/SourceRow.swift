@@ -34,6 +34,14 @@ public struct SourceRow: Sendable, Equatable {
     public var cells: [String]
     /// Why this row cannot be trusted (wrong field count, NUL byte, invalid text), if it cannot.
     public var problem: String?
+    /// A CSV record that the end of the file cut off before its line break: with fewer fields
+    /// than the header, the sign of an upload that was cut off.
+    public var endsTheFileWithoutLineBreak = false
+
+    /// What the Summary and the log say of a file whose end cut its last row short.
+    public static let cutOffNote = "the last line is incomplete: was the upload cut off?"
+    /// The problem set on that row (see ``endsTheFileWithoutLineBreak``).
+    public static let cutOff = "ends the file before its last field: " + cutOffNote
 
     /// A record starting at line or row `number`; `problem` is nil for one that can be trusted.
     public init(number: Int, cells: [String], problem: String? = nil) {

@@ -84,7 +84,11 @@ public final class Table {
                 row.cells.removeLast(row.cells.count - width)
             }
         case .csv:
-            row.problem = row.problem ?? "has \(row.cells.count) fields, the header has \(width)"
+            if row.endsTheFileWithoutLineBreak && row.cells.count < width {
+                row.problem = row.problem ?? SourceRow.cutOff
+            } else {
+                row.problem = row.problem ?? "has \(row.cells.count) fields, the header has \(width)"
+            }
         }
         return row
     }

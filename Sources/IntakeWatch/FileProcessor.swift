@@ -54,6 +54,9 @@ final class FileProcessor {
         /// The partner's settings cannot be applied: the file stays in the inbox until they are
         /// fixed (a settings reload rescans every inbox).
         case waitingForSettings
+        /// The partner uses done markers and this file's has not come yet: its arrival brings
+        /// the file back (or the marker waits for the file, if it came first).
+        case waitingForMarker
         /// Gone, or not ours to take (a temporary name, the check folder).
         case skipped
     }
@@ -70,6 +73,21 @@ final class FileProcessor {
             logger.error("the file waits in the inbox until the partner's settings are fixed (a reload rescans)",
                          metadata: ["partner": "\(partner)", "file": "\(name)"])
             return .waitingForSettings
+        }
+        var marker: String?
+        if let done = settings.value.forPartner(partner).doneMarker {
+            if let data = done.dataFile(ofMarker: name) {
+                // A marker settled: its data file goes now if it is there, else the marker waits
+                // for it (the data file's own arrival finds the marker).
+                guard FileSystem.exists(root.inboxFile(partner, data, check: check)) else { return .waitingForMarker }
+                return handleReady(partner: partner, name: data, check: check, incompleteSince: incompleteSince)
+            }
+            let markerPath = root.inboxFile(partner, done.marker(for: name), check: check)
+            guard FileSystem.entryKind(markerPath) == .regular(links: 1) else {
+                logger.info("waiting for the done marker", metadata: ["partner": "\(partner)", "file": "\(name)", "marker": "\(done.marker(for: name))"])
+                return .waitingForMarker
+            }
+            marker = markerPath
         }
         if name.lowercased().hasSuffix(".xlsx") && !ZipTail.isComplete(path) {
             let waited = incompleteSince.map { clock.monotonicSeconds() - $0 } ?? 0
@@ -94,6 +112,7 @@ final class FileProcessor {
                 logger.error("cannot record the claim", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
                 return .processed
             }
+            if let marker { archiveMarker(marker, partner: partner, token: processingName.token) }
             if let entry { drive(entry) }
             return .processed
         case .busy:
@@ -103,6 +122,17 @@ final class FileProcessor {
             return .processed
         case .gone:
             return .skipped
+        }
+    }
+
+    /// Moves a done marker out of the inbox once its data file is claimed, beside the archive.
+    private func archiveMarker(_ path: String, partner: String, token: String) {
+        let name = FileSystem.baseName(of: path)
+        do {
+            try FileSystem.createDirectories(root.markerArchive(partner), mode: 0o750)
+            try FileSystem.rename(path, to: root.markerArchive(partner) + "/\(token)-\(FileSystem.prefix(of: name, maxBytes: ProcessingName.maxNameBytes))")
+        } catch {
+            logger.error("cannot archive the done marker", metadata: ["partner": "\(partner)", "marker": "\(name)", "error": "\(error)"])
         }
     }
 

@@ -57,7 +57,8 @@ public final class Inotify: @unchecked Sendable {
     private let stopped = Mutex(false)
 
     /// Masks Intake watches with.
-    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    /// `IN_DELETE`: a temporary name's removal completes a rename carried out as link + unlink.
+    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
     public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
     /// Opens the inotify instance and its stop descriptor, both non-blocking and close-on-exec.

@@ -143,6 +143,15 @@ public final class WatchService: Service {
             tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: closed, now: clock.monotonicSeconds())
         }
 
+        /// Closes the candidates of a folder that waited as the second link of a temporary name,
+        /// once they have a single link; the settle time starts again from the change.
+        func releaseLinks(_ partner: String, check: Bool) {
+            for candidate in tracker.candidates.values where candidate.partner == partner && candidate.check == check && !candidate.closed {
+                guard FileSystem.entryKind(candidate.path) == .regular(links: 1) else { continue }
+                observe(partner, candidate.name, check: check, closed: true)
+            }
+        }
+
         try await scanAll()
         logger.info("watching", metadata: ["root": "\(root.path)", "partners": "\(watches.values.filter { if case .inbox = $0 { true } else { false } }.count)"])
         observer.ready()
@@ -173,18 +182,35 @@ public final class WatchService: Service {
                     case .partnerFolder(let partner):
                         if event.name == "inbox" { try await scanPartner(partner) }
                     case .inbox(let partner), .check(let partner):
-                        if UploadNames.isTemporary(event.name) { continue }
                         let check: Bool
                         if case .check = watched { check = true } else { check = false }
+                        if event.mask & UInt32(IN_DELETE) != 0 {
+                            // A temporary name went away: an upload renamed by link and unlink
+                            // (OpenSSH's answer to a plain rename request) is now whole.
+                            if UploadNames.isTemporary(event.name) { releaseLinks(partner, check: check) }
+                            continue
+                        }
+                        if UploadNames.isTemporary(event.name) { continue }
                         if !check && event.name == "check" && event.isDirectory {
                             try await scanCheck(partner)
                             continue
                         }
-                        let done = event.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0
-                        // A creation alone is an upload starting, unless what was created is
-                        // something to refuse (a link, a pipe): settling treats those as done.
-                        let suspicious = FileSystem.entryKind(root.inboxFile(partner, event.name, check: check)).map { Inbox.refusal(for: $0) != nil } ?? false
-                        observe(partner, event.name, check: check, closed: done || suspicious)
+                        let path = root.inboxFile(partner, event.name, check: check)
+                        // Written in place and closed counts as done unless the partner's client
+                        // always renames from a temporary name (`temporary_names_only`).
+                        let closeCounts = !settings.value.forPartner(partner).temporaryNamesOnly
+                        var done = event.mask & UInt32(IN_MOVED_TO) != 0 || (closeCounts && event.mask & UInt32(IN_CLOSE_WRITE) != 0)
+                        switch FileSystem.entryKind(path) {
+                        case .regular(let links)? where links > 1:
+                            // The new name of a rename by link: it waits for the temporary name
+                            // to go. A hard link to anything else is refused once settled.
+                            done = !inboxHoldsTemporaryLink(to: path, partner: partner, check: check)
+                        case let kind? where Inbox.refusal(for: kind) != nil:
+                            done = true // a link, a pipe, a folder: settle, then refuse
+                        default:
+                            break
+                        }
+                        observe(partner, event.name, check: check, closed: done)
                     }
                 }
             }
@@ -210,10 +236,22 @@ public final class WatchService: Service {
             switch outcome {
             case .incomplete: tracker.requeueIncomplete(candidate, now: clock.monotonicSeconds())
             case .busy: tracker.requeueBusy(candidate, now: clock.monotonicSeconds())
-            // Left in the inbox; the rescan after a settings reload finds it again.
-            case .processed, .skipped, .waitingForSettings: break
+            // Left in the inbox: the rescan after a settings reload, or the marker's arrival,
+            // brings it back.
+            case .processed, .skipped, .waitingForSettings, .waitingForMarker: break
             }
         }
+    }
+
+    /// Whether a temporary name in the same folder is another link to the file at `path`: the
+    /// first half of a rename carried out as `link` then `unlink`.
+    private func inboxHoldsTemporaryLink(to path: String, partner: String, check: Bool) -> Bool {
+        guard let target = FileSystem.linkStatus(path) else { return false }
+        let folder = configuration.root.inbox(partner, check: check)
+        for name in (try? FileSystem.contents(of: folder)) ?? [] where UploadNames.isTemporary(name) {
+            if let other = FileSystem.linkStatus(folder + "/" + name), other.st_ino == target.st_ino, other.st_dev == target.st_dev { return true }
+        }
+        return false
     }
 
     /// `intake watch --once`: resume, then process every inbox file that has been unchanged for

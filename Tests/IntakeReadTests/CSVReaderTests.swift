@@ -54,6 +54,21 @@ import Testing
         }
     }
 
+    /// A file whose last record ends without a line break and falls short of the header was cut
+    /// off in transfer: that row says so (and is rejected); a short row ended by a line break, or a
+    /// whole last row without one, is just what it is.
+    @Test func aCutOffLastLineSaysSo() throws {
+        let cut = try read(Array("a,b,c\n1,2,3\n4,5".utf8))
+        #expect(cut.rows.map(\.problem) == [nil, SourceRow.cutOff])
+        #expect(SourceRow.cutOff.hasSuffix("the last line is incomplete: was the upload cut off?"))
+        let quoted = try read(Array("a,b,c\n1,2,3\n4,\"fi\"".utf8))
+        #expect(quoted.rows.last?.problem == SourceRow.cutOff)
+        let short = try read(Array("a,b,c\n1,2,3\n4,5\n".utf8))
+        #expect(short.rows.last?.problem == "has 2 fields, the header has 3")
+        let whole = try read(Array("a,b,c\n1,2,3\n4,5,6".utf8))
+        #expect(whole.rows.map(\.problem) == [nil, nil])
+    }
+
     @Test func rowNumbersAreLinesWhereRecordsStart() throws {
         let result = try read(Array("a,b\n1,\"two\nlines\"\n\n3,4\n".utf8))
         #expect(result.rows.map(\.number) == [2, 5])

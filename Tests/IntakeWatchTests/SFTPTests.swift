@@ -4,97 +4,187 @@ import IntakeStore
 import IntakeTestSupport
 import Testing
 
-/// A real OpenSSH sshd on a loopback port, a partner account made by deploy/intake-add-partner,
-/// the sshd snippet from deploy/, and the `sftp` client uploading and downloading.
-///
-/// Needs root (a system account, a chroot) and openssh-server/-client, which `make test` installs.
-@Suite(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd"), "needs root and /usr/sbin/sshd"))
+/// Uploads as partners' SFTP clients really make them, each through a real sshd with the deploy
+/// snippet: every way ends in exactly one import, and a cut-off upload is never imported as if
+/// it were whole. The seconds from upload to result are printed for the README's client matrix.
+@Suite(.enabled(if: canRunSFTP, "needs root and /usr/sbin/sshd"))
 struct SFTPTests {
+    func report(_ client: String, _ seconds: Double) {
+        print("sftp client matrix: \(client): result \(String(format: "%.2f", seconds)) s after the upload ended")
+    }
+
     @Test func partnerUploadsAndDownloadsItsResult() throws {
-        let partner = "itest\(Int.random(in: 100_000...999_999))"
-        // sshd's chroot wants every folder on the path root-owned and not group- or world-writable,
-        // which rules out /tmp; /srv is root's and 0755 on Debian.
-        let base = "/srv/intake-sftp-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        defer {
-            _ = try? runChild("/usr/sbin/userdel", [partner])
-            _ = try? runChild("/usr/sbin/groupdel", [partner])
-            try? FileManager.default.removeItem(atPath: base)
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/customers-2024-05.csv"
+            try customersCSV(prefix: "SFTP", count: 25).write(toFile: upload, atomically: true, encoding: .utf8)
+            let put = try server.sftp("put \(upload) inbox/customers-2024-05.csv\n")
+            try #require(put.status == 0, "sftp put failed: \(put.stderr)")
+            let uploaded = Date()
+
+            // The partner sees only its own folder, and cannot write its outbox.
+            let listing = try server.sftp("ls -1 /\n")
+            #expect(listing.stdout.contains("inbox") && listing.stdout.contains("outbox"))
+            #expect(!listing.stdout.contains("state") && !listing.stdout.contains("partners"))
+            let sneaky = try server.sftp("put \(upload) outbox/fake.result.xlsx\n")
+            #expect(sneaky.status != 0, "the outbox must be read-only for the partner")
+
+            let (seconds, facts) = try server.expectImportedOnce("customers-2024-05", rows: 25, since: uploaded, file: "customers-2024-05.csv")
+            #expect(facts["Partner"] == server.partner)
+            report("OpenSSH sftp put (written in place)", seconds)
         }
-        let root = base + "/var", keys = base + "/keys", ssh = base + "/ssh"
-        try FileManager.default.createDirectory(atPath: ssh, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
 
-        // Keys: a throwaway host key and the partner's client key.
-        for key in ["host", "client"] {
-            let made = try runChild("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", "\(ssh)/\(key)"])
-            try #require(made.status == 0, "\(made.stderr)")
+    /// OpenSSH's `rename` uses the posix-rename extension: a real rename(2), IN_MOVED_TO.
+    @Test func opensshPutToATemporaryNameThenRename() throws {
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/list.csv"
+            try customersCSV(prefix: "REN", count: 7).write(toFile: upload, atomically: true, encoding: .utf8)
+            let events = try FolderEvents(server.inbox)
+            defer { events.stop() }
+            let run = try server.sftp("put \(upload) inbox/list.csv.filepart\nrename inbox/list.csv.filepart inbox/list.csv\n")
+            try #require(run.status == 0, "\(run.stderr)")
+            let uploaded = Date()
+            report("OpenSSH sftp put *.filepart + rename (posix-rename)", try server.expectImportedOnce("list", rows: 7, since: uploaded).seconds)
+            #expect(events.lines.contains("MOVED_TO list.csv"), "a real rename: \(events.lines)")
         }
-        let added = try runChild(TestPaths.packageRoot + "/deploy/intake-add-partner",
-                                 ["--root", root, "--keys-dir", keys, "--service-user", "root", partner, "\(ssh)/client.pub"])
-        try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
+    }
 
-        // sshd: the deploy snippet with this test's paths, on a free loopback port.
-        let port = try freeLoopbackPort()
-        let snippet = try String(contentsOfFile: TestPaths.packageRoot + "/deploy/sshd_config.d/intake-sftp.conf", encoding: .utf8)
-            .replacingOccurrences(of: "/var/lib/intake", with: root)
-            .replacingOccurrences(of: "/etc/ssh/intake-keys", with: keys)
-        try """
-        Port \(port)
-        ListenAddress 127.0.0.1
-        HostKey \(ssh)/host
-        PidFile \(ssh)/sshd.pid
-        UsePAM no
-        PasswordAuthentication no
-        PubkeyAuthentication yes
-        LogLevel VERBOSE
-        Subsystem sftp internal-sftp
-        \(snippet)
-        """.write(toFile: "\(ssh)/sshd_config", atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let sshdLog = "\(ssh)/sshd.log"
-        let sshd = try spawnChild("/usr/sbin/sshd", ["-D", "-e", "-f", "\(ssh)/sshd_config"], stdout: sshdLog + ".out", stderr: sshdLog)
-        defer { kill(sshd, SIGTERM); var s: Int32 = 0; waitpid(sshd, &s, 0) }
-        try #require(waitUntil(timeout: 30) { ((try? String(contentsOfFile: sshdLog, encoding: .utf8)) ?? "").contains("Server listening") },
-                     "sshd did not start: \((try? String(contentsOfFile: sshdLog, encoding: .utf8)) ?? "")")
+    /// A plain SSH_FXP_RENAME (no posix-rename extension), as most SDKs send it: OpenSSH's server
+    /// carries it out as link(new) then unlink(old), so no IN_CLOSE_WRITE or IN_MOVED_TO ever
+    /// names the new file.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TestPaths.packageRoot + "/.build-venv/bin/python"), "needs the test venv with paramiko (make test makes it)"))
+    func plainRenameRequestIsCarriedOutAsLinkAndUnlink() throws {
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/plain.csv"
+            try customersCSV(prefix: "PLAIN", count: 9).write(toFile: upload, atomically: true, encoding: .utf8)
+            let script = """
+            import paramiko, sys
+            key = paramiko.Ed25519Key.from_private_key_file(sys.argv[3])
+            transport = paramiko.Transport(("127.0.0.1", int(sys.argv[2])))
+            transport.connect(username=sys.argv[1], pkey=key)
+            sftp = paramiko.SFTPClient.from_transport(transport)
+            sftp.put(sys.argv[4], "inbox/plain.csv.filepart")
+            sftp.rename("inbox/plain.csv.filepart", "inbox/plain.csv")  # SSH_FXP_RENAME, not posix-rename
+            transport.close()
+            """
+            try script.write(toFile: "\(server.ssh)/upload.py", atomically: true, encoding: .utf8)
+            let events = try FolderEvents(server.inbox)
+            defer { events.stop() }
+            let run = try runChild(TestPaths.packageRoot + "/.build-venv/bin/python",
+                                   ["\(server.ssh)/upload.py", server.partner, "\(server.port)", server.clientKey, upload])
+            try #require(run.status == 0, "\(run.stderr)")
+            let uploaded = Date()
+            report("paramiko put *.filepart + plain rename (link + unlink)", try server.expectImportedOnce("plain", rows: 9, since: uploaded).seconds)
+            // On the file system: the new name is created (a second link) and the old one deleted;
+            // no close or move ever names plain.csv.
+            let lines = events.lines
+            #expect(lines.contains("CREATE plain.csv") && lines.contains("DELETE plain.csv.filepart"), "\(lines)")
+            #expect(!lines.contains { $0.hasSuffix(" plain.csv") && ($0.contains("MOVED_TO") || $0.contains("CLOSE_WRITE")) }, "\(lines)")
+        }
+    }
 
-        let daemon = Daemon(root: root)
-        try daemon.start()
-        defer { daemon.stop() }
+    /// lftp writes to a temporary `.in.<name>` and renames it with a plain rename request.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/lftp"), "needs lftp"))
+    func lftpTemporaryFileMode() throws {
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/lftp.csv"
+            try customersCSV(prefix: "LFTP", count: 11).write(toFile: upload, atomically: true, encoding: .utf8)
+            let events = try FolderEvents(server.inbox)
+            defer { events.stop() }
+            let connect = "ssh -a -x -i \(server.clientKey) -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+            let run = try runChild("/usr/bin/lftp", ["-c", """
+                set sftp:connect-program "\(connect)"; set xfer:use-temp-file yes; set net:max-retries 1; \
+                open sftp://\(server.partner):x@127.0.0.1:\(server.port); put \(upload) -o inbox/lftp.csv
+                """])
+            try #require(run.status == 0, "\(run.stdout) \(run.stderr)")
+            let uploaded = Date()
+            report("lftp xfer:use-temp-file (.in.* + rename)", try server.expectImportedOnce("lftp", rows: 11, since: uploaded).seconds)
+            let lines = events.lines
+            #expect(lines.contains("CLOSE_WRITE .in.lftp.csv") && lines.contains("CREATE lftp.csv") && lines.contains("DELETE .in.lftp.csv"),
+                    "lftp writes .in.<name>, then renames it with a plain request (link + unlink): \(lines)")
+        }
+    }
 
-        func sftp(_ commands: String) throws -> ChildResult {
-            try commands.write(toFile: "\(ssh)/batch", atomically: true, encoding: .utf8)
-            return try runChild("/usr/bin/sftp", [
-                "-b", "\(ssh)/batch", "-i", "\(ssh)/client", "-P", "\(port)",
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-                "\(partner)@127.0.0.1",
+    /// curl writes the file in place under its final name and closes it.
+    @Test func curlWritesInPlace() throws {
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/curl.csv"
+            try customersCSV(prefix: "CURL", count: 5).write(toFile: upload, atomically: true, encoding: .utf8)
+            let run = try runChild("/usr/bin/curl", ["-sS", "--insecure", "-u", "\(server.partner):", "--key", server.clientKey,
+                                                     "--pubkey", server.clientKey + ".pub", "-T", upload,
+                                                     "sftp://127.0.0.1:\(server.port)/inbox/curl.csv"])
+            try #require(run.status == 0, "\(run.stderr)")
+            report("curl -T (written in place)", try server.expectImportedOnce("curl", rows: 5, since: Date()).seconds)
+        }
+    }
+
+    /// rclone's SFTP backend, configured through its environment.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/rclone"), "needs rclone"))
+    func rcloneCopyto() throws {
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/rclone.csv"
+            try customersCSV(prefix: "RCL", count: 6).write(toFile: upload, atomically: true, encoding: .utf8)
+            let events = try FolderEvents(server.inbox)
+            defer { events.stop() }
+            let run = try runChild("/usr/bin/rclone", ["copyto", upload, "partner:inbox/rclone.csv", "--config", "/dev/null", "-q"], environment: [
+                "RCLONE_CONFIG_PARTNER_TYPE": "sftp", "RCLONE_CONFIG_PARTNER_HOST": "127.0.0.1", "RCLONE_CONFIG_PARTNER_PORT": "\(server.port)",
+                "RCLONE_CONFIG_PARTNER_USER": server.partner, "RCLONE_CONFIG_PARTNER_KEY_FILE": server.clientKey,
+                "RCLONE_CONFIG_PARTNER_SHELL_TYPE": "none", "RCLONE_CONFIG_PARTNER_MD5SUM_COMMAND": "none", "RCLONE_CONFIG_PARTNER_SHA1SUM_COMMAND": "none",
             ])
+            try #require(run.status == 0, "\(run.stderr)")
+            report("rclone copyto (sftp backend)", try server.expectImportedOnce("rclone", rows: 6, since: Date()).seconds)
+            print("sftp client matrix: rclone on the file system: \(events.lines)")
         }
+    }
 
-        let upload = "\(ssh)/customers-2024-05.csv"
-        try customersCSV(prefix: "SFTP", count: 25).write(toFile: upload, atomically: true, encoding: .utf8)
-        let put = try sftp("put \(upload) inbox/customers-2024-05.csv\n")
-        try #require(put.status == 0, "sftp put failed: \(put.stderr)")
+    /// A resumed upload (`reput`) under a done marker: nothing is taken before the marker, which
+    /// the client sends last; the marker is archived with the file.
+    @Test func resumedUploadWaitsForItsDoneMarker() throws {
+        try withSFTPServer(settings: "    done_marker: \"{name}.done\"\n") { server in
+            let full = customersCSV(prefix: "RES", count: 400)
+            let upload = "\(server.ssh)/resumed.csv"
+            try full.write(toFile: upload, atomically: true, encoding: .utf8)
+            let half = "\(server.ssh)/half.csv"
+            try Data(full.utf8.prefix(full.utf8.count / 2)).write(to: URL(fileURLWithPath: half))
+            try #require(try server.sftp("put \(half) inbox/resumed.csv\n").status == 0)
+            // The first half settles and waits for its marker; the log says so.
+            try #require(waitUntil(timeout: 30) { server.daemon.logText.contains("waiting for the done marker") })
+            #expect(server.daemon.results(server.partner).isEmpty)
+            let marker = "\(server.ssh)/marker"
+            try "".write(toFile: marker, atomically: true, encoding: .utf8)
+            let resumed = try server.sftp("reput \(upload) inbox/resumed.csv\nput \(marker) inbox/resumed.csv.done\n")
+            try #require(resumed.status == 0, "\(resumed.stderr)")
+            report("OpenSSH sftp put half + reput + done marker", try server.expectImportedOnce("resumed", rows: 400, since: Date()).seconds)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: server.inbox).filter { $0 != "check" }.isEmpty, "data file and marker both taken")
+            let markers = try FileManager.default.contentsOfDirectory(atPath: server.root + "/state/archive/\(server.partner)/markers")
+            #expect(markers.count == 1 && markers[0].hasSuffix("-resumed.csv.done"))
+        }
+    }
 
-        // The partner sees only its own folder, and cannot write its outbox.
-        let listing = try sftp("ls -1 /\n")
-        #expect(listing.stdout.contains("inbox") && listing.stdout.contains("outbox"))
-        #expect(!listing.stdout.contains("state") && !listing.stdout.contains("partners"))
-        let sneaky = try sftp("put \(upload) outbox/fake.result.xlsx\n")
-        #expect(sneaky.status != 0, "the outbox must be read-only for the partner")
-
-        try daemon.waitForResult(partner, "customers-2024-05")
-        let resultName = try #require(daemon.results(partner).first)
-        let download = "\(ssh)/downloaded.xlsx"
-        let get = try sftp("get outbox/\(resultName) \(download)\n")
-        try #require(get.status == 0, "sftp get failed: \(get.stderr)")
-
-        var options = ReadOptions()
-        options.sheet = "Summary"
-        let summary = try readAllRecords(XLSXReader(path: download, options: options)).map(\.cells)
-        #expect(summary.contains(["Source file", "customers-2024-05.csv"]))
-        #expect(summary.contains(["Partner", partner]))
-        #expect(summary.contains(["Created", "25"]))
-        #expect(try daemon.database().scalar("SELECT count(*) FROM customers WHERE partner = ?1", [.text(partner)]) == 25)
+    /// A client killed mid-transfer leaves a shorter file, closed. Without a marker it is imported
+    /// once it settles, and its cut last line is rejected and reported, never half-imported.
+    @Test func aClientKilledMidTransferLeavesACutLineThatIsReported() throws {
+        try withSFTPServer { server in
+            let upload = "\(server.ssh)/killed.csv"
+            try customersCSV(prefix: "KIL", count: 60_000).write(toFile: upload, atomically: true, encoding: .utf8)
+            let batch = "\(server.ssh)/kill-batch"
+            try "put \(upload) inbox/killed.csv\n".write(toFile: batch, atomically: true, encoding: .utf8)
+            // 800 kbit/s: the 5 MB upload would take about a minute; it is killed after 300 KB.
+            let client = try spawnChild("/usr/bin/sftp", ["-b", batch, "-l", "800"] + server.sshOptions + ["\(server.partner)@127.0.0.1"],
+                                        stdout: server.ssh + "/kill.out", stderr: server.ssh + "/kill.err")
+            try #require(waitUntil(timeout: 60) { fileSize(server.inbox + "/killed.csv") > 300_000 })
+            kill(client, SIGKILL)
+            var status: Int32 = 0
+            waitpid(client, &status, 0)
+            let result = try server.daemon.waitForResult(server.partner, "killed", timeout: 60)
+            let facts = try server.downloadedSummary((result as NSString).lastPathComponent)
+            #expect(facts["Note"]?.contains("the last line is incomplete: was the upload cut off?") == true, "\(facts)")
+            #expect(facts["Rejected"] == "1")
+            let created = Int(facts["Created"] ?? "") ?? 0
+            #expect(created > 1_000 && created < 60_000)
+            #expect(server.daemon.logText.contains("the last line is incomplete: was the upload cut off?"))
+            #expect(try server.daemon.database().scalar("SELECT count(*) FROM customers") == Int64(created), "the cut row is not stored")
+        }
     }
 }
 

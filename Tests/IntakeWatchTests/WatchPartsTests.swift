@@ -1,4 +1,5 @@
 import CIntakeLinux
+import IntakeImport
 import IntakeSystem
 import IntakeTestSupport
 import Testing
@@ -111,5 +112,15 @@ import Glibc
         for foreign in ["list.csv", "1767225600-42-7--check--x.csv", "x.import--a.csv", "1-2.other--a.csv", "1-2.import--"] {
             #expect(ProcessingName(decoding: foreign) == nil, "\(foreign)")
         }
+    }
+
+    @Test func doneMarkerTemplates() {
+        let done = DoneMarker(template: "{name}.done")
+        #expect(done?.marker(for: "list.csv") == "list.csv.done")
+        #expect(done?.dataFile(ofMarker: "list.csv.done") == "list.csv")
+        #expect(done?.dataFile(ofMarker: "list.csv") == nil && done?.dataFile(ofMarker: ".done") == nil)
+        let ok = DoneMarker(template: "ok-{name}")
+        #expect(ok?.dataFile(ofMarker: "ok-list.xlsx") == "list.xlsx")
+        for bad in ["{name}", "done", "{name}.{name}", "x/{name}", ""] { #expect(DoneMarker(template: bad) == nil, "\(bad)") }
     }
 }

@@ -128,4 +128,27 @@ import Testing
             try await running.value
         }
     }
+
+    /// `temporary_names_only`: a file written in place waits however long it stays quiet; one
+    /// renamed into place from a temporary name is taken.
+    @Test func temporaryNamesOnlyTakesRenamesAndLeavesFilesWrittenInPlace() async throws {
+        var settings = Settings()
+        var strict = Settings.Partner()
+        strict.temporaryNamesOnly = true
+        settings.partners["acme"] = strict
+        try await withRunningService(settings: settings, settleSeconds: 1) { root, time, passes in
+            try writeClosingOnExec(customersCSV(prefix: "IN", count: 1), to: root.inboxFile("acme", "in-place.csv"))
+            try drop(customersCSV(prefix: "RN", count: 2), into: root.inbox("acme"), as: "renamed.csv")
+            try #require(await eventually { passes.waiting == 2 })
+            time.advance(by: 5)
+            let db = try Database(path: root.database)
+            try #require(await eventually { (try? db.scalar("SELECT count(*) FROM customers")) == 2 })
+            try #require(await eventually { passes.waiting == 1 })
+            time.advance(by: 60)
+            let seen = passes.count
+            try #require(await eventually { passes.count >= seen + 3 })
+            #expect(FileSystem.exists(root.inboxFile("acme", "in-place.csv")), "written in place: waits for a rename")
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'IN-%'") == 0)
+        }
+    }
 }

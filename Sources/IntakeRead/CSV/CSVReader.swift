@@ -103,7 +103,8 @@ public final class CSVReader: RecordReader {
             switch parseRecord() {
             case .record(let end, let lines, let hasNUL):
                 if end - position > maxRecordBytes { throw recordTooLarge(quoteLine: nil) }
-                let row = makeRow(hasNUL: hasNUL)
+                var row = makeRow(hasNUL: hasNUL)
+                row.endsTheFileWithoutLineBreak = endOfFile && end >= buffer.count && end > 0 && buffer[end - 1] != 0x0A && buffer[end - 1] != 0x0D
                 position = end
                 line += lines
                 return row
