@@ -25,7 +25,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: deps test-deps bench-deps build release run test bench clean
+.PHONY: deps test-deps bench-deps build release run test bench fuzz fuzz-build clean
 
 deps:
 	$(call install_missing,$(BUILD_PACKAGES))
@@ -63,6 +63,39 @@ BENCH_RUNS ?= 3
 bench: bench-deps release
 	@bin=$$(swift build -c release --show-bin-path); \
 	$$bin/intake-bench --intake $$bin/intake --scratch $(CURDIR)/.build-bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS)
+
+# Coverage-guided fuzzing with libFuzzer (not part of `make test`): each target for FUZZ_SECONDS,
+# seeded from Fixtures/fuzz/<target> and ../shared/corpus; what it finds goes to
+# .build-fuzz/crashes/<target>/ (see README, Fuzzing).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= csv xlsx sheet shared-strings number-format field-rules settings
+FUZZ_FLAGS ?=
+FUZZ_SCRATCH := .build-fuzz
+CORPUS ?= ../shared/corpus
+
+fuzz-build: deps
+	swift build -c release --scratch-path $(FUZZ_SCRATCH) --product intake-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+
+fuzz: fuzz-build
+	@bin=$$(swift build -c release --scratch-path $(FUZZ_SCRATCH) --show-bin-path)/intake-fuzz; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_SCRATCH)/corpus/$$t $(FUZZ_SCRATCH)/crashes/$$t; \
+		seeds="Fixtures/fuzz/$$t"; dict=""; \
+		case $$t in \
+			csv) seeds="$$seeds $$(find $(CORPUS)/csv -type d 2>/dev/null | head -50 | tr '\n' ' ')" ;; \
+			xlsx) seeds="$$seeds $(CORPUS)/xlsx"; dict="-dict=Fixtures/fuzz/dicts/xlsx.dict" ;; \
+			sheet|shared-strings) dict="-dict=Fixtures/fuzz/dicts/xlsx.dict" ;; \
+		esac; \
+		echo "== $$t: $(FUZZ_SECONDS) s"; \
+		SWIFT_BACKTRACE=enable=no INTAKE_FUZZ_TARGET=$$t $$bin $(FUZZ_SCRATCH)/corpus/$$t $$seeds $$dict \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=512 -max_len=65536 \
+			-artifact_prefix=$(FUZZ_SCRATCH)/crashes/$$t/ -print_final_stats=1 $(FUZZ_FLAGS) \
+			> $(FUZZ_SCRATCH)/$$t.log 2>&1; status=$$?; \
+		grep -E "^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::new_units_added|^stat::peak_rss_mb" $(FUZZ_SCRATCH)/$$t.log; \
+		grep -E "cov: [0-9]+" $(FUZZ_SCRATCH)/$$t.log | tail -1; \
+		if [ $$status -ne 0 ]; then echo "$$t: FOUND A PROBLEM (exit $$status), see $(FUZZ_SCRATCH)/$$t.log and $(FUZZ_SCRATCH)/crashes/$$t/"; fi; \
+	done
 
 clean:
 	rm -rf .build

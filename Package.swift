@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "intake", targets: ["intake"]),
         .executable(name: "intake-bench", targets: ["intake-bench"]),
+        // `make fuzz` builds it with libFuzzer; an ordinary build replays input files through it.
+        .executable(name: "intake-fuzz", targets: ["intake-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -63,6 +65,10 @@ let package = Package(
             ]
         ),
 
+        // The fuzz targets' checks, shared by `make fuzz` and the replay of Fixtures/fuzz in `make test`.
+        .target(name: "IntakeFuzz", dependencies: ["IntakeRead", "IntakeValidate", "IntakeImport", "IntakeSystem"]),
+        .executableTarget(name: "intake-fuzz", dependencies: ["IntakeFuzz", "CIntakeLinux"]),
+
         // `make bench`: generates large files and times Intake against its floors.
         .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "CXLSXWriter"]),
 
@@ -73,6 +79,7 @@ let package = Package(
         .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem", "IntakeTestSupport", "intake"]),
         .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeSystem", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeFuzzTests", dependencies: ["IntakeFuzz", "IntakeTestSupport"]),
         .testTarget(name: "IntakeReportTests", dependencies: ["IntakeReport", "IntakeRead", "IntakeTestSupport"]),
         .testTarget(
             name: "IntakeImportTests",

@@ -150,7 +150,9 @@ public enum FieldRules {
             switch c {
             case " ", "-", ".", "(", ")", "\u{00A0}", "\t": continue
             case "+" where !started: out.append(c)
-            case "0"..."9": out.append(c)
+            // ASCII only: "7" followed by a combining mark is one Character that a range of
+            // Characters would let through.
+            case "0"..."9" where c.isASCII: out.append(c)
             default: throw FieldError("is not a phone number: \(describe(c)) is not allowed (use digits, an optional leading +, spaces, dashes, dots, parentheses)")
             }
         }

@@ -10,6 +10,14 @@
 
 #ifndef F_SETLEASE
 #define F_SETLEASE 1024
+/// libFuzzer's driver, for `make fuzz` only: SwiftPM gives an executable its own entry point
+/// (`<module>_main`), so the fuzz build calls libFuzzer from there instead of using libFuzzer's
+/// `main`. Declared here because Swift cannot declare a C function itself; defined only when
+/// linking with -sanitize=fuzzer, and referenced only then.
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
 #endif
 
 static inline int intake_eventfd_nonblocking(void) {

@@ -130,6 +130,12 @@ final class SheetParser: XMLHandler {
                 failure = ReadError(.malformedXML, file: file, line: rowNumber + 1, "row reference \"\(String(cString: r))\" is not a row number")
                 return
             }
+            // Rows come in order, each once (Excel repairs a file that breaks this); a row that
+            // goes back would make every message that names a row ambiguous.
+            guard n > rowNumber else {
+                failure = ReadError(.malformedXML, file: file, line: n, "row \(n) comes after row \(rowNumber); a worksheet lists its rows in order, each once")
+                return
+            }
             rowNumber = n
         } else {
             rowNumber += 1
