@@ -155,7 +155,7 @@ public final class Importer {
                                                      rejectedCells: status == .rejected ? row.cells : nil))
                         if status == .rejected {
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(verdict.message)"])
-                            if row.problem == SourceRow.cutOff {
+                            if row.isCutOff {
                                 cutOffRow = row.number
                                 logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(row.number)"])
                             }

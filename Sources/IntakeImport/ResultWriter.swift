@@ -46,7 +46,7 @@ final class ResultWriter: @unchecked Sendable {
     func add(_ line: Line) {
         pending.append(line)
         // Rejected rows carry their cells: a batch also closes at a mebibyte of them.
-        if let cells = line.rejectedCells { for cell in cells { pendingBytes += cell.utf8.count } }
+        if let cells = line.rejectedCells { for cell in cells { pendingBytes += 16 + cell.utf8.count } }
         pendingBytes += line.message.utf8.count
         if pending.count == Self.batchSize || pendingBytes >= 1 << 20 { flush() }
     }

@@ -56,7 +56,9 @@ final class RowPipeline: @unchecked Sendable {
         var bytes = 0
         do {
             while let row = try table.nextRow() {
-                for cell in row.cells { bytes += cell.utf8.count }
+                // A cell costs its text and its 16-byte String, so a row of a million empty
+                // fields counts too.
+                for cell in row.cells { bytes += 16 + cell.utf8.count }
                 batch.append(row)
                 if batch.count == Self.batchSize || bytes >= Self.batchBytes {
                     guard read.send(.rows(batch)) else { return }

@@ -196,7 +196,7 @@ public struct Settings: Sendable {
                 p.settleSeconds = seconds
             case "done_marker":
                 guard let marker = value.string.flatMap(DoneMarker.init(template:)) else {
-                    throw SettingsError(node: value, "done_marker must hold {name} once and more besides, e.g. \"{name}.done\"")
+                    throw SettingsError(node: value, "done_marker must hold {name} once and more besides, not look like a temporary upload name, e.g. \"{name}.done\"")
                 }
                 p.doneMarker = marker
             case "temporary_names_only":
@@ -225,6 +225,8 @@ public struct DoneMarker: Sendable, Equatable {
         prefix = String(template[..<slot.lowerBound])
         suffix = String(template[slot.upperBound...])
         guard !(prefix.isEmpty && suffix.isEmpty), !suffix.contains("{name}"), !template.contains("/") else { return nil }
+        // A marker named like a temporary upload (`.{name}`, `{name}.part`) would never be seen.
+        guard !UploadNames.isTemporary(prefix + "list.csv" + suffix) else { return nil }
     }
 
     /// The marker of data file `name`.

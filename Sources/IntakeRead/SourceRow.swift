@@ -37,6 +37,8 @@ public struct SourceRow: Sendable, Equatable {
     /// A CSV record that the end of the file cut off before its line break: with fewer fields
     /// than the header, the sign of an upload that was cut off.
     public var endsTheFileWithoutLineBreak = false
+    /// Set by ``Table`` on such a record that is short of the header: the upload was cut off.
+    public var isCutOff = false
 
     /// What the Summary and the log say of a file whose end cut its last row short.
     public static let cutOffNote = "the last line is incomplete: was the upload cut off?"

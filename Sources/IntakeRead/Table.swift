@@ -85,6 +85,7 @@ public final class Table {
             }
         case .csv:
             if row.endsTheFileWithoutLineBreak && row.cells.count < width {
+                row.isCutOff = true
                 row.problem = row.problem ?? SourceRow.cutOff
             } else {
                 row.problem = row.problem ?? "has \(row.cells.count) fields, the header has \(width)"

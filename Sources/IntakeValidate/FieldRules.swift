@@ -22,11 +22,14 @@ public enum FieldRules {
 
     /// The Unicode-aware check, which also words the error.
     static func fullEmailCheck(_ value: String) throws(FieldError) -> String {
-        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2 else {
-            throw FieldError(parts.count < 2 ? "is not an email address: it has no @" : "is not an email address: it has more than one @")
+        // Split on the scalar, not on Characters: "@" followed by a combining mark is one
+        // Character that a Character split would not see as an @.
+        let scalars = value.unicodeScalars
+        let ats = scalars.indices.filter { scalars[$0] == "@" }
+        guard ats.count == 1, let at = ats.first else {
+            throw FieldError(ats.isEmpty ? "is not an email address: it has no @" : "is not an email address: it has more than one @")
         }
-        let local = parts[0], domain = parts[1]
+        let local = Substring(scalars[..<at]), domain = Substring(scalars[scalars.index(after: at)...])
         if local.isEmpty { throw FieldError("is not an email address: nothing before the @") }
         if domain.isEmpty { throw FieldError("is not an email address: nothing after the @") }
         if local.unicodeScalars.count > 64 { throw FieldError("is not an email address: the part before the @ is longer than 64 characters") }

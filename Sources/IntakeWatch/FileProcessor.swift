@@ -203,9 +203,11 @@ final class FileProcessor {
     /// that keeps failing reaches the attempts limit and is set aside with a workbook that
     /// names the last failure (see ``importClaimed(_:)``).
     private func scheduleRetry(_ entry: JournalEntry, after error: any Error) {
+        // The backoff counts from the failure, read before the journal records it.
+        let failedAt = clock.monotonicSeconds()
         let failures = (try? journal.failed(entry.id, error: "\(error)", now: clock.utcNow())) ?? entry.failures + 1
         let delay = min(configuration.retryBaseSeconds * Double(1 << min(failures - 1, 20)), 600)
-        retries[entry.id] = clock.monotonicSeconds() + delay
+        retries[entry.id] = failedAt + delay
         logger.error("file processing failed; it will be retried", metadata: [
             "partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)", "error": "\(error)",
             "failures": "\(failures)", "retry_in_seconds": "\(Int(delay))",

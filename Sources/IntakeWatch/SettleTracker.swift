@@ -44,6 +44,9 @@ struct SettleTracker {
         var lastChange: Double
         /// A close after writing, a rename into place, or a scan: the upload says it is done.
         var closed: Bool
+        /// The new name of a rename carried out as link + unlink (OpenSSH's answer to a plain
+        /// rename request): the removal of a temporary name in its folder completes it.
+        var awaitsLinkRelease = false
         /// When the file first looked settled but was not yet complete (an XLSX without its zip
         /// directory), to give up on it eventually.
         var incompleteSince: Double?
@@ -52,8 +55,11 @@ struct SettleTracker {
     private(set) var candidates: [String: Candidate] = [:]
 
     /// Notes that `path` was written, closed or found; `signature` is what it looks like now.
-    mutating func observe(partner: String, name: String, path: String, check: Bool = false, signature: FileSignature, closed: Bool, now: Double) {
+    /// `awaitsLinkRelease` sets or clears ``Candidate/awaitsLinkRelease``; nil leaves it.
+    mutating func observe(partner: String, name: String, path: String, check: Bool = false, signature: FileSignature, closed: Bool,
+                          awaitsLinkRelease: Bool? = nil, now: Double) {
         if var existing = candidates[path] {
+            if let awaitsLinkRelease { existing.awaitsLinkRelease = awaitsLinkRelease }
             if existing.signature != signature {
                 existing.signature = signature
                 existing.lastChange = now
@@ -62,7 +68,8 @@ struct SettleTracker {
             existing.closed = existing.closed || closed
             candidates[path] = existing
         } else {
-            candidates[path] = Candidate(partner: partner, name: name, path: path, check: check, signature: signature, lastChange: now, closed: closed)
+            candidates[path] = Candidate(partner: partner, name: name, path: path, check: check, signature: signature, lastChange: now, closed: closed,
+                                         awaitsLinkRelease: awaitsLinkRelease ?? false)
         }
     }
 

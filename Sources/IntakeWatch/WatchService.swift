@@ -137,16 +137,18 @@ public final class WatchService: Service {
             let names = try await worker.run { processor.value.inbox.entries(partner, check: true) }
             for name in names { observe(partner, name, check: true, closed: true) }
         }
-        func observe(_ partner: String, _ name: String, check: Bool = false, closed: Bool) {
+        func observe(_ partner: String, _ name: String, check: Bool = false, closed: Bool, awaitsLinkRelease: Bool? = nil) {
             let path = root.inboxFile(partner, name, check: check)
             guard let signature = FileSignature(path: path) else { return }
-            tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: closed, now: clock.monotonicSeconds())
+            tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: closed,
+                            awaitsLinkRelease: awaitsLinkRelease, now: clock.monotonicSeconds())
         }
 
         /// Closes the candidates of a folder that waited as the second link of a temporary name,
         /// once they have a single link; the settle time starts again from the change.
         func releaseLinks(_ partner: String, check: Bool) {
-            for candidate in tracker.candidates.values where candidate.partner == partner && candidate.check == check && !candidate.closed {
+            for candidate in tracker.candidates.values
+            where candidate.partner == partner && candidate.check == check && !candidate.closed && candidate.awaitsLinkRelease {
                 guard FileSystem.entryKind(candidate.path) == .regular(links: 1) else { continue }
                 observe(partner, candidate.name, check: check, closed: true)
             }
@@ -200,17 +202,26 @@ public final class WatchService: Service {
                         // always renames from a temporary name (`temporary_names_only`).
                         let closeCounts = !settings.value.forPartner(partner).temporaryNamesOnly
                         var done = event.mask & UInt32(IN_MOVED_TO) != 0 || (closeCounts && event.mask & UInt32(IN_CLOSE_WRITE) != 0)
+                        // A name created may be the new name of a rename by link, whose temporary
+                        // name's removal completes it; a close of it shows it was written in place
+                        // instead (a link is never closed under its new name).
+                        var awaitsLinkRelease: Bool?
+                        if event.mask & UInt32(IN_CREATE) != 0 { awaitsLinkRelease = true }
+                        if event.mask & UInt32(IN_CLOSE_WRITE) != 0 { awaitsLinkRelease = false }
                         switch FileSystem.entryKind(path) {
                         case .regular(let links)? where links > 1:
-                            // The new name of a rename by link: it waits for the temporary name
-                            // to go. A hard link to anything else is refused once settled.
-                            done = !inboxHoldsTemporaryLink(to: path, partner: partner, check: check)
+                            // The new name of a rename by link while the temporary name is still
+                            // there: it waits for it to go. A hard link to anything else is
+                            // refused once settled.
+                            let linked = inboxHoldsTemporaryLink(to: path, partner: partner, check: check)
+                            awaitsLinkRelease = linked
+                            done = !linked
                         case let kind? where Inbox.refusal(for: kind) != nil:
                             done = true // a link, a pipe, a folder: settle, then refuse
                         default:
                             break
                         }
-                        observe(partner, event.name, check: check, closed: done)
+                        observe(partner, event.name, check: check, closed: done, awaitsLinkRelease: awaitsLinkRelease)
                     }
                 }
             }

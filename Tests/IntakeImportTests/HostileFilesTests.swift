@@ -64,4 +64,28 @@ import Testing
             #expect(try db.scalar("SELECT count(*) FROM customers") == 0, "nothing of it committed")
         }
     }
+
+    /// Behind a header as wide as a sheet, rows with a single value in its last column: each
+    /// such row is 16,384 cells for a few bytes of XML, so memory is bounded by how much XML is
+    /// parsed at a time, not by how many such rows a chunk of it holds.
+    @Test func sparseRowsBehindASheetWideHeaderStayInBoundedMemory() throws {
+        try withTemporaryDirectory { dir in
+            let header = ["external_id", "email", "name", "phone", "created_at"] + (5..<16_384).map { "a\($0)" }
+            var xml = Array(#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">"#.utf8)
+            for name in header { xml += Array(#"<c t="inlineStr"><is><t>\#(name)</t></is></c>"#.utf8) }
+            xml += Array("</row>".utf8)
+            let rows = 1_000
+            for r in 2...(rows + 1) {
+                xml += Array(#"<row r="\#(r)"><c r="A\#(r)"><v>\#(r)</v></c><c r="XFD\#(r)" t="inlineStr"><is><t>z</t></is></c></row>"#.utf8)
+            }
+            xml += Array("</sheetData></worksheet>".utf8)
+            let path = dir + "/wide-sparse.xlsx"
+            try XLSXFixture.write(path, sheetXML: xml)
+            let run = try runChild(TestPaths.intake, ["import", path, "--root", dir + "/var", "--partner", "acme"],
+                                   environment: ["INTAKE_REPORT_PEAK_MEMORY": "1"])
+            #expect(run.status == 0, "\(run.stdout) \(run.stderr.suffix(400))")
+            #expect(run.stdout.contains("\(rows) rows: \(rows) created"), "\(run.stdout)")
+            #expect(run.peakRSS > 0 && run.peakRSS < 256 << 20, "peak \(run.peakRSS >> 20) MiB")
+        }
+    }
 }

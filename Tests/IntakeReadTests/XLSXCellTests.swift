@@ -64,7 +64,8 @@ import Testing
         <c r="E1" t="b"><v>1</v></c><c r="F1" t="b"><v>0</v></c><c r="G1" t="e"><v>#N/A</v></c><c r="H1" t="str"><f>A1</f><v>plain</v></c>\
         <c r="I1" t="inlineStr"><is><t><![CDATA[<cdata>]]></t></is></c><c r="J1"><f>1/0</f></c></row>
         """), sharedStrings: sst)
-        #expect(rows.first?.cells == ["plain", "rich text", "tab\there and _x0041_", "", "TRUE", "FALSE", "#N/A", "plain", "<cdata>", ""])
+        // The formula cell without a value (J1) is empty and, last in its row, not stored.
+        #expect(rows.first?.cells == ["plain", "rich text", "tab\there and _x0041_", "", "TRUE", "FALSE", "#N/A", "plain", "<cdata>"])
     }
 
     @Test func sparseRowsAndMissingReferences() throws {

@@ -59,7 +59,6 @@ import Testing
         try await withRunningService { root, time, passes in
             try FileSystem.createDirectories(root.scratchResult(journalEntry: 1)) // in the way
             try drop(customersCSV(prefix: "R", count: 2), into: root.inbox("acme"), as: "retry.csv")
-            time.advance(by: 1)
             let db = try Database(path: root.database)
             try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == 1 })
             #expect(try db.scalar("SELECT count(*) FROM imports") == 0, "the failed try left nothing")
@@ -87,7 +86,10 @@ import Testing
             try FileSystem.createDirectories(root.scratchResult(journalEntry: 1))
             try drop(customersCSV(prefix: "F", count: 2), into: root.inbox("acme"), as: "failing.csv")
             let db = try Database(path: root.database)
-            for failures in 1...3 {
+            // The first try fails on its own (settle time 0); each later one waits for the clock,
+            // which moves only after the failure before it is recorded.
+            try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == 1 })
+            for failures in 2...3 {
                 time.advance(by: 700) // past any backoff
                 try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == Int64(failures) })
             }
@@ -138,6 +140,9 @@ import Testing
         settings.partners["acme"] = strict
         try await withRunningService(settings: settings, settleSeconds: 1) { root, time, passes in
             try writeClosingOnExec(customersCSV(prefix: "IN", count: 1), to: root.inboxFile("acme", "in-place.csv"))
+            // An unrelated temporary file comes and goes: that releases only renames by link.
+            try writeClosingOnExec("x", to: root.inboxFile("acme", "other.csv.filepart"))
+            try FileManager.default.removeItem(atPath: root.inboxFile("acme", "other.csv.filepart"))
             try drop(customersCSV(prefix: "RN", count: 2), into: root.inbox("acme"), as: "renamed.csv")
             try #require(await eventually { passes.waiting == 2 })
             time.advance(by: 5)

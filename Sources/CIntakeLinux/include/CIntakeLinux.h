@@ -10,14 +10,6 @@
 
 #ifndef F_SETLEASE
 #define F_SETLEASE 1024
-/// libFuzzer's driver, for `make fuzz` only: SwiftPM gives an executable its own entry point
-/// (`<module>_main`), so the fuzz build calls libFuzzer from there instead of using libFuzzer's
-/// `main`. Declared here because Swift cannot declare a C function itself; defined only when
-/// linking with -sanitize=fuzzer, and referenced only then.
-#include <stddef.h>
-#include <stdint.h>
-int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
-
 #endif
 
 static inline int intake_eventfd_nonblocking(void) {
@@ -45,5 +37,13 @@ int intake_start_writeback(int fd);
 /// scratch space that disappears with its descriptor, even after a crash. Returns the
 /// descriptor, or -1 with errno (EOPNOTSUPP on a file system without O_TMPFILE).
 int intake_open_anonymous(const char *directory);
+
+/// libFuzzer's driver, for `make fuzz` only: SwiftPM gives an executable its own entry point
+/// (`<module>_main`), so the fuzz build calls libFuzzer from there instead of using libFuzzer's
+/// `main`. Declared here because Swift cannot declare a C function itself; defined only when
+/// linking with -sanitize=fuzzer, and referenced only then.
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
 
 #endif

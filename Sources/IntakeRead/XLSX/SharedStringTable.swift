@@ -20,9 +20,17 @@ final class SharedStringTable {
     private var spill: Spill?
     /// How many strings the table holds.
     private(set) var count = 0
-    /// Strings holding a NUL (decoded from `_x0000_`), which no cell may hold: a row that uses one
-    /// is rejected, as a CSV field with a NUL byte is.
-    private(set) var withNUL: Set<Int> = []
+    /// One bit a string: whether it holds a NUL (decoded from `_x0000_`), which no cell may hold;
+    /// a row that uses one is rejected, as a CSV field with a NUL byte is. A bit, not a set of
+    /// indexes, so that millions of such strings cost an eighth of a byte each.
+    private var nulBits: [UInt64] = []
+    /// Whether any string holds a NUL.
+    private(set) var hasNUL = false
+
+    /// Whether string `index` holds a NUL.
+    func holdsNUL(_ index: Int) -> Bool {
+        hasNUL && index >= 0 && index / 64 < nulBits.count && nulBits[index / 64] & (1 << UInt64(index % 64)) != 0
+    }
 
     /// The table on disk: text and ends each in a nameless file, written through buffers.
     private final class Spill {
@@ -77,7 +85,11 @@ final class SharedStringTable {
             }
             return bytes.contains(0)
         }
-        if hasNUL { withNUL.insert(count) }
+        if hasNUL {
+            while nulBits.count <= count / 64 { nulBits.append(0) }
+            nulBits[count / 64] |= 1 << UInt64(count % 64)
+            self.hasNUL = true
+        }
         count += 1
         if let spill, spill.textBuffer.count >= 1 << 16 || spill.endsBuffer.count >= 1 << 16 { try spill.flush() }
     }

@@ -23,6 +23,7 @@ final class SheetParser: XMLHandler {
     /// Columns stored per row: every column a sheet may have until the header (the first
     /// non-blank row) is read, then the header's width.
     private var columnLimit = SheetParser.maxColumns
+    private var headerSeen = false
 
     private var rowNumber = 0
     private var cells: [String] = []
@@ -100,9 +101,10 @@ final class SheetParser: XMLHandler {
                 rowProblem = rowProblem ?? "has a value in column \(ColumnName.letters(beyond)) beyond the last header column \(ColumnName.letters(columnLimit - 1))"
             }
             let row = SourceRow(number: rowNumber, cells: cells, problem: rowProblem)
-            if columnLimit == Self.maxColumns && !row.isBlank {
+            if !headerSeen && !row.isBlank {
                 // The first non-blank row is the header (as ``Table`` reads it): from the next
                 // row on, no row stores more cells than its trimmed width.
+                headerSeen = true
                 columnLimit = max(cells.lastIndex(where: { !$0.isEmpty }).map { $0 + 1 } ?? 1, 1)
             }
             completed.append(row)
@@ -132,6 +134,10 @@ final class SheetParser: XMLHandler {
             }
             // Rows come in order, each once (Excel repairs a file that breaks this); a row that
             // goes back would make every message that names a row ambiguous.
+            guard n >= 1 && n <= Self.maxRows else {
+                failure = ReadError(.limitExceeded, file: file, line: n, "row \(n) is outside a worksheet (rows 1 to 1,048,576)")
+                return
+            }
             guard n > rowNumber else {
                 failure = ReadError(.malformedXML, file: file, line: n, "row \(n) comes after row \(rowNumber); a worksheet lists its rows in order, each once")
                 return
@@ -216,6 +222,9 @@ final class SheetParser: XMLHandler {
             failure = ReadError(.limitExceeded, file: file, line: rowNumber, "the workbook's cells add up to more than \(maxTextBytes) bytes of text (shared strings count each time a cell uses one), over the limit max_text_bytes; nothing was imported")
             return
         }
+        // An empty cell is not stored: a later value pads up to it, and a row whose last cells
+        // are empty costs nothing for them (a blank row far to the right costs nothing at all).
+        if bytes == 0 { return }
         rowBytes += bytes
         if rowBytes > maxRowBytes {
             // The row is rejected; its cells are dropped so that it holds no more memory.
@@ -248,7 +257,7 @@ final class SheetParser: XMLHandler {
                 failure = failure ?? ReadError(io: error, file: file)
                 return ""
             }
-            if !sharedStrings.withNUL.isEmpty, let index = Self.parseInt(value), sharedStrings.withNUL.contains(index) { cellHasNUL = true }
+            if sharedStrings.hasNUL, let index = Self.parseInt(value), sharedStrings.holdsNUL(index) { cellHasNUL = true }
             guard let found else {
                 if !value.isEmpty {
                     rowProblem = rowProblem ?? "cell \(ColumnName.letters(column))\(rowNumber) refers to a shared string that does not exist"

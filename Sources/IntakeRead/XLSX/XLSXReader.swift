@@ -105,8 +105,17 @@ public final class XLSXReader: RecordReader {
     public func nextRecord() throws(ReadError) -> SourceRow? {
         while pending.isEmpty {
             if finished { return nil }
-            if let chunk = try sheetBytes.next() {
-                try xml.feed(chunk.bytes, isFinal: false)
+            if chunk == nil || offset == chunk!.bytes.count {
+                chunk = try sheetBytes.next()
+                offset = 0
+            }
+            if let chunk {
+                // A slice at a time: the rows one slice of XML can hold are what is in memory
+                // at once, however sparse they are (a row padded to a wide header costs 16 bytes a
+                // column for a few bytes of XML).
+                let end = min(offset + Self.sliceBytes, chunk.bytes.count)
+                try xml.feed(UnsafeRawBufferPointer(rebasing: chunk.bytes[offset..<end]), isFinal: false)
+                offset = end
             } else {
                 try xml.feed(UnsafeRawBufferPointer(start: nil, count: 0), isFinal: true)
                 finished = true
@@ -116,6 +125,12 @@ public final class XLSXReader: RecordReader {
         }
         return pending.popLast()
     }
+
+    /// Bytes of sheet XML parsed per step.
+    private static let sliceBytes = 4096
+    /// The inflated chunk being parsed, and how far.
+    private var chunk: EntryPrefetch.Chunk?
+    private var offset = 0
 }
 
 /// Part names inside an OPC package.
