@@ -127,7 +127,7 @@ public final class XLSXReader: RecordReader {
     }
 
     /// Bytes of sheet XML parsed per step.
-    private static let sliceBytes = 4096
+    private static let sliceBytes = 16_384
     /// The inflated chunk being parsed, and how far.
     private var chunk: EntryPrefetch.Chunk?
     private var offset = 0
