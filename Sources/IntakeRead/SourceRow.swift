@@ -79,6 +79,12 @@ public struct ReadDeadline: Sendable {
         self.seconds = seconds
         at = clock.monotonicSeconds() + seconds
     }
+
+    /// - Throws: ``ReadError`` `.limitExceeded`, naming `file` and the limit, once it has passed.
+    public func check(file: String) throws(ReadError) {
+        guard clock.monotonicSeconds() > at else { return }
+        throw ReadError(.limitExceeded, file: file, "reading the file took longer than \(Int(seconds)) seconds, the limit max_seconds; nothing was imported")
+    }
 }
 
 /// Limits that keep memory and time bounded whatever a file claims about itself.

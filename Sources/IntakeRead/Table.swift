@@ -27,7 +27,7 @@ public final class Table {
         self.deadline = deadline
         while let record = try reader.nextRecord() {
             records += 1
-            if records % 1024 == 0, let deadline { try Self.check(deadline, file: name) }
+            if records % 1024 == 0 { try deadline?.check(file: name) }
             if record.isBlank { continue }
             header = Self.trimmingTrailingEmpty(record)
             if header.cells.count > Self.maxColumns {
@@ -45,7 +45,7 @@ public final class Table {
     public func nextRow() throws(ReadError) -> SourceRow? {
         while let record = try reader.nextRecord() {
             records += 1
-            if records % 1024 == 0, let deadline { try Self.check(deadline, file: name) }
+            if records % 1024 == 0 { try deadline?.check(file: name) }
             if record.isBlank { continue }
             dataRows += 1
             return fitted(record)
@@ -54,11 +54,6 @@ public final class Table {
             throw ReadError(.empty, file: name, line: header.number, "the file has a header but no data rows")
         }
         return nil
-    }
-
-    private static func check(_ deadline: ReadDeadline, file: String) throws(ReadError) {
-        guard deadline.clock.monotonicSeconds() > deadline.at else { return }
-        throw ReadError(.limitExceeded, file: file, "reading the file took longer than \(Int(deadline.seconds)) seconds, the limit max_seconds; nothing was imported")
     }
 
     /// A header's trailing empty cells are not columns (spreadsheets often carry a few).

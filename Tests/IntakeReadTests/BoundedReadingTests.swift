@@ -166,6 +166,19 @@ import Testing
         }
     }
 
+    @Test func theDeadlineCoversTheSharedStringsToo() throws {
+        try withTemporaryDirectory { dir in
+            let sst = #"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>a</t></si></sst>"#
+            let path = dir + "/slow.xlsx"
+            try XLSXFixture.write(path, sheetXML: worksheetXML(Self.header), sharedStrings: sst)
+            let time = ManualTime()
+            var options = ReadOptions()
+            options.deadline = ReadDeadline(seconds: 5, clock: time)
+            time.advance(by: 6)
+            #expect(readError(path, options)?.description == "slow.xlsx: reading the file took longer than 5 seconds, the limit max_seconds; nothing was imported")
+        }
+    }
+
     @Test func aHeaderWiderThanASheetIsRefused() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/wide.csv"

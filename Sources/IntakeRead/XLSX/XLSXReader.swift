@@ -69,7 +69,7 @@ public final class XLSXReader: RecordReader {
             let part = PartName.resolve(rel.target, from: workbookPart)
             if archive.contains(part) {
                 let parser = SharedStringsParser(file: name, limits: limits, scratchDirectory: options.scratchDirectory)
-                sharedStrings = try Self.stream(part, archive: archive, handler: parser, name: name, limits: limits).strings
+                sharedStrings = try Self.stream(part, archive: archive, handler: parser, name: name, limits: limits, deadline: options.deadline).strings
                 do { try sharedStrings.finish() } catch { throw ReadError(io: error, file: name) }
             }
         }
@@ -86,11 +86,15 @@ public final class XLSXReader: RecordReader {
     }
 
     /// Parses a part that may be large (the shared strings) chunk by chunk.
-    private static func stream<H: XMLHandler>(_ part: String, archive: ZipArchive, handler: H, name: String, limits: ReadLimits) throws(ReadError) -> H {
+    /// A large table is read against the file's deadline too (`limits.max_seconds`), checked
+    /// per chunk, since rows only start once it is read.
+    private static func stream<H: XMLHandler>(_ part: String, archive: ZipArchive, handler: H, name: String, limits: ReadLimits,
+                                              deadline: ReadDeadline?) throws(ReadError) -> H {
         let stream = try archive.open(part)
         let xml = XMLStream(handler: handler, file: name, part: part, limits: limits)
         let chunk = ChunkBuffer(count: 64 << 10)
         while true {
+            try deadline?.check(file: name)
             let n = try stream.read(into: chunk.raw)
             try xml.feed(chunk.prefix(n), isFinal: n == 0)
             if n == 0 { return handler }
