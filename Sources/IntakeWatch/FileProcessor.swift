@@ -21,7 +21,7 @@ final class FileProcessor {
     let shuttingDown: @Sendable () -> Bool
     let settings: SettingsBox
     /// Entries whose last try failed, with the monotonic time of their next one.
-    private(set) var retries: [Int64: Double] = [:]
+    var retries: [Int64: Double] = [:]
 
     var root: DataRoot { configuration.root }
 
@@ -75,19 +75,11 @@ final class FileProcessor {
             return .waitingForSettings
         }
         var marker: String?
-        if let done = settings.value.forPartner(partner).doneMarker {
-            if let data = done.dataFile(ofMarker: name) {
-                // A marker settled: its data file goes now if it is there, else the marker waits
-                // for it (the data file's own arrival finds the marker).
-                guard FileSystem.exists(root.inboxFile(partner, data, check: check)) else { return .waitingForMarker }
-                return handleReady(partner: partner, name: data, check: check, incompleteSince: incompleteSince)
-            }
-            let markerPath = root.inboxFile(partner, done.marker(for: name), check: check)
-            guard FileSystem.entryKind(markerPath) == .regular(links: 1) else {
-                logger.info("waiting for the done marker", metadata: ["partner": "\(partner)", "file": "\(name)", "marker": "\(done.marker(for: name))"])
-                return .waitingForMarker
-            }
-            marker = markerPath
+        switch doneMarker(partner: partner, name: name, check: check) {
+        case .notUsed: break
+        case .present(let path): marker = path
+        case .missing: return .waitingForMarker
+        case .isMarker(let data): return handleReady(partner: partner, name: data, check: check, incompleteSince: incompleteSince)
         }
         if name.lowercased().hasSuffix(".xlsx") && !ZipTail.isComplete(path) {
             let waited = incompleteSince.map { clock.monotonicSeconds() - $0 } ?? 0
@@ -122,17 +114,6 @@ final class FileProcessor {
             return .processed
         case .gone:
             return .skipped
-        }
-    }
-
-    /// Moves a done marker out of the inbox once its data file is claimed, beside the archive.
-    private func archiveMarker(_ path: String, partner: String, token: String) {
-        let name = FileSystem.baseName(of: path)
-        do {
-            try FileSystem.createDirectories(root.markerArchive(partner), mode: 0o750)
-            try FileSystem.rename(path, to: root.markerArchive(partner) + "/\(token)-\(FileSystem.prefix(of: name, maxBytes: ProcessingName.maxNameBytes))")
-        } catch {
-            logger.error("cannot archive the done marker", metadata: ["partner": "\(partner)", "marker": "\(name)", "error": "\(error)"])
         }
     }
 
@@ -198,34 +179,6 @@ final class FileProcessor {
         ])
     }
 
-    /// Records a failed try (the disk, the database, the workbook: not bad input, which never
-    /// throws) and schedules the next, each one twice as far off, up to ten minutes. An import
-    /// that keeps failing reaches the attempts limit and is set aside with a workbook that
-    /// names the last failure (see ``importClaimed(_:)``).
-    private func scheduleRetry(_ entry: JournalEntry, after error: any Error) {
-        // The backoff counts from the failure, read before the journal records it.
-        let failedAt = clock.monotonicSeconds()
-        let failures = (try? journal.failed(entry.id, error: "\(error)", now: clock.utcNow())) ?? entry.failures + 1
-        let delay = min(configuration.retryBaseSeconds * Double(1 << min(failures - 1, 20)), 600)
-        retries[entry.id] = failedAt + delay
-        logger.error("file processing failed; it will be retried", metadata: [
-            "partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)", "error": "\(error)",
-            "failures": "\(failures)", "retry_in_seconds": "\(Int(delay))",
-        ])
-    }
-
-    /// Drives the entries whose retry is due; the service calls it on every pass.
-    func retryDue() {
-        let now = clock.monotonicSeconds()
-        for (id, due) in retries.sorted(by: { $0.value < $1.value }) where due <= now {
-            if shuttingDown() { return }
-            retries[id] = nil
-            guard let entry = try? journal.entry(id), entry.step != .archived else { continue }
-            logger.notice("retrying", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
-            drive(entry)
-        }
-    }
-
     /// Runs the import of a claimed file. Returns false when it was abandoned (shutdown) or must
     /// wait (the partner's settings cannot be applied; a reload resumes it).
     private func importClaimed(_ entry: JournalEntry) throws -> Bool {
@@ -287,50 +240,6 @@ final class FileProcessor {
         case .timeout:
             logger.warning("import stopped", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "reason": "\(reason.rawValue)", "attempt": "\(attempt)"])
             return try importClaimed(entry)
-        }
-    }
-
-    /// Puts the result workbook in the outbox: moved from the scratch path where the import left
-    /// it, or (if a crash lost it) rebuilt from the `imports` row.
-    private func ensureResult(_ entry: JournalEntry) throws {
-        guard let importID = entry.importID, let record = try ImportLog(database: database).find(importID) else { return }
-        let outbox = root.outbox(entry.partner)
-        let finalPath = record.resultPath ?? Importer.resultPath(outbox: outbox, fileName: entry.fileName, importID: importID)
-        let scratch = root.scratchResult(journalEntry: entry.id)
-        if FileSystem.exists(finalPath) {
-            try? FileSystem.removeFile(scratch)
-            return
-        }
-        try FileSystem.createDirectories(outbox)
-        if FileSystem.exists(scratch) {
-            try FileSystem.rename(scratch, to: finalPath)
-            return
-        }
-        let request = ImportRequest(path: entry.processingPath, fileName: entry.fileName, partner: entry.partner, outbox: outbox)
-        try Importer.writeSummaryOnly(request: request, record: record, to: finalPath,
-                                      note: record.status == .completed ? "this result was rebuilt after a restart; per-row details are not available" : nil)
-    }
-
-    /// Moves the source file into `archive/<partner>/<processed|failed>/`.
-    private func archive(_ entry: JournalEntry) throws -> String {
-        let outcome = entry.outcome ?? .failed
-        let folder = root.archive(entry.partner, outcome: outcome)
-        let target = root.archiveFile(entry.partner, outcome: outcome, "\(entry.importID.map(String.init) ?? "x")-\(FileSystem.baseName(of: entry.processingPath))")
-        if FileSystem.exists(entry.processingPath) {
-            try FileSystem.createDirectories(folder, mode: 0o750)
-            try FileSystem.rename(entry.processingPath, to: target)
-        }
-        return target
-    }
-
-    /// Drops undo data older than the partner's retention time.
-    private func pruneUndoData(_ partner: String, days: Int) {
-        let cutoff = UTC.format(Int(clock.wallSeconds()) - days * 86_400)
-        do {
-            let expired = try ImportHistory(database: database).prune(partner: partner, finishedBefore: cutoff, now: clock.utcNow())
-            if expired > 0 { logger.info("undo data pruned", metadata: ["partner": "\(partner)", "imports": "\(expired)", "before": "\(cutoff)"]) }
-        } catch {
-            logger.error("pruning undo data failed", metadata: ["partner": "\(partner)", "error": "\(error)"])
         }
     }
 }

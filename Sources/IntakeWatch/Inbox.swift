@@ -69,6 +69,17 @@ final class Inbox: Sendable {
         return target
     }
 
+    /// Whether a temporary name in the same folder is another link to the file at `path`: the
+    /// first half of a rename carried out as `link` then `unlink`.
+    func holdsTemporaryLink(to path: String, partner: String, check: Bool) -> Bool {
+        guard let target = FileSystem.linkStatus(path) else { return false }
+        let folder = root.inbox(partner, check: check)
+        for name in (try? FileSystem.contents(of: folder)) ?? [] where UploadNames.isTemporary(name) {
+            if let other = FileSystem.linkStatus(folder + "/" + name), other.st_ino == target.st_ino, other.st_dev == target.st_dev { return true }
+        }
+        return false
+    }
+
     // MARK: Claiming
 
     /// What became of an attempt to claim an upload.

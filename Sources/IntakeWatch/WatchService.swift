@@ -20,8 +20,8 @@ import Glibc
 /// same scan; so does a settings reload, which also resumes entries that waited for it.
 public final class WatchService: Service {
     private let configuration: WatchConfiguration
-    private let logger: Logger
-    private let clock: any TimeSource
+    let logger: Logger
+    let clock: any TimeSource
     private let shutdown = Flag()
     /// Set by a settings reload; the loop then rescans every inbox and resumes waiting entries.
     private let settingsReloaded = Flag()
@@ -56,7 +56,7 @@ public final class WatchService: Service {
         settingsReloaded.set()
     }
 
-    private func makeProcessor(on worker: BlockingWorker) async throws -> Unchecked<FileProcessor> {
+    func makeProcessor(on worker: BlockingWorker) async throws -> Unchecked<FileProcessor> {
         let shutdown = self.shutdown
         return try await worker.run { [configuration, settings, logger, clock] in
             Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, clock: clock, shuttingDown: { shutdown.isSet }))
@@ -65,7 +65,7 @@ public final class WatchService: Service {
 
     /// Seconds an upload of `partner` must stay unchanged: the partner's `settle_seconds`, else
     /// the service's. One rule for the running service and `--once`.
-    private func settleSeconds(_ partner: String) -> Double {
+    func settleSeconds(_ partner: String) -> Double {
         settings.value.forPartner(partner).settleSeconds ?? configuration.settleSeconds
     }
 
@@ -106,6 +106,8 @@ public final class WatchService: Service {
 
     private func loop(inotify: Inotify, worker: BlockingWorker, processor: Unchecked<FileProcessor>) async throws {
         let root = configuration.root
+        // For looks at the inbox from this loop; claims go through the processor's, on the worker.
+        let inbox = Inbox(root: root, clock: clock)
         var watches: [Int32: Watched] = [:]
         var tracker = SettleTracker()
 
@@ -213,7 +215,7 @@ public final class WatchService: Service {
                             // The new name of a rename by link while the temporary name is still
                             // there: it waits for it to go. A hard link to anything else is
                             // refused once settled.
-                            let linked = inboxHoldsTemporaryLink(to: path, partner: partner, check: check)
+                            let linked = inbox.holdsTemporaryLink(to: path, partner: partner, check: check)
                             awaitsLinkRelease = linked
                             done = !linked
                         case let kind? where Inbox.refusal(for: kind) != nil:
@@ -253,86 +255,4 @@ public final class WatchService: Service {
             }
         }
     }
-
-    /// Whether a temporary name in the same folder is another link to the file at `path`: the
-    /// first half of a rename carried out as `link` then `unlink`.
-    private func inboxHoldsTemporaryLink(to path: String, partner: String, check: Bool) -> Bool {
-        guard let target = FileSystem.linkStatus(path) else { return false }
-        let folder = configuration.root.inbox(partner, check: check)
-        for name in (try? FileSystem.contents(of: folder)) ?? [] where UploadNames.isTemporary(name) {
-            if let other = FileSystem.linkStatus(folder + "/" + name), other.st_ino == target.st_ino, other.st_dev == target.st_dev { return true }
-        }
-        return false
-    }
-
-    /// `intake watch --once`: resume, then process every inbox file that has been unchanged for
-    /// its partner's settle time, and return. Newer files are left for the next run.
-    ///
-    /// The same ``SettleTracker`` rule as the running service; a file's age comes from its
-    /// modification and change times, since no events were seen for it.
-    public func runOnce() async throws {
-        let worker = BlockingWorker()
-        defer { worker.shutdown() }
-        let processor = try await makeProcessor(on: worker)
-        try await worker.run { [clock, logger] in
-            let p = processor.value
-            p.resume()
-            var tracker = SettleTracker()
-            let (now, wall) = (clock.monotonicSeconds(), clock.wallSeconds())
-            for partner in p.inbox.partners() {
-                for check in [false, true] {
-                    for name in p.inbox.entries(partner, check: check) {
-                        let path = p.root.inboxFile(partner, name, check: check)
-                        guard let signature = FileSignature(path: path) else { continue }
-                        let age = max(0, wall - Double(max(signature.modified, signature.changed)) / 1e9)
-                        tracker.observe(partner: partner, name: name, path: path, check: check, signature: signature, closed: true, now: now - age)
-                    }
-                }
-            }
-            let ready = tracker.takeReady(now: now, settle: { self.settleSeconds($0.partner) }) { FileSignature(path: $0) }
-            for candidate in tracker.candidates.values.sorted(by: { $0.path < $1.path }) {
-                logger.info("still settling; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
-            }
-            for candidate in ready {
-                // An XLSX without its zip directory is waited for since it last changed.
-                let outcome = p.handleReady(partner: candidate.partner, name: candidate.name, check: candidate.check, incompleteSince: candidate.lastChange)
-                if outcome == .busy || outcome == .incomplete {
-                    logger.info("not finished yet; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
-                }
-            }
-        }
-    }
-}
-
-/// What a ``WatchService`` tells whoever started it, for tests and embedding; both are called on
-/// the service's task and must return quickly.
-public struct WatchObserver: Sendable {
-    /// The watches are set and the start-up scan is queued.
-    public var ready: @Sendable () -> Void
-    /// A pass over settling files ended; the argument is how many still wait.
-    public var passed: @Sendable (Int) -> Void
-
-    /// An observer that ignores both calls unless they are given.
-    public init(ready: @escaping @Sendable () -> Void = {}, passed: @escaping @Sendable (Int) -> Void = { _ in }) {
-        self.ready = ready
-        self.passed = passed
-    }
-}
-
-/// Carries a non-Sendable value between the service and its worker thread.
-///
-/// `@unchecked Sendable` is safe because the wrapped ``FileProcessor`` is only ever used inside
-/// ``BlockingWorker/run(_:)`` jobs, which run one at a time on the worker's single thread.
-struct Unchecked<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
-/// A flag shared between threads: set at graceful shutdown, or by a settings reload.
-final class Flag: Sendable {
-    private let state = Atomic<Bool>(false)
-    var isSet: Bool { state.load(ordering: .acquiring) }
-    func set() { state.store(true, ordering: .releasing) }
-    /// Whether it was set, clearing it.
-    func take() -> Bool { state.exchange(false, ordering: .acquiringAndReleasing) }
 }

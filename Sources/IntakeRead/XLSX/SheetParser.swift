@@ -128,7 +128,7 @@ final class SheetParser: XMLHandler {
     private func startRow(_ attributes: XMLAttributes) {
         if let r = attributes.value("r") {
             // A reference that is not a row number is refused by name, never read as "the next row".
-            guard let n = Self.parseRowNumber(r) else {
+            guard let n = CellReference.rowNumber(r) else {
                 failure = ReadError(.malformedXML, file: file, line: rowNumber + 1, "row reference \"\(String(cString: r))\" is not a row number")
                 return
             }
@@ -175,7 +175,7 @@ final class SheetParser: XMLHandler {
             }
         }
         if let r = reference {
-            guard let parsed = Self.column(fromReference: r) else {
+            guard let parsed = CellReference.column(r) else {
                 failure = ReadError(.malformedXML, file: file, line: rowNumber, "cell reference \"\(String(cString: r))\" is not valid")
                 return
             }
@@ -199,7 +199,7 @@ final class SheetParser: XMLHandler {
             default: type = .number
             }
         }
-        style = styleIndex.flatMap(Self.parseInt) ?? 0
+        style = styleIndex.flatMap(CellReference.index) ?? 0
         // Clearing an empty array still walks Array's generic replaceSubrange; most are empty.
         if !value.isEmpty { value.removeAll(keepingCapacity: true) }
         hasInline = false
@@ -252,12 +252,13 @@ final class SheetParser: XMLHandler {
             // Some writers add a redundant <v>; the <is> text is the value.
             return decoded(hasInline ? inlineText : value)
         case .shared:
+            let index = CellReference.index(value)
             let found: String?
-            do { found = try Self.parseInt(value).flatMap(sharedStrings.string(at:)) } catch {
+            do { found = try index.flatMap(sharedStrings.string(at:)) } catch {
                 failure = failure ?? ReadError(io: error, file: file)
                 return ""
             }
-            if sharedStrings.hasNUL, let index = Self.parseInt(value), sharedStrings.holdsNUL(index) { cellHasNUL = true }
+            if let index, sharedStrings.holdsNUL(index) { cellHasNUL = true }
             guard let found else {
                 if !value.isEmpty {
                     rowProblem = rowProblem ?? "cell \(ColumnName.letters(column))\(rowNumber) refers to a shared string that does not exist"
@@ -292,58 +293,5 @@ final class SheetParser: XMLHandler {
     private func tooLong() {
         failure = failure ?? ReadError(.limitExceeded, file: file, line: rowNumber, "cell \(ColumnName.letters(column))\(rowNumber) has more than \(maxCharacters) characters, more than a cell may hold")
         capture = .none
-    }
-
-    /// The zero-based column of a reference like `B12` or `b12` (some writers use lower case).
-    static func column(fromReference ref: UnsafePointer<CChar>) -> Int? {
-        var column = 0
-        var i = 0
-        while true {
-            var c = UInt8(bitPattern: ref[i])
-            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c -= 32 }
-            guard c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") else { break }
-            column = column * 26 + Int(c - UInt8(ascii: "A") + 1)
-            // Stop before an absurd reference can overflow.
-            if column > maxColumns { return maxColumns }
-            i += 1
-        }
-        return i == 0 ? nil : column - 1
-    }
-
-    /// A row reference's number: digits only (no sign, exponent or hex), saturating past the
-    /// last row so that a huge one is reported as out of range rather than overflowing.
-    static func parseRowNumber(_ p: UnsafePointer<CChar>) -> Int? {
-        var n = 0
-        var i = 0
-        while p[i] != 0 {
-            let c = UInt8(bitPattern: p[i])
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            n = min(n * 10 + Int(c - 0x30), maxRows + 1)
-            i += 1
-        }
-        return i == 0 ? nil : n
-    }
-
-    static func parseInt(_ p: UnsafePointer<CChar>) -> Int? {
-        var n = 0
-        var i = 0
-        while p[i] != 0 {
-            let c = UInt8(bitPattern: p[i])
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            n = n * 10 + Int(c - 0x30)
-            if n > Int(Int32.max) { return nil }
-            i += 1
-        }
-        return i == 0 ? nil : n
-    }
-
-    static func parseInt(_ bytes: [UInt8]) -> Int? {
-        var n = 0
-        for c in bytes {
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            n = n * 10 + Int(c - 0x30)
-            if n > Int(Int32.max) { return nil }
-        }
-        return bytes.isEmpty ? nil : n
     }
 }

@@ -1,0 +1,44 @@
+import IntakeImport
+import IntakeStore
+import IntakeSystem
+
+/// Done markers (`done_marker`): a data file is taken only once its marker is there.
+extension FileProcessor {
+    /// What the partner's done markers say about inbox entry `name`.
+    enum MarkerState {
+        /// The partner uses none.
+        case notUsed
+        /// The data file's marker is there: take the file, then archive the marker.
+        case present(path: String)
+        /// The data file's marker has not come: the file waits for it.
+        case missing
+        /// `name` is itself a marker whose data file is there: take that file.
+        case isMarker(dataFile: String)
+    }
+
+    func doneMarker(partner: String, name: String, check: Bool) -> MarkerState {
+        guard let done = settings.value.forPartner(partner).doneMarker else { return .notUsed }
+        if let data = done.dataFile(ofMarker: name) {
+            // A marker settled: its data file goes now if it is there, else the marker waits
+            // for it (the data file's own arrival finds the marker).
+            return FileSystem.exists(root.inboxFile(partner, data, check: check)) ? .isMarker(dataFile: data) : .missing
+        }
+        let markerPath = root.inboxFile(partner, done.marker(for: name), check: check)
+        guard FileSystem.entryKind(markerPath) == .regular(links: 1) else {
+            logger.info("waiting for the done marker", metadata: ["partner": "\(partner)", "file": "\(name)", "marker": "\(done.marker(for: name))"])
+            return .missing
+        }
+        return .present(path: markerPath)
+    }
+
+    /// Moves a done marker out of the inbox once its data file is claimed, beside the archive.
+    func archiveMarker(_ path: String, partner: String, token: String) {
+        let name = FileSystem.baseName(of: path)
+        do {
+            try FileSystem.createDirectories(root.markerArchive(partner), mode: 0o750)
+            try FileSystem.rename(path, to: root.markerArchive(partner) + "/\(token)-\(FileSystem.prefix(of: name, maxBytes: ProcessingName.maxNameBytes))")
+        } catch {
+            logger.error("cannot archive the done marker", metadata: ["partner": "\(partner)", "marker": "\(name)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import IntakeImport
+import IntakeStore
+import IntakeSystem
+
+/// Failures inside the running service are retried here, not at the next start.
+extension FileProcessor {
+    /// Records a failed try (the disk, the database, the workbook: not bad input, which never
+    /// throws) and schedules the next, each one twice as far off, up to ten minutes. An import
+    /// that keeps failing reaches the attempts limit and is set aside with a workbook that
+    /// names the last failure (see ``importClaimed(_:)``).
+    func scheduleRetry(_ entry: JournalEntry, after error: any Error) {
+        // The backoff counts from the failure, read before the journal records it.
+        let failedAt = clock.monotonicSeconds()
+        let failures = (try? journal.failed(entry.id, error: "\(error)", now: clock.utcNow())) ?? entry.failures + 1
+        let delay = min(configuration.retryBaseSeconds * Double(1 << min(failures - 1, 20)), 600)
+        retries[entry.id] = failedAt + delay
+        logger.error("file processing failed; it will be retried", metadata: [
+            "partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)", "error": "\(error)",
+            "failures": "\(failures)", "retry_in_seconds": "\(Int(delay))",
+        ])
+    }
+
+    /// Drives the entries whose retry is due; the service calls it on every pass.
+    func retryDue() {
+        let now = clock.monotonicSeconds()
+        for (id, due) in retries.sorted(by: { $0.value < $1.value }) where due <= now {
+            if shuttingDown() { return }
+            retries[id] = nil
+            guard let entry = try? journal.entry(id), entry.step != .archived else { continue }
+            logger.notice("retrying", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
+            drive(entry)
+        }
+    }
+}

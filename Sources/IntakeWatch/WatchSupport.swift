@@ -1,0 +1,34 @@
+import Synchronization
+
+/// What a ``WatchService`` tells whoever started it, for tests and embedding; both are called on
+/// the service's task and must return quickly.
+public struct WatchObserver: Sendable {
+    /// The watches are set and the start-up scan is queued.
+    public var ready: @Sendable () -> Void
+    /// A pass over settling files ended; the argument is how many still wait.
+    public var passed: @Sendable (Int) -> Void
+
+    /// An observer that ignores both calls unless they are given.
+    public init(ready: @escaping @Sendable () -> Void = {}, passed: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.ready = ready
+        self.passed = passed
+    }
+}
+
+/// Carries a non-Sendable value between the service and its worker thread.
+///
+/// `@unchecked Sendable` is safe because the wrapped ``FileProcessor`` is only ever used inside
+/// ``BlockingWorker/run(_:)`` jobs, which run one at a time on the worker's single thread.
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A flag shared between threads: set at graceful shutdown, or by a settings reload.
+final class Flag: Sendable {
+    private let state = Atomic<Bool>(false)
+    var isSet: Bool { state.load(ordering: .acquiring) }
+    func set() { state.store(true, ordering: .releasing) }
+    /// Whether it was set, clearing it.
+    func take() -> Bool { state.exchange(false, ordering: .acquiringAndReleasing) }
+}
