@@ -6,20 +6,27 @@ import Testing
 /// The JSON Intake writes with its own writer (custom attributes, change snapshots, exports) must be exactly
 /// what SQLite's JSON functions read back.
 @Suite struct JSONTests {
+    /// `text` as a JSON string literal, as the writer puts it.
+    func literal(_ text: String) -> String {
+        var writer = JSONWriter()
+        writer.string(text)
+        return writer.text
+    }
+
     @Test func writerEscapesNestsAndRoundTripsThroughSQLite() throws {
         let values = [
             "", "plain", #"say "hi""#, #"back\slash"#, "line\nbreak\r\ttab", "\u{01}\u{1F}\u{7F}",
             "Пётр Иванов", "emoji 😀 and NBSP\u{00A0}", "=HYPERLINK(\"x\")", String(repeating: "x\"", count: 300),
         ]
-        #expect(JSON.string(#"a"b\c"#) == #""a\"b\\c""#)
-        #expect(JSON.string("\n\u{01}") == #""\n\u0001""#)
-        #expect(JSON.string("Пётр") == "\"Пётр\"")
+        #expect(literal(#"a"b\c"#) == #""a\"b\\c""#)
+        #expect(literal("\n\u{01}") == #""\n\u0001""#)
+        #expect(literal("Пётр") == "\"Пётр\"")
         try withTemporaryDirectory { dir in
             let database = try Database(path: dir + "/json.db")
             for value in values {
-                let literal = JSON.string(value)
-                let back = try database.cachedStatement("SELECT json_valid(?1), json_extract(?1, '$')").rows([.text(literal)])
-                #expect(back == [["1", value]], "\(literal)")
+                let text = literal(value)
+                let back = try database.cachedStatement("SELECT json_valid(?1), json_extract(?1, '$')").rows([.text(text)])
+                #expect(back == [["1", value]], "\(text)")
             }
             var writer = JSONWriter()
             writer.beginObject()

@@ -146,5 +146,4 @@ final class FolderEvents {
         return seen.map { event in kinds.filter { event.mask & UInt32($0.0) != 0 }.map(\.1).joined(separator: "|") + " " + event.name }
     }
 
-    func stop() {}
 }

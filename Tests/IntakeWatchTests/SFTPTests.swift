@@ -40,7 +40,6 @@ struct SFTPTests {
             let upload = "\(server.ssh)/list.csv"
             try customersCSV(prefix: "REN", count: 7).write(toFile: upload, atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
-            defer { events.stop() }
             let run = try server.sftp("put \(upload) inbox/list.csv.filepart\nrename inbox/list.csv.filepart inbox/list.csv\n")
             try #require(run.status == 0, "\(run.stderr)")
             let uploaded = Date()
@@ -69,7 +68,6 @@ struct SFTPTests {
             """
             try script.write(toFile: "\(server.ssh)/upload.py", atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
-            defer { events.stop() }
             let run = try runChild(TestPaths.packageRoot + "/.build-venv/bin/python",
                                    ["\(server.ssh)/upload.py", server.partner, "\(server.port)", server.clientKey, upload])
             try #require(run.status == 0, "\(run.stderr)")
@@ -90,7 +88,6 @@ struct SFTPTests {
             let upload = "\(server.ssh)/lftp.csv"
             try customersCSV(prefix: "LFTP", count: 11).write(toFile: upload, atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
-            defer { events.stop() }
             let connect = "ssh -a -x -i \(server.clientKey) -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
             let run = try runChild("/usr/bin/lftp", ["-c", """
                 set sftp:connect-program "\(connect)"; set xfer:use-temp-file yes; set net:max-retries 1; \
@@ -125,7 +122,6 @@ struct SFTPTests {
             let upload = "\(server.ssh)/rclone.csv"
             try customersCSV(prefix: "RCL", count: 6).write(toFile: upload, atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
-            defer { events.stop() }
             let run = try runChild("/usr/bin/rclone", ["copyto", upload, "partner:inbox/rclone.csv", "--config", "/dev/null", "-q"], environment: [
                 "RCLONE_CONFIG_PARTNER_TYPE": "sftp", "RCLONE_CONFIG_PARTNER_HOST": "127.0.0.1", "RCLONE_CONFIG_PARTNER_PORT": "\(server.port)",
                 "RCLONE_CONFIG_PARTNER_USER": server.partner, "RCLONE_CONFIG_PARTNER_KEY_FILE": server.clientKey,
