@@ -1,9 +1,10 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 //
 // Intake: a file-drop ingestion service for customer records.
 // The Sources folders follow the data flow: a file is watched (IntakeWatch), read (IntakeRead),
 // validated (IntakeValidate), stored (IntakeStore) and reported on (IntakeReport);
-// IntakeImport wires one file through those steps; `intake` is the command line.
+// IntakeImport wires one file through those steps; IntakeServe is the HTTP side (the customers API and
+// files over HTTP); `intake` is the command line.
 import PackageDescription
 
 let package = Package(
@@ -21,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // Traits off: swift-configuration support is not used, and each package costs CI build time.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
     ],
     targets: [
         // C libraries, one system-library target each, from Debian's -dev packages.
@@ -55,10 +58,19 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "IntakeServe",
+            dependencies: [
+                "IntakeImport", "IntakeStore", "IntakeSystem", "IntakeValidate", "IntakeWatch",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakeRead", "IntakeImport", "IntakeStore", "IntakeWatch",
+                "IntakeRead", "IntakeImport", "IntakeStore", "IntakeWatch", "IntakeServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,6 +96,10 @@ let package = Package(
         .testTarget(
             name: "IntakeImportTests",
             dependencies: ["CSQLite", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
+        ),
+        .testTarget(
+            name: "IntakeServeTests",
+            dependencies: ["IntakeServe", "IntakeStore", "IntakeImport", "IntakeSystem", "IntakeTestSupport", "intake"]
         ),
         .testTarget(
             name: "IntakeWatchTests",

@@ -7,6 +7,8 @@ public struct StoredCustomer: Sendable, Equatable {
     public var createdAt: String?
     /// JSON object text as SQLite renders it.
     public var customAttributes: String
+    /// When the customer was last written (UTC, `YYYY-MM-DD HH:MM:SS`); nil where not read.
+    public var updatedAt: String? = nil
 }
 
 /// The values an import wants a customer to have. `nil` fields are "not given".
@@ -70,6 +72,36 @@ public final class CustomerStore {
     public init(database: Database, partner: String) {
         self.database = database
         self.partner = partner
+    }
+
+    private static let columns = "external_id, email, name, phone, created_at, custom_attributes, updated_at"
+
+    private static func customer(_ s: Statement) -> StoredCustomer {
+        StoredCustomer(externalID: s.text(0) ?? "", email: s.text(1), name: s.text(2), phone: s.text(3),
+                       createdAt: s.text(4), customAttributes: s.text(5) ?? "{}", updatedAt: s.text(6))
+    }
+
+    /// The partner's customer `externalID`, if there is one.
+    public func find(_ externalID: String) throws(SQLiteError) -> StoredCustomer? {
+        let statement = try database.cachedStatement("SELECT \(Self.columns) FROM customers WHERE partner = ?1 AND external_id = ?2")
+        try statement.bind([.text(partner), .text(externalID)])
+        defer { statement.reset() }
+        return try statement.step() ? Self.customer(statement) : nil
+    }
+
+    /// Up to `limit` customers whose external_id sorts after `after` (all when nil), in
+    /// external_id order: keyset pagination, stable while others write (a page never repeats or
+    /// skips a customer that existed across both requests).
+    public func page(after: String?, limit: Int) throws(SQLiteError) -> [StoredCustomer] {
+        let statement = try database.cachedStatement("""
+            SELECT \(Self.columns) FROM customers
+            WHERE partner = ?1 AND (?2 IS NULL OR external_id > ?2) ORDER BY external_id LIMIT ?3
+            """)
+        try statement.bind([.text(partner), SQLValue(after), .integer(Int64(limit))])
+        defer { statement.reset() }
+        var out: [StoredCustomer] = []
+        while try statement.step() { out.append(Self.customer(statement)) }
+        return out
     }
 
     /// Every customer of the partner, by external_id, streamed to `body`.

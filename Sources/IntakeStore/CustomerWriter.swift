@@ -33,22 +33,27 @@ public final class CustomerWriter {
     /// Whether the last row created a customer: then the next one tries the insert first.
     private var expectNew = true
 
+    /// Whether this writer turned CHECK constraints off and so must turn them back on.
+    private let skipsChecks: Bool
+
     /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
-    /// `YYYY-MM-DD HH:MM:SS`). CHECK constraints stay off on the connection until ``finish()``.
+    /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints stay off on
+    /// the connection until ``finish()``; a single API write keeps them.
     /// - Throws: ``SQLiteError`` when a statement or the temporary table cannot be prepared.
-    public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String) throws(SQLiteError) {
+    public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String, skipChecks: Bool = true) throws(SQLiteError) {
         self.database = database
         self.partner = partner
         self.importID = importID
         self.mode = mode
         self.now = now
+        self.skipsChecks = skipChecks
         // `custom_attributes` has CHECK (json_valid(...)), which parses every row's JSON again, a
         // visible share of the storing thread on a large file. The writer stores
         // JSON it built itself (JSONTests hold that JSON to SQLite's json_valid) or that
         // json_patch produced, so its statements skip CHECKs; every other writer, and this
         // connection once ``finish()`` ran, still has them enforced. SQLite re-prepares its
         // statements when the flag changes.
-        try database.execute("PRAGMA ignore_check_constraints = ON")
+        if skipChecks { try database.execute("PRAGMA ignore_check_constraints = ON") }
         insert = try database.cachedStatement("""
             INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
                                    created_by_import, updated_by_import, updated_at, import_row)
@@ -82,7 +87,7 @@ public final class CustomerWriter {
 
     /// Turns CHECK constraints back on for the connection; call after the last row.
     public func finish() throws(SQLiteError) {
-        try database.execute("PRAGMA ignore_check_constraints = OFF")
+        if skipsChecks { try database.execute("PRAGMA ignore_check_constraints = OFF") }
     }
 
     /// Applies `customer`, read from `row` of the file, in this writer's mode. In `merge` the given

@@ -128,6 +128,12 @@ public final class Database {
         }
     }
 
+    /// How long a statement waits for another connection's write lock before it fails with
+    /// `SQLITE_BUSY` (60 s unless changed).
+    public func setBusyTimeout(seconds: Double) {
+        sqlite3_busy_timeout(handle, Int32(max(0, min(seconds, 86_400)) * 1000))
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

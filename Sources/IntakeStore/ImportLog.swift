@@ -83,15 +83,17 @@ public final class ImportLog {
         try database.cachedStatement("DELETE FROM imports WHERE id = ?1 AND status = 'running'").run([.integer(id)])
     }
 
-    /// Imports, newest first; one partner's, or everyone's when `partner` is nil.
-    public func list(partner: String?, limit: Int = 1000) throws(SQLiteError) -> [ImportRecord] {
+    /// File imports (not the API's single writes), newest first; one partner's, or everyone's
+    /// when `partner` is nil; only those older than import `before` when it is given.
+    public func list(partner: String?, before: Int64? = nil, limit: Int = 1000) throws(SQLiteError) -> [ImportRecord] {
         let statement = try database.cachedStatement("""
             SELECT id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
                    rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
                    rows_skipped, mode, undone_at
-            FROM imports WHERE ?1 IS NULL OR partner = ?1 ORDER BY id DESC LIMIT ?2
+            FROM imports WHERE (?1 IS NULL OR partner = ?1) AND source = 'file' AND (?3 IS NULL OR id < ?3)
+            ORDER BY id DESC LIMIT ?2
             """)
-        try statement.bind([SQLValue(partner), .integer(Int64(limit))])
+        try statement.bind([SQLValue(partner), .integer(Int64(limit)), before.map { .integer($0) } ?? .null])
         var out: [ImportRecord] = []
         while try statement.step() { out.append(Self.record(statement)) }
         statement.reset()
@@ -103,6 +105,14 @@ public final class ImportLog {
         guard let id = try database.scalar(
             "SELECT min(id) FROM imports WHERE partner = ?1 AND sha256 = ?2 AND status = 'completed'", [.text(partner), .text(sha256)]
         ) else { return nil }
+        return try find(id)
+    }
+
+    /// Partner `partner`'s file import `id` (not an API change, not another partner's).
+    public func findFile(partner: String, id: Int64) throws(SQLiteError) -> ImportRecord? {
+        guard try database.scalar("SELECT 1 FROM imports WHERE id = ?1 AND partner = ?2 AND source = 'file'", [.integer(id), .text(partner)]) != nil else {
+            return nil
+        }
         return try find(id)
     }
 

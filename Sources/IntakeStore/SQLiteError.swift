@@ -21,6 +21,9 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
         self.init(code: code, message: message, sql: sql)
     }
 
+    /// Another connection held the write lock for longer than the busy timeout.
+    public var isBusy: Bool { code & 0xFF == SQLITE_BUSY }
+
     public var description: String {
         let base = "SQLite error \(code): \(message)"
         guard let sql else { return base }

@@ -98,11 +98,43 @@ public enum Schema {
               AND NOT EXISTS (SELECT 1 FROM customer_changes c WHERE c.import_id = imports.id);
         DELETE FROM customer_changes WHERE action = 'created';
         """,
-        // 6: why the last try at a file failed, so the running service can retry it with a
+        // 5: why the last try at a file failed, so the running service can retry it with a
         // backoff and the workbook that finally sets it aside can say what went wrong.
         """
         ALTER TABLE journal ADD COLUMN last_error TEXT;
         ALTER TABLE journal ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+        """,
+        // 6: the HTTP side. A customer written through the API is recorded as an import of its
+        // own (`source = 'api'`, the token's name), so history and undo treat it like a file's
+        // change. API tokens keep only their SHA-256. A file sent over HTTP is an upload: the id
+        // the client polls, the name it got in the inbox, and when it arrived.
+        """
+        ALTER TABLE imports ADD COLUMN source TEXT NOT NULL DEFAULT 'file' CHECK (source IN ('file', 'api'));
+        ALTER TABLE imports ADD COLUMN token_name TEXT;
+        CREATE INDEX imports_by_source ON imports (partner, source, id);
+
+        CREATE TABLE api_tokens (
+            id           INTEGER PRIMARY KEY,
+            partner      TEXT NOT NULL,
+            name         TEXT NOT NULL,
+            sha256       TEXT NOT NULL UNIQUE,
+            created_at   TEXT NOT NULL,
+            revoked_at   TEXT
+        );
+        CREATE UNIQUE INDEX api_tokens_live_names ON api_tokens (partner, name) WHERE revoked_at IS NULL;
+
+        CREATE TABLE uploads (
+            partner      TEXT NOT NULL,
+            id           TEXT NOT NULL,
+            file_name    TEXT NOT NULL,
+            inbox_name   TEXT NOT NULL,
+            dry_run      INTEGER NOT NULL,
+            size         INTEGER NOT NULL,
+            token_name   TEXT,
+            received_at  TEXT NOT NULL,
+            PRIMARY KEY (partner, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX uploads_by_time ON uploads (partner, received_at);
         """,
     ]
 

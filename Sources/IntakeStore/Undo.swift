@@ -116,7 +116,10 @@ public final class ImportHistory {
     /// One entry of a customer's history.
     public struct Entry: Sendable, Equatable {
         public var importID: Int64
+        /// The file's name, or for an API change the request (`PUT /v4/consumers/42`).
         public var fileName: String
+        /// The token that made an API change; nil for a file's.
+        public var tokenName: String? = nil
         public var at: String
         public var action: Action
         /// The values the import set (JSON); nil when it removed the customer, or for a creation
@@ -133,7 +136,7 @@ public final class ImportHistory {
         let rows = try database.cachedStatement("""
             SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after,
                    json_remove(c.before, '$.updated_by_import', '$.updated_at', '$.import_row'),
-                   json_extract(c.before, '$.updated_by_import')
+                   json_extract(c.before, '$.updated_by_import'), i.token_name
             FROM customer_changes c JOIN imports i ON i.id = c.import_id
             WHERE c.partner = ?1 AND c.external_id = ?2 ORDER BY c.id
             """).rows([.text(partner), .text(externalID)])
@@ -143,7 +146,7 @@ public final class ImportHistory {
             guard let action = Action(rawValue: row[3] ?? "") else {
                 throw SQLiteError(code: SQLITE_CORRUPT, message: "customer_changes holds an unknown action \"\(row[3] ?? "NULL")\"")
             }
-            changes.append(Change(entry: Entry(importID: Int64(row[0] ?? "0") ?? 0, fileName: row[1] ?? "", at: row[2] ?? "", action: action, values: row[4]),
+            changes.append(Change(entry: Entry(importID: Int64(row[0] ?? "0") ?? 0, fileName: row[1] ?? "", tokenName: row[7], at: row[2] ?? "", action: action, values: row[4]),
                                   before: row[5], beforeBy: row[6].flatMap { Int64($0) }))
         }
         let current = try database.cachedStatement("""
@@ -175,14 +178,14 @@ public final class ImportHistory {
 
     /// The created entry that starts a life of a customer (see ``history(partner:externalID:)``).
     private func creation(by importID: Int64, _ life: [Change], fallback: String?) throws(SQLiteError) -> Entry {
-        let made = try database.cachedStatement("SELECT file_name, coalesce(finished_at, started_at) FROM imports WHERE id = ?1").rows([.integer(importID)]).first
+        let made = try database.cachedStatement("SELECT file_name, coalesce(finished_at, started_at), token_name FROM imports WHERE id = ?1").rows([.integer(importID)]).first
         var values = fallback
         // The values as created are what the first change of this life found, if that change was
         // made over the creation itself (not over a later change whose row was pruned).
         if let first = life.first(where: { $0.entry.action == .updated }) {
             values = first.beforeBy == importID ? first.before : nil
         }
-        return Entry(importID: importID, fileName: made?[0] ?? "", at: made?[1] ?? "", action: .created, values: values)
+        return Entry(importID: importID, fileName: made?[0] ?? "", tokenName: made?[2] ?? nil, at: made?[1] ?? "", action: .created, values: values)
     }
 
     /// Drops the undo data of a partner's imports that finished before `cutoff`

@@ -63,37 +63,53 @@ public struct RowValidator: Sendable {
     public func validate(_ row: SourceRow) -> Result<CustomerRecord, RowRejection> {
         if let problem = row.problem { return .failure(RowRejection(column: nil, message: "row \(problem)")) }
         let cells = row.cells
-        func cell(_ column: RequiredColumn) -> String { cells[index[column.position]] }
-        func reject(_ column: RequiredColumn, _ raw: String, _ error: FieldError) -> Result<CustomerRecord, RowRejection> {
-            .failure(RowRejection(column: column.rawValue, message: "\(column.rawValue) \(Self.quote(raw)) \(error.reason)"))
+        let parse = parseTimestamp
+        func value(_ column: RequiredColumn) -> Result<String?, RowRejection> {
+            Self.check(column, cells[index[column.position]], parseTimestamp: parse)
         }
-
         let externalID: String
-        do { externalID = try FieldRules.externalID(cell(.externalID)) } catch {
-            let raw = cell(.externalID)
-            if raw.trimmed.isEmpty { return .failure(RowRejection(column: RequiredColumn.externalID.rawValue, message: "external_id is empty; every row needs one")) }
-            return reject(.externalID, raw, error)
+        switch value(.externalID) {
+        case .success(let id): externalID = id ?? ""
+        case .failure(let rejection): return .failure(rejection)
         }
         var record = CustomerRecord(externalID: externalID)
-
-        let email = cell(.email)
-        if !email.trimmed.isEmpty {
-            do { record.email = try FieldRules.email(email) } catch { return reject(.email, email, error) }
-        }
-        let name = cell(.name).trimmed
-        if !name.isEmpty { record.name = name }
-        let phone = cell(.phone)
-        if !phone.trimmed.isEmpty {
-            do { record.phone = try FieldRules.phone(phone) } catch { return reject(.phone, phone, error) }
-        }
-        let createdAt = cell(.createdAt)
-        if !createdAt.trimmed.isEmpty {
-            do { record.createdAt = try parseTimestamp(createdAt) } catch { return reject(.createdAt, createdAt, error) }
+        do {
+            record.email = try value(.email).get()
+            record.name = try value(.name).get()
+            record.phone = try value(.phone).get()
+            record.createdAt = try value(.createdAt).get()
+        } catch {
+            return .failure(error)
         }
         for (key, index) in columns.attributes where !cells[index].isEmpty {
             record.attributes.append((key, cells[index]))
         }
         return .success(record)
+    }
+
+    /// One required field's value as stored (nil when blank), or why it is refused, in the words
+    /// of the result workbook. The one rule for files and the API.
+    public static func check(_ column: RequiredColumn, _ raw: String,
+                             parseTimestamp: @Sendable (String) throws(FieldError) -> String = TimestampParser.parse) -> Result<String?, RowRejection> {
+        do throws(FieldError) {
+            switch column {
+            case .externalID:
+                if raw.trimmed.isEmpty { return .failure(RowRejection(column: column.rawValue, message: "external_id is empty; every row needs one")) }
+                return .success(try FieldRules.externalID(raw))
+            case .name:
+                let name = raw.trimmed
+                return .success(name.isEmpty ? nil : name)
+            case .email, .phone, .createdAt:
+                if raw.trimmed.isEmpty { return .success(nil) }
+                switch column {
+                case .email: return .success(try FieldRules.email(raw))
+                case .phone: return .success(try FieldRules.phone(raw))
+                default: return .success(try parseTimestamp(raw))
+                }
+            }
+        } catch {
+            return .failure(RowRejection(column: column.rawValue, message: "\(column.rawValue) \(quote(raw)) \(error.reason)"))
+        }
     }
 
     /// A value quoted for a message, shortened so a huge cell cannot flood the log.

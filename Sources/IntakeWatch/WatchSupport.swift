@@ -15,15 +15,6 @@ public struct WatchObserver: Sendable {
     }
 }
 
-/// Carries a non-Sendable value between the service and its worker thread.
-///
-/// `@unchecked Sendable` is safe because the wrapped ``FileProcessor`` is only ever used inside
-/// ``BlockingWorker/run(_:)`` jobs, which run one at a time on the worker's single thread.
-struct Unchecked<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// A flag shared between threads: set at graceful shutdown, or by a settings reload.
 final class Flag: Sendable {
     private let state = Atomic<Bool>(false)

@@ -260,7 +260,9 @@ struct History: ParsableCommand {
         let entries = try ImportHistory(database: try storage.openDatabase()).history(partner: partner, externalID: externalId)
         if entries.isEmpty { print("no recorded changes for \(externalId) of \(partner) (history is kept for the undo retention time)") }
         for e in entries {
-            print("\(e.at)\timport \(e.importID)\t\(e.fileName)\t\(e.action.rawValue)\t\(e.values ?? (e.action == .created ? "(values no longer kept)" : "(removed)"))")
+            // An API change names its source and token: `api 12  PUT /v4/consumers/42 (token crm)`.
+            let source = e.tokenName.map { "api \(e.importID)\t\(e.fileName) (token \($0))" } ?? "import \(e.importID)\t\(e.fileName)"
+            print("\(e.at)\t\(source)\t\(e.action.rawValue)\t\(e.values ?? (e.action == .created ? "(values no longer kept)" : "(removed)"))")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import IntakeImport
+import IntakeServe
 import IntakeSystem
 import IntakeWatch
 import Logging
@@ -45,6 +46,9 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "The settings file (YAML), reloaded on SIGHUP. Default: <root>/settings.yaml when it exists.")
     var config: String?
 
+    @Option(help: "Serve the HTTP API on HOST:PORT (loopback unless you mean otherwise; port 0 picks a free one). Default: the settings' http.listen, else off.")
+    var http: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -62,15 +66,26 @@ struct Watch: AsyncParsableCommand {
         var logger = Logger(label: "intake.watch")
         logger.logLevel = logLevel
 
-        let service: WatchService
-        do { service = try WatchService(configuration: configuration, logger: logger) } catch {
+        let settings: Settings
+        do { settings = try configuration.settingsPath.map { path throws(SettingsError) in try Settings.load(path: path) } ?? Settings() } catch {
             throw ValidationError("\(configuration.settingsPath ?? "settings"): \(error)")
         }
+        let box = SettingsBox(settings)
+        let service = WatchService(configuration: configuration, settings: box, logger: logger)
         if once {
             try await service.runOnce()
             return
         }
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [service]
+        if let listen = http ?? settings.http.listen {
+            guard let address = HostPort(listen) else { throw ValidationError("--http must be HOST:PORT, e.g. 127.0.0.1:8080") }
+            var apiLogger = Logger(label: "intake.http")
+            apiLogger.logLevel = logLevel
+            services.append(try APIService(
+                configuration: APIConfiguration(listen: address, root: dataRoot, databasePath: dataRoot.database, http: settings.http),
+                settings: box, logger: apiLogger))
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

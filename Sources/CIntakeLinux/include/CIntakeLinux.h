@@ -38,6 +38,12 @@ int intake_start_writeback(int fd);
 /// descriptor, or -1 with errno (EOPNOTSUPP on a file system without O_TMPFILE).
 int intake_open_anonymous(const char *directory);
 
+/// Gives the anonymous file `fd` (from intake_open_anonymous) the name `path` in its directory.
+int intake_link_anonymous(int fd, const char *path);
+
+/// rename(2) that fails with EEXIST instead of replacing an existing `to`.
+int intake_rename_noreplace(const char *from, const char *to);
+
 /// libFuzzer's driver, for `make fuzz` only: SwiftPM gives an executable its own entry point
 /// (`<module>_main`), so the fuzz build calls libFuzzer from there instead of using libFuzzer's
 /// `main`. Declared here because Swift cannot declare a C function itself; defined only when

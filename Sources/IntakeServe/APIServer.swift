@@ -1,0 +1,76 @@
+import Hummingbird
+import IntakeImport
+import IntakeStore
+import IntakeSystem
+import IntakeWatch
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// What the HTTP side needs from the running service.
+public struct APIConfiguration: Sendable {
+    public var listen: HostPort
+    public var root: DataRoot
+    /// The database file (`<root>/state/intake.sqlite` unless `--db` says otherwise).
+    public var databasePath: String
+    public var http: Settings.HTTP
+
+    public init(listen: HostPort, root: DataRoot, databasePath: String, http: Settings.HTTP) {
+        self.listen = listen
+        self.root = root
+        self.databasePath = databasePath
+        self.http = http
+    }
+}
+
+/// The HTTP listener of `intake watch`: a `Service` in the same `ServiceGroup` as the watcher,
+/// stopped by the same graceful shutdown. It owns the API's ``GroupCommitter`` (the process's
+/// one API writer connection) and closes it once the server has answered its last request.
+public struct APIService: Service {
+    private let application: Application<RouterResponder<APIContext>>
+    private let writes: GroupCommitter
+
+    /// - Parameters:
+    ///   - settings: the partners' settings now in force (modes, timestamp rules, limits).
+    ///   - onListening: told the bound address once the server accepts connections (port 0
+    ///     picks a free one; tests and `make run` read it from here or from the log).
+    public init(configuration: APIConfiguration, settings: SettingsBox, logger: Logger, clock: any TimeSource = SystemTime(),
+                onListening: @escaping @Sendable (HostPort) -> Void = { _ in }) throws {
+        let reads = ReadPool(path: configuration.databasePath)
+        let writes = try GroupCommitter(path: configuration.databasePath, busySeconds: configuration.http.busySeconds)
+        self.writes = writes
+        let router = Router(context: APIContext.self)
+        let routes = RouteTable()
+        // Middlewares first: Hummingbird applies one to the routes added after it.
+        router.add(middleware: ErrorMiddleware(routes: routes, retryAfterSeconds: max(1, Int(configuration.http.busySeconds.rounded(.up)))))
+        router.add(middleware: TokenMiddleware(reads: reads))
+        let partnerSettings: @Sendable (String) -> Settings.Partner = { settings.value.forPartner($0) }
+        ConsumerRoutes(reads: reads, writes: writes, settings: partnerSettings, maxBodyBytes: configuration.http.maxJSONBytes, clock: clock)
+            .register(on: router, routes: routes)
+        ImportRoutes(root: configuration.root, reads: reads, writes: writes, settings: partnerSettings,
+                     maxUploadBytes: configuration.http.maxUploadBytes, clock: clock)
+            .register(on: router, routes: routes)
+        let listen = configuration.listen
+        application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "Intake"),
+            onServerRunning: { channel in
+                let bound = HostPort(host: listen.host, port: channel.localAddress?.port ?? listen.port)
+                logger.info("HTTP API listening on http://\(bound)")
+                onListening(bound)
+            },
+            logger: logger
+        )
+    }
+
+    public func run() async throws {
+        defer { writes.shutdown() }
+        try await application.run()
+    }
+}
+
+extension HostPort {
+    init(host: String, port: Int) {
+        self.init("\(host.contains(":") ? "[\(host)]" : host):\(port)")!
+    }
+}

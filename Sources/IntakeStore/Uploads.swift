@@ -1,0 +1,99 @@
+/// A file received over HTTP, as the client polls it.
+public struct UploadRecord: Sendable, Equatable {
+    /// The id given to the client (random, unguessable).
+    public var id: String
+    public var partner: String
+    /// The name the client sent.
+    public var fileName: String
+    /// The name it got in the inbox (differs when that name was taken).
+    public var inboxName: String
+    public var dryRun: Bool
+    public var size: Int64
+    public var tokenName: String?
+    public var receivedAt: String
+
+    public init(id: String, partner: String, fileName: String, inboxName: String, dryRun: Bool, size: Int64, tokenName: String?, receivedAt: String) {
+        self.id = id
+        self.partner = partner
+        self.fileName = fileName
+        self.inboxName = inboxName
+        self.dryRun = dryRun
+        self.size = size
+        self.tokenName = tokenName
+        self.receivedAt = receivedAt
+    }
+}
+
+/// Where an upload is on its way through the watcher.
+public struct UploadProgress: Sendable, Equatable {
+    public enum State: String, Sendable {
+        /// In the inbox, not claimed yet (settling).
+        case waiting
+        /// Claimed; its import is running or will be retried.
+        case importing
+        /// Imported, checked, or a duplicate of an earlier import.
+        case done
+        /// Refused whole (no required columns, not a readable file, a limit).
+        case rejected
+        /// Set aside after failed attempts.
+        case failed
+    }
+
+    public var state: State
+    /// The import, once it started.
+    public var record: ImportRecord?
+    /// Why the last attempt failed, while retrying or once failed.
+    public var lastError: String?
+
+    public init(state: State, record: ImportRecord? = nil, lastError: String? = nil) {
+        self.state = state
+        self.record = record
+        self.lastError = lastError
+    }
+}
+
+/// The uploads received over HTTP, and how far each got. The watcher knows nothing of them: the
+/// journal's entry for the inbox name, claimed after the upload arrived, is the upload's (inbox
+/// names are given without replacing, so no other file can hold that name meanwhile).
+public final class Uploads {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Records `upload`; call in the same transaction as nothing else, before answering 202.
+    public func add(_ upload: UploadRecord) throws(SQLiteError) {
+        try database.cachedStatement("""
+            INSERT INTO uploads (partner, id, file_name, inbox_name, dry_run, size, token_name, received_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """).run([.text(upload.partner), .text(upload.id), .text(upload.fileName), .text(upload.inboxName),
+                      .integer(upload.dryRun ? 1 : 0), .integer(upload.size), SQLValue(upload.tokenName), .text(upload.receivedAt)])
+    }
+
+    /// `partner`'s upload `id`; nil for another partner's.
+    public func find(partner: String, id: String) throws(SQLiteError) -> UploadRecord? {
+        try database.cachedStatement("""
+            SELECT id, partner, file_name, inbox_name, dry_run, size, token_name, received_at FROM uploads WHERE partner = ?1 AND id = ?2
+            """).rows([.text(partner), .text(id)]).first.map {
+            UploadRecord(id: $0[0] ?? "", partner: $0[1] ?? "", fileName: $0[2] ?? "", inboxName: $0[3] ?? "", dryRun: $0[4] == "1",
+                         size: Int64($0[5] ?? "") ?? 0, tokenName: $0[6], receivedAt: $0[7] ?? "")
+        }
+    }
+
+    /// How far `upload` got.
+    public func progress(of upload: UploadRecord) throws(SQLiteError) -> UploadProgress {
+        guard let entry = try database.cachedStatement("""
+            SELECT step, outcome, import_id, last_error FROM journal
+            WHERE partner = ?1 AND file_name = ?2 AND dry_run = ?3 AND claimed_at >= ?4 ORDER BY id LIMIT 1
+            """).rows([.text(upload.partner), .text(upload.inboxName), .integer(upload.dryRun ? 1 : 0), .text(upload.receivedAt)]).first
+        else { return UploadProgress(state: .waiting) }
+        let record = try entry[2].flatMap { Int64($0) }.flatMap { id throws(SQLiteError) in try ImportLog(database: database).find(id) }
+        let lastError = entry[3]
+        switch record?.status {
+        case .completed?, .checked?, .duplicate?: return UploadProgress(state: .done, record: record)
+        case .rejected?: return UploadProgress(state: .rejected, record: record, lastError: record?.error)
+        case .running?, nil:
+            let failed = entry[1] == JournalEntry.Outcome.failed.rawValue
+            return UploadProgress(state: failed ? .failed : .importing, record: record, lastError: lastError)
+        }
+    }
+}

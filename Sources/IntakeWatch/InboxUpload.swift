@@ -1,0 +1,95 @@
+import CIntakeLinux
+import IntakeImport
+import IntakeSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The inbox's entry point for files that arrive over HTTP: the body is written to a file no
+/// one can see (`O_TMPFILE` in the partner's inbox), made durable, and only then given its name
+/// in one atomic step. The watcher sees a finished upload appear, exactly as after an SFTP
+/// client's rename, and takes it through the same claim → import → result path.
+///
+/// A request that fails or a client that goes away leaves nothing behind: the anonymous file
+/// disappears with its descriptor, even if the service is killed. An existing file of the same
+/// name is never replaced; the upload takes `name (2).csv`, `name (3).csv`, ...
+///
+/// One owner: the request's task, which writes the body and then delivers or drops it.
+public final class InboxUpload: @unchecked Sendable {
+    public let partner: String
+    public let check: Bool
+    private let directory: String
+    private let file: FileDescriptor
+    /// Where a file system without `O_TMPFILE` keeps the body meanwhile: a dot-name the
+    /// watcher never claims, removed unless delivered.
+    private var temporaryPath: String?
+    public private(set) var size: Int64 = 0
+
+    /// Starts an upload into `partner`'s inbox, or its `check/` folder for a dry run.
+    /// - Throws: ``SystemError`` when the inbox cannot be created or written.
+    public init(root: DataRoot, partner: String, check: Bool) throws(SystemError) {
+        self.partner = partner
+        self.check = check
+        let directory = root.inbox(partner, check: check)
+        self.directory = directory
+        try FileSystem.createDirectories(directory)
+        do throws(SystemError) {
+            file = FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) },
+                                  path: directory + "/(upload)")
+        } catch where error.code == EOPNOTSUPP || error.code == EISDIR {
+            let path = directory + "/" + Self.hiddenName()
+            file = try FileDescriptor(opening: path, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o640)
+            temporaryPath = path
+        }
+    }
+
+    deinit {
+        if let temporaryPath { _ = try? syscall("unlink", temporaryPath) { unlink(temporaryPath) } }
+    }
+
+    /// Appends `bytes` to the upload.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        try file.writeAll(bytes)
+        size += Int64(bytes.count)
+    }
+
+    /// Makes the upload durable and gives it its name in the inbox: `name`, or `name (N)` when
+    /// that is taken. Returns the name it got. Blocks on fsync: call it off the event loops.
+    /// - Throws: ``SystemError``; the upload is then gone.
+    public func deliver(as name: String) throws(SystemError) -> String {
+        try file.sync()
+        let staged: String
+        if let temporaryPath {
+            staged = temporaryPath
+        } else {
+            staged = directory + "/" + Self.hiddenName()
+            _ = try syscall("linkat", staged) { intake_link_anonymous(file.rawValue, staged) }
+            temporaryPath = staged
+        }
+        for candidate in Self.candidates(for: name) {
+            let target = directory + "/" + candidate
+            do throws(SystemError) {
+                _ = try syscall("renameat2(RENAME_NOREPLACE)", target) { intake_rename_noreplace(staged, target) }
+            } catch where error.code == EEXIST {
+                continue
+            }
+            temporaryPath = nil
+            try FileSystem.syncDirectory(directory)
+            return candidate
+        }
+        throw SystemError(code: EEXIST, operation: "rename", subject: directory + "/" + name)
+    }
+
+    /// `name`, then `stem (2).ext` up to `stem (100).ext`.
+    static func candidates(for name: String) -> [String] {
+        let dot = name.lastIndex(of: ".") ?? name.endIndex
+        let stem = name[..<dot], ext = name[dot...]
+        return [name] + (2...100).map { "\(stem) (\($0))\(ext)" }
+    }
+
+    private static func hiddenName() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return ".intake-upload-" + String(generator.next() as UInt64, radix: 36)
+    }
+}
