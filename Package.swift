@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeServeTests",
-            dependencies: ["IntakeServe", "IntakeStore", "IntakeImport", "IntakeSystem", "IntakeTestSupport", "intake"]
+            dependencies: ["IntakeServe", "IntakeStore", "IntakeImport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
         ),
         .testTarget(
             name: "IntakeWatchTests",

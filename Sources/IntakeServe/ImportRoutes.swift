@@ -108,7 +108,7 @@ struct ImportRoutes: Sendable {
         // fsync and rename block: off the cooperative pool.
         let inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
         let record = UploadRecord(id: Self.newID(), partner: principal.partner, fileName: fileName, inboxName: inboxName,
-                                  dryRun: upload.check, size: upload.size, tokenName: principal.tokenName, receivedAt: receivedAt)
+                                  dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: principal.tokenName, receivedAt: receivedAt)
         try await writes.write { database in try Uploads(database: database).add(record) }
         context.logger.info("file received over HTTP", metadata: ["file": "\(inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
         return JSONAPI.response(.accepted, headers: [.location: "/v4/imports/" + record.id]) { json in

@@ -12,6 +12,11 @@ public struct APIPrincipal: Sendable, Equatable {
     public var partner: String
     /// The token's name, recorded with every change it makes.
     public var tokenName: String
+
+    public init(partner: String, tokenName: String) {
+        self.partner = partner
+        self.tokenName = tokenName
+    }
 }
 
 /// The API tokens of all partners. Only each token's SHA-256 (hex) is stored, so a copy of the

@@ -42,12 +42,13 @@ public final class Journal {
     /// The journal kept in `database`.
     public init(database: Database) { self.database = database }
 
-    /// Records a file just claimed into `processingPath`.
-    public func claimed(partner: String, fileName: String, processingPath: String, dryRun: Bool = false, now: String) throws(SQLiteError) -> Int64 {
+    /// Records a file just claimed into `processingPath`; `inode` is the file's, which ties an
+    /// upload received over HTTP to its entry (see ``Uploads``).
+    public func claimed(partner: String, fileName: String, processingPath: String, dryRun: Bool = false, inode: Int64? = nil, now: String) throws(SQLiteError) -> Int64 {
         try database.cachedStatement("""
-            INSERT INTO journal (partner, file_name, processing_path, step, dry_run, claimed_at, updated_at)
-            VALUES (?1, ?2, ?3, 'claimed', ?5, ?4, ?4)
-            """).run([.text(partner), .text(fileName), .text(processingPath), .text(now), .integer(dryRun ? 1 : 0)])
+            INSERT INTO journal (partner, file_name, processing_path, step, dry_run, claimed_at, updated_at, inode)
+            VALUES (?1, ?2, ?3, 'claimed', ?5, ?4, ?4, ?6)
+            """).run([.text(partner), .text(fileName), .text(processingPath), .text(now), .integer(dryRun ? 1 : 0), inode.map { .integer($0) } ?? .null])
         return database.lastInsertRowID
     }
 

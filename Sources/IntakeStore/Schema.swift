@@ -107,7 +107,8 @@ public enum Schema {
         // 6: the HTTP side. A customer written through the API is recorded as an import of its
         // own (`source = 'api'`, the token's name), so history and undo treat it like a file's
         // change. API tokens keep only their SHA-256. A file sent over HTTP is an upload: the id
-        // the client polls, the name it got in the inbox, and when it arrived.
+        // the client polls, the name and inode it got in the inbox, and when it arrived; the
+        // journal keeps each claimed file's inode, which ties the two together.
         """
         ALTER TABLE imports ADD COLUMN source TEXT NOT NULL DEFAULT 'file' CHECK (source IN ('file', 'api'));
         ALTER TABLE imports ADD COLUMN token_name TEXT;
@@ -130,11 +131,13 @@ public enum Schema {
             inbox_name   TEXT NOT NULL,
             dry_run      INTEGER NOT NULL,
             size         INTEGER NOT NULL,
+            inode        INTEGER NOT NULL,
             token_name   TEXT,
             received_at  TEXT NOT NULL,
             PRIMARY KEY (partner, id)
         ) WITHOUT ROWID;
         CREATE INDEX uploads_by_time ON uploads (partner, received_at);
+        ALTER TABLE journal ADD COLUMN inode INTEGER;
         """,
     ]
 

@@ -62,7 +62,7 @@ public final class ImportHistory {
             let conflicts = (updates.filter { $0[2] != String(id) } + creations.filter { $0[1] != String(id) }).map { $0[0] ?? "" }
             if !conflicts.isEmpty && !force {
                 let shown = conflicts.prefix(20).joined(separator: ", ")
-                throw Refusal(message: "later imports changed \(conflicts.count) of the customers import \(id) touched (\(shown)\(conflicts.count > 20 ? ", …" : "")); use --force to undo only the others")
+                throw Refusal(message: "later imports or API writes changed \(conflicts.count) of the customers import \(id) touched (\(shown)\(conflicts.count > 20 ? ", …" : "")); use --force to undo only the others")
             }
             report.skipped = conflicts
             let snapshot = """

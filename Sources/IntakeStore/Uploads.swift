@@ -9,10 +9,13 @@ public struct UploadRecord: Sendable, Equatable {
     public var inboxName: String
     public var dryRun: Bool
     public var size: Int64
+    /// The delivered file's inode: with the name, what finds its journal entry.
+    public var inode: Int64
     public var tokenName: String?
     public var receivedAt: String
 
-    public init(id: String, partner: String, fileName: String, inboxName: String, dryRun: Bool, size: Int64, tokenName: String?, receivedAt: String) {
+    public init(id: String, partner: String, fileName: String, inboxName: String, dryRun: Bool, size: Int64, inode: Int64, tokenName: String?, receivedAt: String) {
+        self.inode = inode
         self.id = id
         self.partner = partner
         self.fileName = fileName
@@ -53,8 +56,9 @@ public struct UploadProgress: Sendable, Equatable {
 }
 
 /// The uploads received over HTTP, and how far each got. The watcher knows nothing of them: the
-/// journal's entry for the inbox name, claimed after the upload arrived, is the upload's (inbox
-/// names are given without replacing, so no other file can hold that name meanwhile).
+/// upload's journal entry is the one claimed after it arrived with its inbox name and its inode
+/// (a name alone is not enough: an earlier file of the same name may have been claimed in the
+/// same second).
 public final class Uploads {
     public let database: Database
 
@@ -63,19 +67,19 @@ public final class Uploads {
     /// Records `upload`; call in the same transaction as nothing else, before answering 202.
     public func add(_ upload: UploadRecord) throws(SQLiteError) {
         try database.cachedStatement("""
-            INSERT INTO uploads (partner, id, file_name, inbox_name, dry_run, size, token_name, received_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO uploads (partner, id, file_name, inbox_name, dry_run, size, token_name, received_at, inode)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """).run([.text(upload.partner), .text(upload.id), .text(upload.fileName), .text(upload.inboxName),
-                      .integer(upload.dryRun ? 1 : 0), .integer(upload.size), SQLValue(upload.tokenName), .text(upload.receivedAt)])
+                      .integer(upload.dryRun ? 1 : 0), .integer(upload.size), SQLValue(upload.tokenName), .text(upload.receivedAt), .integer(upload.inode)])
     }
 
     /// `partner`'s upload `id`; nil for another partner's.
     public func find(partner: String, id: String) throws(SQLiteError) -> UploadRecord? {
         try database.cachedStatement("""
-            SELECT id, partner, file_name, inbox_name, dry_run, size, token_name, received_at FROM uploads WHERE partner = ?1 AND id = ?2
+            SELECT id, partner, file_name, inbox_name, dry_run, size, token_name, received_at, inode FROM uploads WHERE partner = ?1 AND id = ?2
             """).rows([.text(partner), .text(id)]).first.map {
             UploadRecord(id: $0[0] ?? "", partner: $0[1] ?? "", fileName: $0[2] ?? "", inboxName: $0[3] ?? "", dryRun: $0[4] == "1",
-                         size: Int64($0[5] ?? "") ?? 0, tokenName: $0[6], receivedAt: $0[7] ?? "")
+                         size: Int64($0[5] ?? "") ?? 0, inode: Int64($0[8] ?? "") ?? 0, tokenName: $0[6], receivedAt: $0[7] ?? "")
         }
     }
 
@@ -83,8 +87,8 @@ public final class Uploads {
     public func progress(of upload: UploadRecord) throws(SQLiteError) -> UploadProgress {
         guard let entry = try database.cachedStatement("""
             SELECT step, outcome, import_id, last_error FROM journal
-            WHERE partner = ?1 AND file_name = ?2 AND dry_run = ?3 AND claimed_at >= ?4 ORDER BY id LIMIT 1
-            """).rows([.text(upload.partner), .text(upload.inboxName), .integer(upload.dryRun ? 1 : 0), .text(upload.receivedAt)]).first
+            WHERE partner = ?1 AND file_name = ?2 AND dry_run = ?3 AND claimed_at >= ?4 AND inode = ?5 ORDER BY id LIMIT 1
+            """).rows([.text(upload.partner), .text(upload.inboxName), .integer(upload.dryRun ? 1 : 0), .text(upload.receivedAt), .integer(upload.inode)]).first
         else { return UploadProgress(state: .waiting) }
         let record = try entry[2].flatMap { Int64($0) }.flatMap { id throws(SQLiteError) in try ImportLog(database: database).find(id) }
         let lastError = entry[3]

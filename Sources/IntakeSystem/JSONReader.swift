@@ -90,8 +90,12 @@ public struct JSONReader {
     }
 
     private mutating func expect(_ literal: String, _ value: JSONValue) throws(JSONSyntaxError) -> JSONValue {
+        let start = position
         for byte in literal.utf8 {
-            guard current == byte else { throw error("invalid literal, expected \(literal)") }
+            guard current == byte else {
+                position = start
+                throw error("invalid literal, expected \(literal)")
+            }
             position += 1
         }
         return value
@@ -232,7 +236,7 @@ public struct JSONReader {
                 }
                 out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
             default:
-                position -= 1
+                position -= 2
                 throw error("invalid escape")
             }
             runStart = position

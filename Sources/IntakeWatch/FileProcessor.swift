@@ -93,10 +93,10 @@ final class FileProcessor {
             return .skipped
         }
         switch claim {
-        case .claimed(let processingName, let processingPath, let size):
+        case .claimed(let processingName, let processingPath, let size, let inode):
             let entry: JournalEntry?
             do {
-                let id = try journal.claimed(partner: partner, fileName: name, processingPath: processingPath, dryRun: processingName.check, now: clock.utcNow())
+                let id = try journal.claimed(partner: partner, fileName: name, processingPath: processingPath, dryRun: processingName.check, inode: inode, now: clock.utcNow())
                 logger.info("claimed", metadata: ["partner": "\(partner)", "file": "\(name)", "size": "\(size)", "journal": "\(id)"])
                 entry = try journal.entry(id)
             } catch {

@@ -85,7 +85,7 @@ final class Inbox: Sendable {
     /// What became of an attempt to claim an upload.
     enum Claim: Equatable {
         /// Moved into the processing area, flushed, under this name.
-        case claimed(ProcessingName, path: String, size: Int64)
+        case claimed(ProcessingName, path: String, size: Int64, inode: Int64)
         /// Some process still has it open for writing; wait for its close.
         case busy
         /// Swapped for something that must not be read since it was looked at.
@@ -131,7 +131,7 @@ final class Inbox: Sendable {
         try FileSystem.rename(file.path, to: processingPath)
         // Flush the upload itself: the partner's client may never have.
         try file.sync()
-        return .claimed(processingName, path: processingPath, size: Int64(st.st_size))
+        return .claimed(processingName, path: processingPath, size: Int64(st.st_size), inode: Int64(bitPattern: UInt64(st.st_ino)))
     }
 
     /// A token unique to this claim or refusal: the wall-clock second, the process and a counter.

@@ -26,6 +26,11 @@ public final class InboxUpload: @unchecked Sendable {
     private var temporaryPath: String?
     public private(set) var size: Int64 = 0
 
+    /// The file's inode, which the watcher's journal records when it claims the file.
+    public var inode: Int64 {
+        get throws(SystemError) { Int64(bitPattern: UInt64(try file.status().st_ino)) }
+    }
+
     /// Starts an upload into `partner`'s inbox, or its `check/` folder for a dry run.
     /// - Throws: ``SystemError`` when the inbox cannot be created or written.
     public init(root: DataRoot, partner: String, check: Bool) throws(SystemError) {

@@ -247,7 +247,7 @@ import Testing
                 _ = try history.undo(first.importID, force: false, now: "2030-01-01 00:00:00")
                 Issue.record("undo should be refused")
             } catch let refusal as ImportHistory.Refusal {
-                #expect(refusal.message.contains("later imports changed 1 of the customers import \(first.importID) touched (C-1)"))
+                #expect(refusal.message.contains("later imports or API writes changed 1 of the customers import \(first.importID) touched (C-1)"))
             }
             let forced = try history.undo(first.importID, force: true, now: "2030-01-01 00:00:00")
             #expect(forced == ImportHistory.UndoReport(removed: ["C-2"], restored: [], skipped: ["C-1"]))

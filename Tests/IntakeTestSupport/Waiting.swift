@@ -17,6 +17,15 @@ public func fileSize(_ path: String) -> Int {
     return stat(path, &st) == 0 ? Int(st.st_size) : 0
 }
 
+/// Sends `signal` to child `pid` and waits for it to end; returns its wait status.
+@discardableResult
+public func stopChild(_ pid: pid_t, _ signal: Int32 = SIGTERM) -> Int32 {
+    kill(pid, signal)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
+}
+
 /// Whether child `pid` has exited (reaping it), with its raw wait status.
 public func reapIfExited(_ pid: pid_t) -> Int32? {
     var status: Int32 = 0

@@ -41,12 +41,7 @@ final class Daemon {
 
     /// Sends `signal` and waits for the process to end; returns its wait status.
     @discardableResult
-    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
-        kill(pid, signal)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return status
-    }
+    func stop(_ signal: Int32 = SIGTERM) -> Int32 { stopChild(pid, signal) }
 
     /// Waits until the daemon logs that it finished `file` (result written and source archived).
     func waitForDone(_ file: String, timeout: Double = 180) throws {

@@ -30,7 +30,7 @@ import Glibc
     /// A claim whose journal insert never happened (the process died between the two), as the
     /// next start finds it.
     func claimWithoutJournal(_ processor: FileProcessor, _ name: String, check: Bool) throws -> String {
-        guard case .claimed(_, let path, _) = try processor.inbox.claim(partner: "acme", name: name, check: check) else {
+        guard case .claimed(_, let path, _, _) = try processor.inbox.claim(partner: "acme", name: name, check: check) else {
             throw TestFailure("\(name) was not claimed")
         }
         #expect(try processor.journal.knows(processingPath: path) == false)
@@ -128,7 +128,7 @@ import Glibc
 
             // A regular file is moved under a processing name that keeps the partner's name.
             try writeFile(root.inboxFile("acme", "ok.csv", check: true), "x")
-            guard case .claimed(let name, let path, let size) = try inbox.claim(partner: "acme", name: "ok.csv", check: true) else {
+            guard case .claimed(let name, let path, let size, _) = try inbox.claim(partner: "acme", name: "ok.csv", check: true) else {
                 throw TestFailure("ok.csv was not claimed")
             }
             #expect(name.check && name.fileName == "ok.csv" && size == 1)

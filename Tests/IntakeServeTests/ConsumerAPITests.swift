@@ -1,0 +1,230 @@
+import Foundation
+import IntakeStore
+import IntakeTestSupport
+import IntakeValidate
+import Testing
+
+/// `/v4/consumers` against the real service on loopback: every status code the API promises,
+/// the file rules' sentences, partner modes, history and undo.
+@Suite struct ConsumerAPITests {
+    @Test func consumersAnswerWithEveryPromisedStatus() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root, settings: "http:\n  max_json_bytes: 2048\n")
+            let token = try server.token("acme", name: "crm")
+            try server.start()
+            defer { server.stop() }
+            let url = server.base + "/v4/consumers"
+
+            // 201 with the stored resource and Location; values normalized by the file rules.
+            let created = try await send("POST", url, token: token, json: consumer([
+                "external_id": "42", "email": "Ann@Example.COM", "name": " Ann ", "phone": "+1 (555) 010-0100",
+                "created_at": "2018-01-01 00:11:22", "custom_attributes": ["tier": "gold", "points": 12, "vip": true],
+            ]))
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created.header("Location") == "/v4/consumers/42")
+            #expect(created.header("Content-Type") == "application/vnd.api+json")
+            #expect(created.attributes["email"] as? String == "Ann@example.com")
+            #expect(created.attributes["name"] as? String == "Ann")
+            #expect(created.attributes["phone"] as? String == "+15550100100")
+            // Numbers and booleans stay typed; the order sent is kept.
+            let stored = try server.database().cachedStatement("SELECT custom_attributes FROM customers WHERE external_id = '42'").rows()
+            #expect(stored == [[#"{"points":12,"tier":"gold","vip":true}"#]])
+
+            // 422 for an existing external_id, as the platform does.
+            let again = try await send("POST", url, token: token, json: consumer(["external_id": "42"]))
+            #expect(again.status == 422)
+            #expect(again.errors.first?["source"] as? [String: String] == ["pointer": "/data/attributes/external_id"])
+
+            // PUT merges: given fields and attribute keys change, the rest stays.
+            let put = try await send("PUT", url + "/42", token: token, bearer: true, json: consumer(["name": "Ann B", "custom_attributes": ["tier": "silver"]]))
+            #expect(put.status == 200, "\(put.text)")
+            #expect(put.attributes["name"] as? String == "Ann B")
+            #expect(put.attributes["email"] as? String == "Ann@example.com")
+            let attributes = put.attributes["custom_attributes"] as? [String: Any] ?? [:]
+            #expect(attributes["tier"] as? String == "silver" && attributes["points"] as? Int == 12)
+            // PUT of a new id creates it.
+            let fresh = try await send("PUT", url + "/new%20one", token: token, json: consumer(["email": "n@example.com"]))
+            #expect(fresh.status == 201 && fresh.header("Location") == "/v4/consumers/new%20one", "\(fresh.text)")
+            #expect(try await send("GET", url + "/new%20one", token: token).attributes["email"] as? String == "n@example.com")
+
+            // 422: each bad field named by pointer, with the result workbook's sentence.
+            let bad = try await send("PUT", url + "/42", token: token, json: consumer(["email": "ann@", "phone": "12ab", "created_at": "yesterday"]))
+            #expect(bad.status == 422)
+            let expected: [String: String] = [
+                "/data/attributes/email": try #require(RowValidator.check(.email, "ann@").failureMessage),
+                "/data/attributes/phone": try #require(RowValidator.check(.phone, "12ab").failureMessage),
+                "/data/attributes/created_at": try #require(RowValidator.check(.createdAt, "yesterday").failureMessage),
+            ]
+            let got = Dictionary(uniqueKeysWithValues: bad.errors.map { (($0["source"] as? [String: String])?["pointer"] ?? "", $0["detail"] as? String ?? "") })
+            #expect(got == expected)
+
+            // 400 for JSON that does not parse, saying where.
+            let broken = try await send("POST", url, token: token, headers: ["Content-Type": "application/vnd.api+json"], body: Data("{\n \"data\": {\"type\": \"consumers\",}\n}".utf8))
+            #expect(broken.status == 400)
+            #expect((broken.errors.first?["detail"] as? String ?? "").contains("line 2, column 31"), "\(broken.text)")
+            #expect(try await send("POST", url, token: token, json: #"{"data": []}"#).status == 400)
+            #expect(try await send("POST", url, token: token, json: #"{"data": {"type": "people", "attributes": {}}}"#).status == 409)
+            // 415, 406, 405, 413, 404.
+            #expect(try await send("POST", url, token: token, headers: ["Content-Type": "text/plain"], body: Data(consumer(["external_id": "x"]).utf8)).status == 415)
+            #expect(try await send("GET", url + "/42", token: token, headers: ["Accept": "text/html"]).status == 406)
+            let delete = try await send("DELETE", url + "/42", token: token)
+            #expect(delete.status == 405 && delete.header("Allow") == "PUT, GET")
+            let big = try await send("POST", url, token: token, json: consumer(["external_id": "big", "name": String(repeating: "x", count: 4096)]))
+            #expect(big.status == 413)
+            #expect(try await send("GET", url + "/nobody", token: token).status == 404)
+            #expect(try await send("GET", server.base + "/v4/nothing", token: token).status == 404)
+
+            // 401 with a challenge: no token, a wrong one, a revoked one; the log never shows a token.
+            for reply in [try await send("GET", url + "/42"), try await send("GET", url + "/42", token: "itk_wrong"),
+                          try await send("GET", url + "/42", headers: ["Authorization": "Basic YTpi"])] {
+                #expect(reply.status == 401)
+                #expect(reply.header("WWW-Authenticate")?.contains("Bearer") == true)
+            }
+            try server.intake(["token", "revoke", "--partner", "acme", "--name", "crm"])
+            #expect(try await send("GET", url + "/42", token: token).status == 401)
+            #expect(!server.logText.contains(token) && !server.logText.contains("itk_wrong"))
+        }
+    }
+
+    @Test func partnerModesDecideWhatAPutMayDo() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root, settings: """
+                partners:
+                  upd:
+                    mode: update-only
+                  crt:
+                    mode: create-only
+                """)
+            let update = try server.token("upd"), create = try server.token("crt")
+            try server.start()
+            defer { server.stop() }
+            let url = server.base + "/v4/consumers/7"
+            #expect(try await send("PUT", url, token: update, json: consumer(["name": "x"])).status == 404)
+            #expect(try await send("POST", server.base + "/v4/consumers", token: update, json: consumer(["external_id": "7"])).status == 422)
+            #expect(try await send("PUT", url, token: create, json: consumer(["name": "x"])).status == 201)
+            let twice = try await send("PUT", url, token: create, json: consumer(["name": "y"]))
+            #expect(twice.status == 422 && (twice.errors.first?["detail"] as? String ?? "").contains("create-only"))
+        }
+    }
+
+    @Test func apiChangesJoinTheHistoryAndBlockAnUndoOfAnEarlierFile() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root)
+            let token = try server.token("acme", name: "shop-backend")
+            try server.start()
+            defer { server.stop() }
+            let reply = try await send("POST", server.base + "/v4/imports", token: token,
+                                       headers: ["Content-Type": "text/csv", "Content-Disposition": "attachment; filename=\"list.csv\""],
+                                       body: Data("external_id,email,name,phone,created_at\n42,a@example.com,Ann,,\n".utf8))
+            #expect(reply.status == 202, "\(reply.text)")
+            let location = server.base + (reply.header("Location") ?? "")
+            let done = try await eventually { try await send("GET", location, token: token).attributes["status"] as? String == "done" }
+            try #require(done)
+            let importID = try #require(try await send("GET", location, token: token).attributes["import_id"] as? Int)
+
+            #expect(try await send("PUT", server.base + "/v4/consumers/42", token: token, json: consumer(["name": "Ann B"])).status == 200)
+            let history = try server.intake(["history", "--partner", "acme", "--external-id", "42"])
+            let lines = history.split(separator: "\n")
+            #expect(lines.count == 2, "\(history)")
+            #expect(lines.first?.contains("import \(importID)\tlist.csv\tcreated") == true, "\(history)")
+            #expect(lines.last?.contains("PUT /v4/consumers/42 (token shop-backend)\tupdated") == true, "\(history)")
+
+            let undo = try runChild(TestPaths.intake, ["undo", String(importID), "--root", root])
+            #expect(undo.status != 0 && undo.stdout.contains("later imports or API writes changed 1 of"), "\(undo.stdout)")
+            // The API's change is not a file import: listings of files leave it out.
+            let imports = try await send("GET", server.base + "/v4/imports", token: token)
+            #expect((imports.json["data"] as? [Any])?.count == 1)
+        }
+    }
+
+    @Test func pagesWalkEveryConsumerOnceWhileOthersWrite() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root)
+            let token = try server.token("acme")
+            try server.start()
+            defer { server.stop() }
+            let ids = (0..<25).map { String(format: "c%02d", $0) }
+            for id in ids { #expect(try await send("PUT", server.base + "/v4/consumers/\(id)", token: token, json: consumer(["name": id])).status == 201) }
+            var seen: [String] = []
+            var next: String? = "/v4/consumers?page%5Bsize%5D=10"
+            var pages = 0
+            while let path = next {
+                let page = try await send("GET", server.base + path, token: token)
+                #expect(page.status == 200, "\(page.text)")
+                seen += (page.json["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                next = (page.json["links"] as? [String: Any])?["next"] as? String
+                // Writes between pages: one before the cursor, one after.
+                if pages == 0 {
+                    _ = try await send("PUT", server.base + "/v4/consumers/a-early", token: token, json: consumer(["name": "early"]))
+                    _ = try await send("PUT", server.base + "/v4/consumers/z-late", token: token, json: consumer(["name": "late"]))
+                }
+                pages += 1
+            }
+            #expect(seen == ids + ["z-late"])
+            let badSize = try await send("GET", server.base + "/v4/consumers?page[size]=0", token: token)
+            #expect(badSize.status == 400 && badSize.errors.first?["source"] as? [String: String] == ["parameter": "page[size]"])
+        }
+    }
+
+    @Test func concurrentPutsLoseNothingAndHistoryIsComplete() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root)
+            let token = try server.token("acme")
+            try server.start()
+            defer { server.stop() }
+            let writers = 64
+            let base = server.base
+            let statuses = try await withThrowingTaskGroup(of: (Int, Int, Int).self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        // Every writer changes the shared customer once and writes 5 of its own.
+                        let shared = try await send("PUT", base + "/v4/consumers/shared", token: token, json: consumer(["name": "writer \(w)"]))
+                        var own = 0
+                        for k in 0..<5 {
+                            let reply = try await send("PUT", base + "/v4/consumers/w\(w)-\(k)", token: token, json: consumer(["name": "w\(w)"]))
+                            if reply.status == 201 { own += 1 }
+                        }
+                        return (w, shared.status, own)
+                    }
+                }
+                var all: [(Int, Int, Int)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            #expect(statuses.allSatisfy { ($0.1 == 200 || $0.1 == 201) && $0.2 == 5 }, "\(statuses)")
+            let db = try server.database()
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme'") == Int64(1 + writers * 5))
+            let final = try db.cachedStatement("SELECT name FROM customers WHERE external_id = 'shared'").rows().first?[0] ?? ""
+            #expect((0..<writers).map { "writer \($0)" }.contains(final ?? ""))
+            // Every write of the shared customer is in its history: one creation and 63 updates,
+            // the last of which is what is stored.
+            let history = try ImportHistory(database: db).history(partner: "acme", externalID: "shared")
+            #expect(history.count == writers)
+            #expect(history.first?.action == .created && history.dropFirst().allSatisfy { $0.action == .updated })
+            #expect(history.last?.values?.contains("\"name\":\"\(final ?? "")\"") == true)
+        }
+    }
+
+    @Test func aStoreHeldByAnotherWriterAnswers503WithRetryAfter() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root, settings: "http:\n  busy_seconds: 0.3\n")
+            let token = try server.token("acme")
+            try server.start()
+            defer { server.stop() }
+            let holder = try server.database()
+            try holder.execute("BEGIN IMMEDIATE")
+            let busy = try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"]))
+            try holder.execute("ROLLBACK")
+            #expect(busy.status == 503 && busy.header("Retry-After") == "1", "\(busy.text)")
+            // Reads go on meanwhile (WAL), and the write succeeds once the lock is gone.
+            #expect(try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"])).status == 201)
+        }
+    }
+}
+
+extension Result where Failure == RowRejection {
+    var failureMessage: String? {
+        if case .failure(let rejection) = self { return rejection.message }
+        return nil
+    }
+}
