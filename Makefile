@@ -4,12 +4,14 @@ SHELL := /bin/bash
 
 # Debian packages the build needs (C libraries behind the system-library targets, and pkg-config
 # which SwiftPM uses to find them), and those the tests need (a real sshd and the SFTP clients
-# partners use: OpenSSH's sftp, lftp, rclone, curl).
+# partners use: OpenSSH's sftp, lftp, rclone, curl; nginx and openssl for the TLS proxy test).
 BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv
-# A scratch Python environment for the SFTP client that sends plain rename requests (paramiko, PyPI).
+TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl
+# A scratch Python environment (PyPI): paramiko, an SFTP client that sends plain rename requests,
+# and schemathesis, which checks the live API against deploy/openapi.yaml.
 TEST_VENV := .build-venv
-BENCH_PACKAGES := sqlite3 unzip time
+TEST_PYTHON_PACKAGES := paramiko schemathesis
+BENCH_PACKAGES := sqlite3 unzip time wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
@@ -32,8 +34,8 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
-	@[ -x $(TEST_VENV)/bin/python ] && $(TEST_VENV)/bin/python -c 'import paramiko' 2>/dev/null || \
-		{ python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q --disable-pip-version-check paramiko; }
+	@[ -x $(TEST_VENV)/bin/python ] && $(TEST_VENV)/bin/python -c 'import paramiko, schemathesis' 2>/dev/null || \
+		{ python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES); }
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
@@ -44,14 +46,23 @@ build: deps
 release: deps
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 
+HTTP_LISTEN ?= 127.0.0.1:8080
+
 run: build
 	@mkdir -p $(DATA_ROOT)/partners/demo/inbox $(DATA_ROOT)/partners/demo/outbox
-	@echo "Intake is watching $(DATA_ROOT) (partner 'demo'). Drop CSV or XLSX files into:"
-	@echo "    $(DATA_ROOT)/partners/demo/inbox/"
-	@echo "and read the result workbooks in:"
-	@echo "    $(DATA_ROOT)/partners/demo/outbox/"
-	@echo "Try: cp Fixtures/customers-sample.csv $(DATA_ROOT)/partners/demo/inbox/   (Ctrl-C stops.)"
-	@exec $$(swift build --show-bin-path)/intake watch --root $(DATA_ROOT)
+	@bin=$$(swift build --show-bin-path); \
+	$$bin/intake token revoke --partner demo --name demo --root $(DATA_ROOT) >/dev/null 2>&1; \
+	token=$$($$bin/intake token create --partner demo --name demo --root $(DATA_ROOT)) || exit 1; \
+	echo "Intake is watching $(DATA_ROOT) (partner 'demo'). Drop CSV or XLSX files into:"; \
+	echo "    $(DATA_ROOT)/partners/demo/inbox/"; \
+	echo "and read the result workbooks in:"; \
+	echo "    $(DATA_ROOT)/partners/demo/outbox/"; \
+	echo "Try: cp Fixtures/customers-sample.csv $(DATA_ROOT)/partners/demo/inbox/"; \
+	echo ""; \
+	echo "The API listens on http://$(HTTP_LISTEN) with the demo token $$token"; \
+	echo "Try: curl -H 'Authorization: Bearer $$token' http://$(HTTP_LISTEN)/v4/consumers"; \
+	echo "(Ctrl-C stops.)"; \
+	exec $$bin/intake watch --root $(DATA_ROOT) --http $(HTTP_LISTEN)
 
 test: test-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)

@@ -31,6 +31,10 @@ struct ConsumerInput {
             if case .string = data["type"] { throw APIError(.conflict, "\"type\" must be \"consumers\", not \(found)", pointer: "/data/type") }
             throw APIError(.badRequest, "\"type\" must be the string \"consumers\", found \(found)", pointer: "/data/type")
         }
+        switch data["id"] {
+        case nil, .string?: break
+        case let other?: throw APIError(.badRequest, "\"id\" must be a string (the external_id), found \(other.typeName)", pointer: "/data/id")
+        }
         let attributes: [(key: String, value: JSONValue)]
         switch data["attributes"] {
         case .object(let members)?: attributes = members
