@@ -79,7 +79,7 @@ bench: bench-deps release
 # seeded from Fixtures/fuzz/<target> and ../shared/corpus; what it finds goes to
 # .build-fuzz/crashes/<target>/ (see README, Fuzzing).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= csv xlsx sheet shared-strings number-format field-rules settings
+FUZZ_TARGETS ?= csv xlsx sheet shared-strings number-format field-rules settings json
 FUZZ_FLAGS ?=
 FUZZ_SCRATCH := .build-fuzz
 CORPUS ?= ../shared/corpus

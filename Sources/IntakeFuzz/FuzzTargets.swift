@@ -17,7 +17,7 @@ public enum FuzzTargets {
     /// Every target by the name `make fuzz` and `Fixtures/fuzz/<name>/` use.
     public static let all: [(name: String, run: @Sendable ([UInt8]) throws(InvariantViolation) -> Void)] = [
         ("csv", csv), ("xlsx", xlsx), ("sheet", sheet), ("shared-strings", sharedStrings),
-        ("number-format", numberFormat), ("field-rules", fieldRules), ("settings", settings),
+        ("number-format", numberFormat), ("field-rules", fieldRules), ("settings", settings), ("json", json),
     ]
 
     /// Bytes as a CSV file: encoding and delimiter detection, then every row.
@@ -107,6 +107,42 @@ public enum FuzzTargets {
         for partner in [settings.defaults] + Array(settings.partners.values) {
             if let seconds = partner.settleSeconds { try check(seconds >= 0 && seconds <= 86_400, "settle_seconds out of range") }
             _ = try? partner.policy()
+        }
+    }
+
+    /// Bytes as an API request body: parsed, or refused at a position inside the body; a parsed
+    /// value written out by ``JSONWriter`` parses back to the same value (order, number text).
+    public static func json(_ bytes: [UInt8]) throws(InvariantViolation) {
+        let value: JSONValue
+        do throws(JSONSyntaxError) {
+            value = try JSONReader.parse(bytes)
+        } catch {
+            return try check(error.offset <= bytes.count && error.line >= 1 && error.column >= 1 && !error.message.isEmpty,
+                             "a JSON error outside the body or without a message: \(error)")
+        }
+        var writer = JSONWriter()
+        write(value, into: &writer)
+        let again = try? JSONReader.parse(writer.bytes)
+        try check(again == value, "JSON written back does not parse to the same value: \(writer.text.prefix(200))")
+    }
+
+    private static func write(_ value: JSONValue, into json: inout JSONWriter) {
+        switch value {
+        case .null: json.raw("null")
+        case .bool(let flag): json.raw(flag ? "true" : "false")
+        case .number(let text): json.raw(text)
+        case .string(let text): json.string(text)
+        case .array(let elements):
+            json.beginArray()
+            for element in elements { write(element, into: &json) }
+            json.endArray()
+        case .object(let members):
+            json.beginObject()
+            for (key, member) in members {
+                json.key(key)
+                write(member, into: &json)
+            }
+            json.endObject()
         }
     }
 

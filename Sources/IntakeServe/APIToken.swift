@@ -17,7 +17,12 @@ public enum APIToken {
 
     /// The hex SHA-256 the store keeps for `token`.
     public static func digest(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 0xF)] }.joined()
+        var hex: [UInt8] = []
+        for byte in SHA256.hash(data: Array(token.utf8)) {
+            hex.append(hexDigits[Int(byte >> 4)])
+            hex.append(hexDigits[Int(byte & 0xF)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// The token of an `Authorization` header: `Token token=...` (the platform's form, quotes
@@ -49,7 +54,7 @@ public enum APIToken {
         return difference == 0
     }
 
-    private static let hexDigits = (0..<16).map { String("0123456789abcdef"[String.Index(utf16Offset: $0, in: "0123456789abcdef")]) }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// base64url without padding (RFC 4648 §5): tokens and cursors travel in headers and URLs.
     static func base64URL(_ bytes: [UInt8]) -> String {

@@ -28,8 +28,9 @@ public final class CustomerWriter {
     private let patch: Statement
     private let update: Statement
     private let recordChange: Statement
-    private let recordUnwritten: Statement
-    private let findUnwritten: Statement
+    /// The temporary table of unwritten rows, made on first use (a fresh import, or a single
+    /// API write that changes its customer, never needs it).
+    private var unwrittenTable: (record: Statement, find: Statement)?
     /// Whether the last row created a customer: then the next one tries the insert first.
     private var expectNew = true
 
@@ -75,12 +76,6 @@ public final class CustomerWriter {
             INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
             VALUES (?1, ?2, ?3, 'updated', ?4, ?5, ?6)
             """)
-        try database.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS import_unwritten (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
-            DELETE FROM temp.import_unwritten;
-            """)
-        recordUnwritten = try database.cachedStatement("INSERT INTO temp.import_unwritten (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-        findUnwritten = try database.cachedStatement("SELECT row FROM temp.import_unwritten WHERE external_id = ?1")
     }
 
     deinit { try? finish() }
@@ -206,15 +201,30 @@ public final class CustomerWriter {
         try statement.bind(Int64(row), at: 10)
     }
 
+    /// The statement that records an unwritten row, creating (or emptying) the table the first time.
+    private func unwritten() throws(SQLiteError) -> Statement {
+        if let table = unwrittenTable { return table.record }
+        try database.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS import_unwritten (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
+            DELETE FROM temp.import_unwritten;
+            """)
+        let table = (record: try database.cachedStatement("INSERT INTO temp.import_unwritten (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING"),
+                     find: try database.cachedStatement("SELECT row FROM temp.import_unwritten WHERE external_id = ?1"))
+        unwrittenTable = table
+        return table.record
+    }
+
     /// The row of an earlier, unwritten occurrence of `externalID` in this file.
     private func earlierUnwrittenRow(_ externalID: String) throws(SQLiteError) -> Int? {
-        try findUnwritten.bind(externalID, at: 1)
-        defer { findUnwritten.rewind() }
-        return try findUnwritten.step() ? Int(findUnwritten.int(0)) : nil
+        guard let find = unwrittenTable?.find else { return nil }
+        try find.bind(externalID, at: 1)
+        defer { find.rewind() }
+        return try find.step() ? Int(find.int(0)) : nil
     }
 
     /// Records a row that leaves its customer as it is, or finds the earlier row that did.
     private func unwritten(_ customer: CustomerUpdate, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
+        let recordUnwritten = try unwritten()
         try recordUnwritten.bind(customer.externalID, at: 1)
         try recordUnwritten.bind(Int64(row), at: 2)
         try recordUnwritten.runBound()

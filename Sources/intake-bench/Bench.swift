@@ -29,10 +29,12 @@ enum Bench {
         let sizes = (option("--rows") ?? getenv("BENCH_ROWS").map { String(cString: $0) } ?? "100000,1000000")
             .split(separator: ",").compactMap { Int($0) }
         let runs = Int(option("--runs") ?? "3") ?? 3
+        // `--only api` skips the file figures (and the API's figures during a file import).
+        let apiOnly = option("--only") == "api"
         try FileSystem.createDirectories(scratch)
 
         var results: [(rows: Int, figures: [(String, Measurement)])] = []
-        for rows in sizes {
+        for rows in apiOnly ? [] : sizes {
             let dir = "\(scratch)/\(rows)"
             try FileSystem.createDirectories(dir)
             let csv = "\(dir)/customers.csv", xlsx = "\(dir)/customers.xlsx", edited = "\(dir)/customers-edited.csv"
@@ -78,10 +80,12 @@ enum Bench {
             try measure("floor: unzip -p sheet", ["/bin/sh", "-c", "unzip -p '\(xlsx)' xl/worksheets/sheet1.xml > /dev/null"])
             results.append((rows, figures))
         }
-        report(results)
+        Bench.log("API: \(APIBench.seconds) s of load per line")
+        let api = try APIBench.run(intake: intake, scratch: scratch, bigCSV: apiOnly ? nil : sizes.max().map { "\(scratch)/\($0)/customers.csv" })
+        report(results, api: api)
     }
 
-    static func report(_ results: [(rows: Int, figures: [(String, Measurement)])]) {
+    static func report(_ results: [(rows: Int, figures: [(String, Measurement)])], api: [APIBench.Load]) {
         var json = JSONWriter()
         json.beginObject()
         json.key("machine")
@@ -124,8 +128,46 @@ enum Bench {
             json.endObject()
         }
         json.endObject()
+        json.key("api")
+        json.beginObject()
+        print("API (durable PUTs, each a new customer; \(APIBench.seconds) s each)")
+        print(pad("run", 48) + pad("req/s", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + "non-2xx")
+        for load in api {
+            let p99 = load.p99ms.isNaN ? "-" : format(load.p99ms)
+            print(pad(load.label, 48) + pad(String(Int(load.requestsPerSecond)), 10) + pad(format(load.p50ms), 10) + pad(p99, 10) + String(load.non2xx))
+            json.key(load.label)
+            json.beginObject()
+            json.key("per_second")
+            json.raw(format(load.requestsPerSecond, digits: 1))
+            json.key("p50_ms")
+            json.raw(format(load.p50ms, digits: 3))
+            json.key("p99_ms")
+            json.raw(load.p99ms.isNaN ? "null" : format(load.p99ms, digits: 3))
+            json.key("non_2xx")
+            json.number(Int64(load.non2xx))
+            json.endObject()
+        }
+        print("")
+        json.endObject()
         json.endObject()
         print(json.text)
+    }
+
+    /// Starts a process in the background with stdout and stderr to `log`; returns its pid.
+    static func spawn(_ command: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = command.map { strdup($0) } + [nil]
+        let environment = ["PATH=/usr/local/bin:/usr/bin:/bin"]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        guard rc == 0 else { throw BenchError("cannot start \(command[0]): \(rc)") }
+        return pid
     }
 
     /// Runs a whole process and returns its wall time and, for Intake, the peak memory it reports.

@@ -85,6 +85,8 @@ struct Reply {
     var data: [String: Any] { json["data"] as? [String: Any] ?? [:] }
     var attributes: [String: Any] { data["attributes"] as? [String: Any] ?? [:] }
     var errors: [[String: Any]] { json["errors"] as? [[String: Any]] ?? [] }
+    /// The first error's detail, or "".
+    var detail: String { errors.first?["detail"] as? String ?? "" }
     var text: String { String(decoding: body, as: UTF8.self) }
 }
 
