@@ -23,6 +23,10 @@ public struct ImportPolicy: Sendable {
     public static let defaultMaxSeconds: Double = 600
     /// Read, validate and match exactly like an import, then roll back: nothing in `customers` changes.
     public var dryRun = false
+    /// Whether the result workbook's Rows sheet lists unchanged rows too (`result_rows: all`).
+    /// By default they are only counted: a nightly re-send of a million customers would
+    /// otherwise get a million lines that say nothing, and pay most of the workbook's time for them.
+    public var listUnchangedRows = false
 
     /// Merge mode, no aliases, default timestamps, no limits, for real.
     public init() {}

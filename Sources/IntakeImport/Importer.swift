@@ -151,8 +151,10 @@ public final class Importer {
                         }
                         let status = verdict.status
                         record.count(status)
-                        report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: verdict.message,
-                                                     rejectedCells: status == .rejected ? row.cells : nil))
+                        if status != .unchanged || policy.listUnchangedRows {
+                            report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: verdict.message,
+                                                         rejectedCells: status == .rejected ? row.cells : nil))
+                        }
                         if status == .rejected {
                             logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(verdict.message)"])
                             if row.isCutOff {
@@ -179,6 +181,9 @@ public final class Importer {
                     summary.counts = record.countsByStatus
                     var notes: [String] = []
                     if policy.dryRun { notes.append("check only: nothing was changed") }
+                    if record.unchanged > 0 && !policy.listUnchangedRows {
+                        notes.append("\(Self.grouped(record.unchanged)) unchanged row\(record.unchanged == 1 ? " is" : "s are") not listed (result_rows: all lists them)")
+                    }
                     if let cutOffRow { notes.append("\(SourceRow.cutOffNote) (line \(cutOffRow) was rejected)") }
                     summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
                     // While the workbook is compressed, the transaction's dirty pages go to the WAL
@@ -213,6 +218,17 @@ public final class Importer {
         }
         try wrap { try FileSystem.rename(scratchPath, to: finalPath) }
         return ImportOutcome(record: record, resultPath: finalPath)
+    }
+
+    /// `998950` as `998,950`, for notes people read.
+    static func grouped(_ n: Int) -> String {
+        var digits = Array(String(n))
+        var out: [Character] = []
+        while digits.count > 3 {
+            out = [","] + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return String(digits + out)
     }
 
     /// Records a rejected file and writes a result workbook that says why.

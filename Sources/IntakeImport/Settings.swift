@@ -47,6 +47,8 @@ public struct Settings: Sendable {
         /// waits for its rename.
         public var temporaryNamesOnly = false
         public var undoRetentionDays = 30
+        /// `result_rows`: `changes` (created, updated, skipped and rejected rows) or `all`.
+        public var listUnchangedRows = false
 
         /// The built-in defaults: merge mode, no aliases or limits, encoding and delimiter
         /// detected, the service's settle time, and undo data kept for 30 days.
@@ -56,6 +58,7 @@ public struct Settings: Sendable {
         public func policy() throws(SettingsError) -> (ImportPolicy, ReadOptions) {
             var policy = ImportPolicy()
             policy.mode = mode
+            policy.listUnchangedRows = listUnchangedRows
             policy.columnAliases = columns
             policy.maxBytes = maxBytes
             policy.maxRows = maxRows
@@ -241,6 +244,12 @@ public struct Settings: Sendable {
             case "temporary_names_only":
                 guard let flag = value.bool else { throw SettingsError(node: value, "temporary_names_only must be true or false") }
                 p.temporaryNamesOnly = flag
+            case "result_rows":
+                switch value.string {
+                case "all": p.listUnchangedRows = true
+                case "changes": p.listUnchangedRows = false
+                default: throw SettingsError(node: value, "result_rows must be changes (created, updated, skipped and rejected rows; the default) or all")
+                }
             case "undo_retention_days":
                 guard let days = value.string.flatMap(Int.init), days >= 0 else { throw SettingsError(node: value, "undo_retention_days must be a whole number") }
                 p.undoRetentionDays = days

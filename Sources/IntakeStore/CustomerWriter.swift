@@ -28,11 +28,14 @@ public final class CustomerWriter {
     private let patch: Statement
     private let update: Statement
     private let recordChange: Statement
-    /// The temporary table of unwritten rows, made on first use (a fresh import, or a single
-    /// API write that changes its customer, never needs it).
-    private var unwrittenTable: (record: Statement, find: Statement)?
+    /// The ids of rows left unwritten, made on first use (a fresh import, or a single API write
+    /// that changes its customer, never needs it).
+    private var unwrittenRows: UnwrittenRows?
     /// Whether the last row created a customer: then the next one tries the insert first.
     private var expectNew = true
+
+    /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
+    public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
 
     /// Whether this writer turned CHECK constraints off and so must turn them back on.
     private let skipsChecks: Bool
@@ -201,35 +204,17 @@ public final class CustomerWriter {
         try statement.bind(Int64(row), at: 10)
     }
 
-    /// The statement that records an unwritten row, creating (or emptying) the table the first time.
-    private func unwritten() throws(SQLiteError) -> Statement {
-        if let table = unwrittenTable { return table.record }
-        try database.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS import_unwritten (external_id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
-            DELETE FROM temp.import_unwritten;
-            """)
-        let table = (record: try database.cachedStatement("INSERT INTO temp.import_unwritten (external_id, row) VALUES (?1, ?2) ON CONFLICT DO NOTHING"),
-                     find: try database.cachedStatement("SELECT row FROM temp.import_unwritten WHERE external_id = ?1"))
-        unwrittenTable = table
-        return table.record
-    }
-
     /// The row of an earlier, unwritten occurrence of `externalID` in this file.
     private func earlierUnwrittenRow(_ externalID: String) throws(SQLiteError) -> Int? {
-        guard let find = unwrittenTable?.find else { return nil }
-        try find.bind(externalID, at: 1)
-        defer { find.rewind() }
-        return try find.step() ? Int(find.int(0)) : nil
+        try unwrittenRows?.firstRow(of: externalID)
     }
 
     /// Records a row that leaves its customer as it is, or finds the earlier row that did.
     private func unwritten(_ customer: CustomerUpdate, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
-        let recordUnwritten = try unwritten()
-        try recordUnwritten.bind(customer.externalID, at: 1)
-        try recordUnwritten.bind(Int64(row), at: 2)
-        try recordUnwritten.runBound()
-        if database.changes == 1 { return result }
-        return .repeated(firstRow: try earlierUnwrittenRow(customer.externalID) ?? row)
+        let rows = unwrittenRows ?? UnwrittenRows(database: database, memoryBudget: unwrittenMemoryBudget)
+        unwrittenRows = rows
+        guard let first = try rows.insert(customer.externalID, row: row) else { return result }
+        return .repeated(firstRow: first)
     }
 
     /// A customer's values as the JSON object `customer_changes` keeps (the same shape SQLite's

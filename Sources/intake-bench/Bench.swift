@@ -40,6 +40,8 @@ enum Bench {
             let csv = "\(dir)/customers.csv", xlsx = "\(dir)/customers.xlsx", edited = "\(dir)/customers-edited.csv"
             if !FileSystem.exists(csv) { try Generate.csv(path: csv, count: rows) }
             if !FileSystem.exists(edited) { try Generate.csv(path: edited, count: rows, revision: 1, extra: rows / 10) }
+            let nightly = "\(dir)/customers-nightly.csv"
+            if !FileSystem.exists(nightly) { try Generate.csv(path: nightly, count: rows, revision: 1, changedEvery: 100, extra: rows / 200) }
             if !FileSystem.exists(xlsx) { try Generate.xlsx(path: xlsx, count: rows) }
             log("\(rows) rows: files ready in \(dir)")
 
@@ -73,6 +75,10 @@ enum Bench {
                 try freshRoot()
                 _ = try timed(importCommand(csv))
             }, importCommand(edited))
+            try measure("nightly re-send (1% changed, 0.5% new)", prepare: {
+                try freshRoot()
+                _ = try timed(importCommand(csv))
+            }, importCommand(nightly))
             try measure("import xlsx (fresh)", prepare: freshRoot, importCommand(xlsx))
             // The floors: what the machine does with the same bytes and no validation at all.
             try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
@@ -98,7 +104,7 @@ enum Bench {
             let sqlite = f["floor: sqlite3 .import csv"]!.seconds, unzip = f["floor: unzip -p sheet"]!.seconds
             func ratio(_ label: String) -> String {
                 switch label {
-                case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "read csv":
+                case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv":
                     return format(f[label]!.seconds / sqlite) + "× sqlite3"
                 case "import xlsx (fresh)", "read xlsx":
                     return format(f[label]!.seconds / (sqlite + unzip)) + "× (unzip + sqlite3)"

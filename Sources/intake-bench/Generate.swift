@@ -46,14 +46,15 @@ enum Generate {
 
     static let header = ["external_id", "email", "name", "phone", "created_at", "city", "tier", "balance", "note"]
 
-    /// Writes a CSV: rows 0..<count, where every second row has `revision` and `extra` new rows follow.
-    static func csv(path: String, count: Int, revision: Int = 0, extra: Int = 0) throws {
+    /// Writes a CSV: rows 0..<count, where every `changedEvery`-th row has `revision`, and `extra`
+    /// new rows follow.
+    static func csv(path: String, count: Int, revision: Int = 0, changedEvery: Int = 2, extra: Int = 0) throws {
         let file = try FileDescriptor(opening: path, flags: O_WRONLY | O_CREAT | O_TRUNC)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
         out += Array((header.joined(separator: ",") + "\n").utf8)
         for i in 0..<(count + extra) {
-            let r = row(i, revision: revision > 0 && (i % 2 == 0 || i >= count) ? revision : 0)
+            let r = row(i, revision: revision > 0 && (i % changedEvery == 0 || i >= count) ? revision : 0)
             let fields = [String(r.id), r.email, r.name, "+" + String(r.phone), UTC.format(r.createdAt), r.city, r.tier, String(r.balance), r.note]
             for (k, field) in fields.enumerated() {
                 if k > 0 { out.append(UInt8(ascii: ",")) }

@@ -129,7 +129,46 @@ import Testing
             let again = try env.importText(csv)
             #expect((again.record.created, again.record.updated, again.record.unchanged) == (0, 0, 2))
             #expect(try env.dumpCustomers() == before)
-            #expect(try sheet(again.resultPath, "Rows").dropFirst().map { $0[2] } == ["unchanged", "unchanged"])
+            // Unchanged rows are counted, not listed (result_rows: changes, the default).
+            #expect(try sheet(again.resultPath, "Rows").count == 1)
+            let facts = try summary(again.resultPath)
+            #expect(facts["Unchanged"] == "2")
+            #expect(facts["Note"] == "2 unchanged rows are not listed (result_rows: all lists them)")
+        }
+    }
+
+    /// `result_rows: all`, from a settings file as the watcher reads it, lists every row.
+    @Test func resultRowsAllListsEveryRow() throws {
+        try withImportEnvironment { env in
+            let csv = Self.header + "C-1,a@example.com,Ann,12345,2018-01-01,Riga,gold\nC-2,,Ben,,,,\nC-3,,,,,,\n"
+            try env.importText(csv)
+            let settings = try Settings.parse("partners:\n  acme:\n    result_rows: all\n")
+            let path = env.scratch + "/again.csv"
+            try writeFile(path, csv.replacingOccurrences(of: "Ben", with: "Benny") + "C-4,,Dee,,,,\nbad,not-an-email,,,,,\n")
+            var request = ImportRequest(path: path, partner: "acme", outbox: env.outbox())
+            (request.policy, request.readOptions) = try settings.forPartner("acme").policy()
+            let outcome = try env.importer.run(request)
+            let rows = try sheet(outcome.resultPath, "Rows").dropFirst()
+            #expect(rows.map { $0[0] } == ["2", "3", "4", "5", "6"])
+            #expect(rows.map { $0[2] } == ["unchanged", "updated", "unchanged", "created", "rejected"])
+            #expect(try summary(outcome.resultPath)["Note"] == nil)
+            #expect(throws: SettingsError.self) { try Settings.parse("defaults:\n  result_rows: some\n") }
+        }
+    }
+
+    /// The default lists what changed or was refused, in file order, and counts the rest.
+    @Test func resultRowsListOnlyChangesByDefault() throws {
+        try withImportEnvironment { env in
+            var csv = Self.header
+            for n in 1...1_500 { csv += "C-\(n),,Name \(n),,,,\n" }
+            try env.importText(csv)
+            let edited = csv.replacingOccurrences(of: "Name 700,", with: "Name 700b,") + "C-2000,,New,,,,\nC-1,,Again,,,,\n"
+            let outcome = try env.importText(edited, name: "again.csv")
+            let rows = try sheet(outcome.resultPath, "Rows").dropFirst()
+            #expect(rows.map { $0[2] } == ["updated", "created", "rejected"])
+            #expect(rows.map { $0[0] } == ["701", "1502", "1503"])
+            #expect(try summary(outcome.resultPath)["Note"] == "1,499 unchanged rows are not listed (result_rows: all lists them)")
+            #expect((outcome.record.unchanged, outcome.record.updated, outcome.record.created, outcome.record.rejected) == (1_499, 1, 1, 1))
         }
     }
 
@@ -144,7 +183,7 @@ import Testing
 
             """)
             #expect((edited.record.created, edited.record.updated, edited.record.unchanged) == (1, 1, 2))
-            #expect(try sheet(edited.resultPath, "Rows").dropFirst().map { $0[2] } == ["updated", "unchanged", "unchanged", "created"])
+            #expect(try sheet(edited.resultPath, "Rows").dropFirst().map { $0[2] } == ["updated", "created"])
             // Empty cells never erase; attributes merge key by key.
             #expect(try env.customers() == [
                 ["C-1", "a@example.com", "Ann", "12345", "2018-01-01 00:00:00", #"{"city":"Riga","tier":"platinum"}"#],

@@ -21,9 +21,10 @@ import Testing
         return try env.importer.run(request)
     }
 
-    func policy(_ mode: ImportMode) -> ImportPolicy {
+    func policy(_ mode: ImportMode, listUnchanged: Bool = false) -> ImportPolicy {
         var p = ImportPolicy()
         p.mode = mode
+        p.listUnchangedRows = listUnchanged
         return p
     }
 
@@ -176,7 +177,7 @@ import Testing
                 C-8,,Eight,,,,
                 C-8,,Eight,,,,
 
-                """, name: "repeats.csv", policy: policy(mode))
+                """, name: "repeats.csv", policy: policy(mode, listUnchanged: true))
             let rows = try sheet(outcome.resultPath, "Rows").dropFirst()
             let got = rows.map { row in
                 row[3].hasPrefix("duplicate external_id, first seen at row ") ? "dup " + row[3].dropFirst(41) : row[2]
