@@ -105,12 +105,21 @@ struct ImportRoutes: Sendable {
         guard let upload else { throw APIError(.badRequest, "the request carries no file") }
         if upload.size == 0 { throw APIError(.unprocessableContent, "\(fileName) is empty") }
 
-        // fsync and rename block: off the cooperative pool.
-        let inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
-        let record = UploadRecord(id: Self.newID(), partner: principal.partner, fileName: fileName, inboxName: inboxName,
+        // The upload is recorded before the file gets its name: once the watcher can see it, the
+        // client must get its id (a 503 after that would make it send the file twice). The
+        // record finds the file by its inode, which the anonymous file already has.
+        var record = UploadRecord(id: Self.newID(), partner: principal.partner, fileName: fileName, inboxName: fileName,
                                   dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: principal.tokenName, receivedAt: receivedAt)
-        try await writes.write { database in try Uploads(database: database).add(record) }
-        context.logger.info("file received over HTTP", metadata: ["file": "\(inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
+        let recorded = record
+        try await writes.write { database in try Uploads(database: database).add(recorded) }
+        // fsync and rename block: off the cooperative pool.
+        record.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
+        if record.inboxName != fileName {
+            let (id, name) = (record.id, record.inboxName)
+            // Only what the client is shown; the journal is matched by inode.
+            try? await writes.write { database in try Uploads(database: database).rename(partner: principal.partner, id: id, inboxName: name) }
+        }
+        context.logger.info("file received over HTTP", metadata: ["file": "\(record.inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
         return JSONAPI.response(.accepted, headers: [.location: "/v4/imports/" + record.id]) { json in
             json.beginObject()
             json.key("data")

@@ -1,8 +1,13 @@
 import HTTPTypes
 import Hummingbird
 import IntakeStore
+import IntakeSystem
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Turns every error into a JSON:API error document: the API's own ``APIError``s as they are,
 /// a route that exists under another method into 405 with `Allow`, an unknown path into 404, a
@@ -18,6 +23,13 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return JSONAPI.response(for: error)
+        } catch let error as SQLiteError where error.isBusy {
+            return JSONAPI.response(for: APIError(.serviceUnavailable, "the store is busy; retry after \(retryAfterSeconds) s",
+                                                  headers: [.retryAfter: String(retryAfterSeconds)]))
+        } catch is GroupCommitter.Stopped {
+            return JSONAPI.response(for: APIError(.serviceUnavailable, "Intake is shutting down; retry shortly", headers: [.retryAfter: "5"]))
+        } catch let error as SystemError where error.code == EEXIST {
+            return JSONAPI.response(for: APIError(.conflict, "the inbox already holds 100 files of this name; rename the file or wait until they are imported"))
         } catch is GroupCommitter.Busy {
             return JSONAPI.response(for: APIError(.serviceUnavailable, "the store is busy (a file import holds it); retry after \(retryAfterSeconds) s",
                                                   headers: [.retryAfter: String(retryAfterSeconds)]))

@@ -95,9 +95,11 @@ public final class CustomerStore {
     public func page(after: String?, limit: Int) throws(SQLiteError) -> [StoredCustomer] {
         let statement = try database.cachedStatement("""
             SELECT \(Self.columns) FROM customers
-            WHERE partner = ?1 AND (?2 IS NULL OR external_id > ?2) ORDER BY external_id LIMIT ?3
+            WHERE partner = ?1 AND external_id > ?2 ORDER BY external_id LIMIT ?3
             """)
-        try statement.bind([.text(partner), SQLValue(after), .integer(Int64(limit))])
+        // No external_id is empty, so '' starts at the first; a plain `>` lets the primary key
+        // seek straight to the cursor.
+        try statement.bind([.text(partner), .text(after ?? ""), .integer(Int64(limit))])
         defer { statement.reset() }
         var out: [StoredCustomer] = []
         while try statement.step() { out.append(Self.customer(statement)) }

@@ -49,6 +49,8 @@ final class UnwrittenRows {
         var utf8 = id
         return try utf8.withUTF8 { bytes -> Result<Int?, SQLiteError> in
             do throws(SQLiteError) {
+                // The arena keeps lengths in two bytes; the field rules allow far less.
+                guard bytes.count <= 0xFFFF else { throw SQLiteError(code: 18 /* SQLITE_TOOBIG */, message: "an external_id of \(bytes.count) bytes is too long to track") }
                 let hash = Self.hash(bytes)
                 if let earlier = try find(bytes, hash: hash, id: id) { return .success(earlier) }
                 if count > 0 && bytesAfterAdding(bytes.count) > memoryBudget { try spill() }
@@ -184,6 +186,7 @@ final class UnwrittenRows {
             }
         }
         guard var target = spilled else { return }
+        spilled = nil // the Bloom filter's array is now uniquely `target`'s: set in place, not copied
         for entry in entries {
             let bytes = Array(arena[(entry.offset + 6)..<(entry.offset + 6 + entry.length)])
             let row = Int(arena[entry.offset]) | Int(arena[entry.offset + 1]) << 8 | Int(arena[entry.offset + 2]) << 16 | Int(arena[entry.offset + 3]) << 24

@@ -56,9 +56,10 @@ public struct UploadProgress: Sendable, Equatable {
 }
 
 /// The uploads received over HTTP, and how far each got. The watcher knows nothing of them: the
-/// upload's journal entry is the one claimed after it arrived with its inbox name and its inode
-/// (a name alone is not enough: an earlier file of the same name may have been claimed in the
-/// same second).
+/// upload's journal entry is the first claimed after it arrived with its inode (a name is not
+/// enough: an earlier file of the same name may have been claimed in the same second; the inode
+/// is the upload's own from before it had a name until it is archived, so no other file holds
+/// it meanwhile).
 public final class Uploads {
     public let database: Database
 
@@ -71,6 +72,11 @@ public final class Uploads {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """).run([.text(upload.partner), .text(upload.id), .text(upload.fileName), .text(upload.inboxName),
                       .integer(upload.dryRun ? 1 : 0), .integer(upload.size), SQLValue(upload.tokenName), .text(upload.receivedAt), .integer(upload.inode)])
+    }
+
+    /// Records the name the upload got in the inbox, when it was not the one it was sent with.
+    public func rename(partner: String, id: String, inboxName: String) throws(SQLiteError) {
+        try database.cachedStatement("UPDATE uploads SET inbox_name = ?3 WHERE partner = ?1 AND id = ?2").run([.text(partner), .text(id), .text(inboxName)])
     }
 
     /// `partner`'s upload `id`; nil for another partner's.
@@ -87,8 +93,8 @@ public final class Uploads {
     public func progress(of upload: UploadRecord) throws(SQLiteError) -> UploadProgress {
         guard let entry = try database.cachedStatement("""
             SELECT step, outcome, import_id, last_error FROM journal
-            WHERE partner = ?1 AND file_name = ?2 AND dry_run = ?3 AND claimed_at >= ?4 AND inode = ?5 ORDER BY id LIMIT 1
-            """).rows([.text(upload.partner), .text(upload.inboxName), .integer(upload.dryRun ? 1 : 0), .text(upload.receivedAt), .integer(upload.inode)]).first
+            WHERE partner = ?1 AND inode = ?2 AND dry_run = ?3 AND claimed_at >= ?4 ORDER BY id LIMIT 1
+            """).rows([.text(upload.partner), .integer(upload.inode), .integer(upload.dryRun ? 1 : 0), .text(upload.receivedAt)]).first
         else { return UploadProgress(state: .waiting) }
         let record = try entry[2].flatMap { Int64($0) }.flatMap { id throws(SQLiteError) in try ImportLog(database: database).find(id) }
         let lastError = entry[3]

@@ -125,7 +125,8 @@ public struct JSONReader {
     private mutating func object() throws(JSONSyntaxError) -> JSONValue {
         position += 1
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        // Names compare by their bytes, as SQLite's JSON functions do: "é" and "e\u{301}" are two.
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if current == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
@@ -133,7 +134,7 @@ public struct JSONReader {
             guard current == UInt8(ascii: "\"") else { throw error("expected a member name in double quotes") }
             let keyStart = position
             let key = try string()
-            guard seen.insert(key).inserted else {
+            guard seen.insert(Array(key.utf8)).inserted else {
                 position = keyStart
                 throw error("duplicate member name \"\(key)\"")
             }

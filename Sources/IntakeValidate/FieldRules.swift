@@ -2,12 +2,16 @@
 /// ``FieldError`` whose message names what is wrong (the caller adds the column and value).
 public enum FieldRules {
     public static let maxExternalIDLength = 255
+    /// Bytes of UTF-8 an external_id may take: characters alone do not bound it, since one
+    /// character can carry any number of combining marks.
+    public static let maxExternalIDBytes = 1_024
 
-    /// Trimmed, non-empty, at most 255 characters.
+    /// Trimmed, non-empty, at most 255 characters and 1,024 bytes of UTF-8.
     public static func externalID(_ raw: String) throws(FieldError) -> String {
         let value = raw.trimmed
         if value.isEmpty { throw FieldError("is empty; every row needs an external_id") }
         if value.count > maxExternalIDLength { throw FieldError("is longer than \(maxExternalIDLength) characters") }
+        if value.utf8.count > maxExternalIDBytes { throw FieldError("is longer than \(maxExternalIDBytes) bytes of UTF-8 (combining marks count)") }
         return value
     }
 

@@ -20,7 +20,19 @@ public final class InboxUpload: @unchecked Sendable {
     public let partner: String
     public let check: Bool
     private let directory: String
-    private let file: FileDescriptor
+    /// The body's file until it is delivered, then closed at once: the watcher's read lease is
+    /// refused while anyone holds it open for writing.
+    private var open: OpenFile?
+
+    private final class OpenFile {
+        let descriptor: FileDescriptor
+        init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
+    }
+
+    private func file() throws(SystemError) -> OpenFile {
+        guard let open else { throw SystemError(code: EBADF, operation: "write", subject: directory + " (upload already delivered)") }
+        return open
+    }
     /// Where a file system without `O_TMPFILE` keeps the body meanwhile: a dot-name the
     /// watcher never claims, removed unless delivered.
     private var temporaryPath: String?
@@ -28,7 +40,7 @@ public final class InboxUpload: @unchecked Sendable {
 
     /// The file's inode, which the watcher's journal records when it claims the file.
     public var inode: Int64 {
-        get throws(SystemError) { Int64(bitPattern: UInt64(try file.status().st_ino)) }
+        get throws(SystemError) { Int64(bitPattern: UInt64(try file().descriptor.status().st_ino)) }
     }
 
     /// Starts an upload into `partner`'s inbox, or its `check/` folder for a dry run.
@@ -40,11 +52,11 @@ public final class InboxUpload: @unchecked Sendable {
         self.directory = directory
         try FileSystem.createDirectories(directory)
         do throws(SystemError) {
-            file = FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) },
-                                  path: directory + "/(upload)")
+            open = OpenFile(FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) },
+                                           path: directory + "/(upload)"))
         } catch where error.code == EOPNOTSUPP || error.code == EISDIR {
             let path = directory + "/" + Self.hiddenName()
-            file = try FileDescriptor(opening: path, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o640)
+            open = OpenFile(try FileDescriptor(opening: path, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o640))
             temporaryPath = path
         }
     }
@@ -55,7 +67,7 @@ public final class InboxUpload: @unchecked Sendable {
 
     /// Appends `bytes` to the upload.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
-        try file.writeAll(bytes)
+        try file().descriptor.writeAll(bytes)
         size += Int64(bytes.count)
     }
 
@@ -63,15 +75,19 @@ public final class InboxUpload: @unchecked Sendable {
     /// that is taken. Returns the name it got. Blocks on fsync: call it off the event loops.
     /// - Throws: ``SystemError``; the upload is then gone.
     public func deliver(as name: String) throws(SystemError) -> String {
-        try file.sync()
         let staged: String
-        if let temporaryPath {
-            staged = temporaryPath
-        } else {
-            staged = directory + "/" + Self.hiddenName()
-            _ = try syscall("linkat", staged) { intake_link_anonymous(file.rawValue, staged) }
-            temporaryPath = staged
+        do {
+            let file = try file()
+            try file.descriptor.sync()
+            if let temporaryPath {
+                staged = temporaryPath
+            } else {
+                staged = directory + "/" + Self.hiddenName()
+                _ = try syscall("linkat", staged) { intake_link_anonymous(file.descriptor.rawValue, staged) }
+                temporaryPath = staged
+            }
         }
+        open = nil
         for candidate in Self.candidates(for: name) {
             let target = directory + "/" + candidate
             do throws(SystemError) {

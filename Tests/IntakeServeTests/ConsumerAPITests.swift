@@ -61,6 +61,13 @@ import Testing
             })
             #expect(got == expected)
 
+            // One character with 600 combining marks: 255 characters allow it, 1,024 bytes do not.
+            let heavy = "a" + String(repeating: "\u{301}", count: 600)
+            let tooLong = try await send("POST", url, token: token, json: consumer(["external_id": heavy]))
+            #expect(tooLong.status == 422 && tooLong.detail.contains("1024 bytes"), "\(tooLong.detail.prefix(200))")
+            // The same document twice: the second changes nothing and says so with 200.
+            for _ in 0..<2 { #expect(try await send("PUT", url + "/42", token: token, json: consumer(["name": "Ann B"])).status == 200) }
+
             // 400 for JSON that does not parse, saying where.
             let broken = try await send("POST", url, token: token, headers: ["Content-Type": "application/vnd.api+json"], body: Data("{\n \"data\": {\"type\": \"consumers\",}\n}".utf8))
             #expect(broken.status == 400)
