@@ -36,6 +36,9 @@ public struct APIService: Service {
     ///     picks a free one; tests and `make run` read it from here or from the log).
     public init(configuration: APIConfiguration, settings: SettingsBox, logger: Logger, clock: any TimeSource = SystemTime(),
                 onListening: @escaping @Sendable (HostPort) -> Void = { _ in }) throws {
+        for path in InboxUpload.removeLeftovers(root: configuration.root) {
+            logger.notice("removed an upload an earlier run left unfinished", metadata: ["path": "\(path)"])
+        }
         let reads = ReadPool(path: configuration.databasePath)
         let writes = try GroupCommitter(path: configuration.databasePath, busySeconds: configuration.http.busySeconds)
         self.writes = writes

@@ -102,6 +102,26 @@ public final class InboxUpload: @unchecked Sendable {
         throw SystemError(code: EEXIST, operation: "rename", subject: directory + "/" + name)
     }
 
+    /// Removes the staging names an earlier run left in the inboxes: a crash between the link
+    /// and the rename of ``deliver(as:)`` (microseconds), or on a file system without
+    /// `O_TMPFILE`, one being written. Call at start, before any upload of this process begins;
+    /// returns the paths removed. The watcher never takes these names (they are dot-files).
+    @discardableResult
+    public static func removeLeftovers(root: DataRoot) -> [String] {
+        var removed: [String] = []
+        for partner in (try? FileSystem.contents(of: root.partners)) ?? [] where PartnerName.isValid(partner) {
+            for check in [false, true] {
+                let folder = root.inbox(partner, check: check)
+                for name in (try? FileSystem.contents(of: folder)) ?? [] where name.hasPrefix(hiddenPrefix) {
+                    let path = folder + "/" + name
+                    guard case .regular? = FileSystem.entryKind(path), (try? FileSystem.removeFile(path)) != nil else { continue }
+                    removed.append(path)
+                }
+            }
+        }
+        return removed
+    }
+
     /// `name`, then `stem (2).ext` up to `stem (100).ext`.
     static func candidates(for name: String) -> [String] {
         let dot = name.lastIndex(of: ".") ?? name.endIndex
@@ -109,8 +129,10 @@ public final class InboxUpload: @unchecked Sendable {
         return [name] + (2...100).map { "\(stem) (\($0))\(ext)" }
     }
 
+    private static let hiddenPrefix = ".intake-upload-"
+
     private static func hiddenName() -> String {
         var generator = SystemRandomNumberGenerator()
-        return ".intake-upload-" + String(generator.next() as UInt64, radix: 36)
+        return hiddenPrefix + String(generator.next() as UInt64, radix: 36)
     }
 }

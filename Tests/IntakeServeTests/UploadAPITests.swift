@@ -99,8 +99,11 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root)
             let token = try server.token("acme")
+            try writeFile(server.inbox("acme") + "/.intake-upload-stale", "external_id\n1\n")
             try server.start()
             defer { server.stop() }
+            // What a crash between link and rename would have left is gone at start.
+            #expect(!FileManager.default.fileExists(atPath: server.inbox("acme") + "/.intake-upload-stale"))
             // Headers promise 10 MB; 64 KiB arrive; the connection closes.
             let socket = try LoopbackSocket(port: server.port)
             try socket.send("POST /v4/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"cut.csv\"\r\nContent-Length: 10000000\r\n\r\n")
