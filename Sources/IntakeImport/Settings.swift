@@ -74,20 +74,6 @@ public struct Settings: Sendable {
         }
     }
 
-    /// The HTTP side (`intake watch --http`): where it listens and what it accepts.
-    public struct HTTP: Sendable, Equatable {
-        /// `HOST:PORT`; nil leaves the listener off unless `--http` turns it on.
-        public var listen: String?
-        /// Largest JSON body (a consumer document).
-        public var maxJSONBytes = 1 << 20
-        /// Largest file sent to `POST /v4/imports`, unless the partner's `limits.max_bytes` is lower.
-        public var maxUploadBytes: Int64 = 1 << 30
-        /// How long an API write waits for a file import's write lock before the answer is 503.
-        public var busySeconds = 5.0
-
-        public init() {}
-    }
-
     public var http = HTTP()
     public var defaults = Partner()
     public var partners: [String: Partner] = [:]
@@ -149,29 +135,6 @@ public struct Settings: Sendable {
             }
         }
         return settings
-    }
-
-    private static func http(_ node: Node) throws(SettingsError) -> HTTP {
-        guard let fields = node.mapping else { throw SettingsError(node: node, "'http' needs listen, max_json_bytes, max_upload_bytes or busy_seconds") }
-        var http = HTTP()
-        for (key, value) in fields {
-            func number(_ range: ClosedRange<Double>) throws(SettingsError) -> Double {
-                guard let n = value.string.flatMap(Double.init), range.contains(n) else {
-                    throw SettingsError(node: value, "\(key.string ?? "value") must be a number from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
-                }
-                return n
-            }
-            switch key.string {
-            case "listen":
-                guard let text = value.string, HostPort(text) != nil else { throw SettingsError(node: value, "listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
-                http.listen = text
-            case "max_json_bytes": http.maxJSONBytes = Int(try number(1_024...67_108_864))
-            case "max_upload_bytes": http.maxUploadBytes = Int64(try number(1_024...1e15))
-            case "busy_seconds": http.busySeconds = try number(0...600)
-            default: throw SettingsError(node: key, "unknown http setting '\(key.string ?? "?")'")
-            }
-        }
-        return http
     }
 
     private static func partner(_ node: Node, over base: Partner) throws(SettingsError) -> Partner {
@@ -259,76 +222,4 @@ public struct Settings: Sendable {
         }
         return p
     }
-}
-
-/// The name of the marker that says a data file is complete (Camel's `doneFileName`): a template
-/// in which `{name}` stands for the data file's name, like `"{name}.done"` or `"{name}.ok"`.
-public struct DoneMarker: Sendable, Equatable {
-    public let prefix: String
-    public let suffix: String
-
-    /// Nil unless `template` holds `{name}` exactly once and more besides, with no `/`.
-    public init?(template: String) {
-        guard let slot = template.firstRange(of: "{name}") else { return nil }
-        prefix = String(template[..<slot.lowerBound])
-        suffix = String(template[slot.upperBound...])
-        guard !(prefix.isEmpty && suffix.isEmpty), !suffix.contains("{name}"), !template.contains("/") else { return nil }
-        // A marker named like a temporary upload (`.{name}`, `{name}.part`) would never be seen.
-        guard !UploadNames.isTemporary(prefix + "list.csv" + suffix) else { return nil }
-    }
-
-    /// The marker of data file `name`.
-    public func marker(for name: String) -> String { prefix + name + suffix }
-
-    /// The data file whose marker `name` is, or nil when `name` is not a marker.
-    public func dataFile(ofMarker name: String) -> String? {
-        guard name.count > prefix.count + suffix.count, name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
-        return String(name.dropFirst(prefix.count).dropLast(suffix.count))
-    }
-}
-
-/// A settings file that cannot be used, with the line at fault.
-public struct SettingsError: Error, Sendable, CustomStringConvertible {
-    public var line: Int?
-    public var message: String
-
-    /// An error at `line` of the settings file, or with nil when no one line is at fault (such as an
-    /// unreadable file).
-    public init(line: Int?, message: String) {
-        self.line = line
-        self.message = message
-    }
-
-    init(node: Node, _ message: String) {
-        self.init(line: node.mark.map { $0.line }, message: message)
-    }
-
-    init(yaml error: YamlError) {
-        var line: Int?
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): line = mark.line
-        default: line = nil
-        }
-        self.init(line: line, message: "not valid YAML: \(error)")
-    }
-
-    public var description: String { line.map { "line \($0): \(message)" } ?? message }
-}
-
-/// A listen address, `HOST:PORT` or `[IPv6]:PORT`.
-public struct HostPort: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    /// Reads `text`; nil when it is not `HOST:PORT` with a port from 0 to 65535 (0: any free one).
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.host = host
-        self.port = port
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

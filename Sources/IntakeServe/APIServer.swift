@@ -67,8 +67,23 @@ public struct APIService: Service {
     }
 
     public func run() async throws {
-        defer { writes.shutdown() }
-        try await application.run()
+        do { try await application.run() } catch {
+            await closeWrites()
+            throw error
+        }
+        await closeWrites()
+    }
+
+    /// Finishes the queued writes and closes the connection on a thread of its own: waiting for
+    /// the committer must not hold one of the cooperative threads.
+    private func closeWrites() async {
+        let writes = self.writes
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DetachedThread.start {
+                writes.shutdown()
+                done.resume()
+            }
+        }
     }
 }
 

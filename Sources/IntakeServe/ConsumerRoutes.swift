@@ -71,14 +71,8 @@ struct ConsumerRoutes: Sendable {
     func list(_ request: Request, _ context: APIContext) async throws -> Response {
         let principal = try context.partner
         try RequestChecks.requireAcceptsJSON(request)
-        guard let query = Query.parse(request.uri.query) else { throw APIError(.badRequest, "the query string is not valid percent-encoded UTF-8") }
-        var size = Self.defaultPageSize
-        if let text = query["page[size]"] {
-            guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
-                throw APIError(.badRequest, "page[size] must be a whole number from 1 to \(Self.maxPageSize)", parameter: "page[size]")
-            }
-            size = value
-        }
+        let query = try Query.parameters(request)
+        let size = try Query.pageSize(query, fallback: Self.defaultPageSize, max: Self.maxPageSize)
         var after: String?
         if let cursor = query["page[after]"] {
             guard let bytes = APIToken.fromBase64URL(cursor), let id = String(validating: bytes, as: UTF8.self) else {

@@ -202,16 +202,25 @@ final class UnwrittenRows {
         count = 0
     }
 
-    private static func probes(_ hash: UInt64, size: Int) -> [Int] {
+    /// The Bloom filter's `probe`-th bit of `hash` (double hashing: four probes from two halves),
+    /// computed in place: this runs for every lookup once ids spilled, so no array is built.
+    private static func bit(_ probe: UInt64, of hash: UInt64, size: Int) -> Int {
         let h1 = hash & 0xFFFF_FFFF, h2 = hash >> 32 | 1
-        return (0..<4).map { Int(truncatingIfNeeded: (h1 &+ UInt64($0) &* h2)) & (size * 64 - 1) }
+        return Int(truncatingIfNeeded: h1 &+ probe &* h2) & (size * 64 - 1)
     }
 
     private static func set(_ bits: inout [UInt64], _ hash: UInt64) {
-        for bit in probes(hash, size: bits.count) { bits[bit >> 6] |= 1 << UInt64(bit & 63) }
+        for probe in 0..<UInt64(4) {
+            let bit = bit(probe, of: hash, size: bits.count)
+            bits[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
     }
 
     private static func mayContain(_ bits: [UInt64], _ hash: UInt64) -> Bool {
-        probes(hash, size: bits.count).allSatisfy { bits[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 }
+        for probe in 0..<UInt64(4) {
+            let bit = bit(probe, of: hash, size: bits.count)
+            if bits[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+        }
+        return true
     }
 }

@@ -86,6 +86,24 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// A member whose value is a string (`null` for nil): ``key(_:)`` and ``string(_:)`` in one.
+    public mutating func member(_ name: String, _ value: String?) {
+        key(name)
+        string(value)
+    }
+
+    /// A member whose value is a whole number (`null` for nil).
+    public mutating func member(_ name: String, number value: Int64?) {
+        key(name)
+        number(value)
+    }
+
+    /// A member whose value is JSON text already.
+    public mutating func member(_ name: String, raw json: String) {
+        key(name)
+        raw(json)
+    }
+
     /// An array of strings.
     public mutating func strings(_ items: [String]) {
         beginArray()

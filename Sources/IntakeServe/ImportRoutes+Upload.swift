@@ -1,0 +1,122 @@
+import HTTPTypes
+import Hummingbird
+import IntakeImport
+import IntakeStore
+import IntakeSystem
+import IntakeWatch
+import NIOPosix
+
+/// `POST /v4/imports`: a file into the partner's inbox.
+extension ImportRoutes {
+    /// `POST /v4/imports[?check=true]`: the file as the body (name in `Content-Disposition`) or
+    /// as the file part of `multipart/form-data`. 202 with the upload's id and `Location`.
+    func upload(_ request: Request, _ context: APIContext) async throws -> Response {
+        let principal = try context.partner
+        try RequestChecks.requireAcceptsJSON(request)
+        let query = try Query.parameters(request)
+        var check = try Self.flag(query["check"], parameter: "check")
+        let limit = min(maxUploadBytes, settings(principal.partner).maxBytes ?? .max)
+        try RequestChecks.requireLength(request, atMost: limit)
+
+        let contentType = request.headers[.contentType] ?? ""
+        let baseType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        let receivedAt = clock.utcNow()
+        var upload: InboxUpload?
+        var fileName = ""
+        func begin(_ name: String) throws {
+            fileName = try Self.checkedName(name)
+            upload = try InboxUpload(root: root, partner: principal.partner, check: check)
+        }
+        func append(_ bytes: UnsafeRawBufferPointer) throws {
+            guard let upload else { return }
+            if upload.size + Int64(bytes.count) > limit { throw APIError(.contentTooLarge, "the file is over the limit of \(limit) bytes") }
+            try upload.write(bytes)
+        }
+
+        if baseType == "multipart/form-data" {
+            guard var reader = MultipartFileReader(contentType: contentType) else {
+                throw APIError(.badRequest, "multipart/form-data needs a boundary parameter")
+            }
+            do {
+                for try await buffer in request.body {
+                    try reader.consume(buffer.readableBytesView) { event in
+                        switch event {
+                        case .fileStarted(let name, let fields):
+                            if query["check"] == nil, let field = fields["check"] { check = try Self.flag(field, parameter: "check") }
+                            try begin(name)
+                        case .fileBytes(let bytes): try bytes.withUnsafeBytes { try append($0) }
+                        case .fileEnded: break
+                        }
+                    }
+                }
+                try reader.finish()
+            } catch let failure as MultipartFileReader.Failure {
+                throw APIError(.badRequest, failure.message)
+            }
+            if query["check"] == nil, let field = reader.fields["check"], try Self.flag(field, parameter: "check") != check {
+                throw APIError(.badRequest, "put the form's check field before its file part, or use ?check=true", parameter: "check")
+            }
+        } else {
+            guard Self.fileTypes.contains(baseType) else {
+                throw APIError(.unsupportedMediaType, "send a CSV or XLSX file (text/csv, \(Self.xlsxType), application/octet-stream) or multipart/form-data, not \(baseType.isEmpty ? "no Content-Type" : baseType)")
+            }
+            guard let name = request.headers[.contentDisposition].flatMap(ContentDisposition.filename) else {
+                throw APIError(.badRequest, "name the file: Content-Disposition: attachment; filename=\"customers.csv\"")
+            }
+            try begin(name)
+            for try await buffer in request.body {
+                try buffer.withUnsafeReadableBytes { try append($0) }
+            }
+        }
+        guard let upload else { throw APIError(.badRequest, "the request carries no file") }
+        if upload.size == 0 { throw APIError(.unprocessableContent, "\(fileName) is empty") }
+
+        // The upload is recorded before the file gets its name: once the watcher can see it, the
+        // client must get its id (a 503 after that would make it send the file twice). The
+        // record finds the file by its inode, which the anonymous file already has.
+        var record = UploadRecord(id: Self.newID(), partner: principal.partner, fileName: fileName, inboxName: fileName,
+                                  dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: principal.tokenName, receivedAt: receivedAt)
+        let recorded = record
+        try await writes.write { database in try Uploads(database: database).add(recorded) }
+        // fsync and rename block: off the cooperative pool.
+        record.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
+        if record.inboxName != fileName {
+            let (id, name) = (record.id, record.inboxName)
+            // Only what the client is shown; the journal is matched by inode.
+            try? await writes.write { database in try Uploads(database: database).rename(partner: principal.partner, id: id, inboxName: name) }
+        }
+        context.logger.info("file received over HTTP", metadata: ["file": "\(record.inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
+        return JSONAPI.response(.accepted, headers: [.location: "/v4/imports/" + record.id]) { json in
+            json.beginObject()
+            json.key("data")
+            JSONAPI.upload(record, UploadProgress(state: .waiting), into: &json)
+            json.endObject()
+        }
+    }
+
+    /// A file name as the inbox will hold it: the last path component, one that the watcher
+    /// imports (`.csv`, `.xlsx`) and never mistakes for a temporary upload.
+    static func checkedName(_ raw: String) throws(APIError) -> String {
+        let name = String(raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? "").trimmingSpaces
+        guard !name.isEmpty, !name.hasPrefix("."), !name.contains("\0"), name.utf8.count <= 200 else {
+            throw APIError(.badRequest, "the file name \"\(raw)\" cannot be used: it must be 1 to 200 bytes, not start with '.', and have no NUL")
+        }
+        guard UploadNames.isImportable(name), !UploadNames.isTemporary(name) else {
+            throw APIError(.unsupportedMediaType, "\(name): only .csv and .xlsx files are imported")
+        }
+        return name
+    }
+
+    private static func flag(_ text: String?, parameter: String) throws(APIError) -> Bool {
+        switch text?.lowercased() {
+        case nil, "false", "0", "": return false
+        case "true", "1", "on": return true
+        default: throw APIError(.badRequest, "\(parameter) must be true or false", parameter: parameter)
+        }
+    }
+
+    private static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "up_" + APIToken.base64URL((0..<15).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+}
