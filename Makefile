@@ -6,11 +6,11 @@ SHELL := /bin/bash
 # which SwiftPM uses to find them), and those the tests need (a real sshd and the SFTP clients
 # partners use: OpenSSH's sftp, lftp, rclone, curl; nginx and openssl for the TLS proxy test).
 BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl
+TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl libreoffice-calc-nogui poppler-utils
 # A scratch Python environment (PyPI): paramiko, an SFTP client that sends plain rename requests,
 # and schemathesis, which checks the live API against deploy/openapi.yaml.
 TEST_VENV := .build-venv
-TEST_PYTHON_PACKAGES := paramiko schemathesis
+TEST_PYTHON_PACKAGES := paramiko schemathesis openpyxl
 BENCH_PACKAGES := sqlite3 unzip time wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -34,7 +34,7 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
-	@[ -x $(TEST_VENV)/bin/python ] && $(TEST_VENV)/bin/python -c 'import paramiko, schemathesis' 2>/dev/null || \
+	@[ -x $(TEST_VENV)/bin/python ] && $(TEST_VENV)/bin/python -c 'import paramiko, schemathesis, openpyxl' 2>/dev/null || \
 		{ python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES); }
 
 bench-deps: deps

@@ -180,7 +180,11 @@ public final class Importer {
                     var summary = Self.summary(request, record)
                     summary.counts = record.countsByStatus
                     var notes: [String] = []
+                    summary.checkOnly = policy.dryRun
                     if policy.dryRun { notes.append("check only: nothing was changed") }
+                    if info.isResultWorkbook {
+                        notes.append("read from the Rejected sheet of an Intake result workbook sent back; its error column is ignored")
+                    }
                     if record.unchanged > 0 && !policy.listUnchangedRows {
                         notes.append("\(Self.grouped(record.unchanged)) unchanged row\(record.unchanged == 1 ? " is" : "s are") not listed (result_rows: all lists them)")
                     }

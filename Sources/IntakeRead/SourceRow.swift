@@ -16,6 +16,9 @@ public struct SourceInfo: Sendable, Equatable {
     public var delimiter: String?
     /// The worksheet read from an XLSX; nil for CSV.
     public var sheet: String?
+    /// The file is a result workbook Intake wrote, sent back: its Rejected sheet was read and the
+    /// `error` column Intake added is not a column of the data (see ``ResultWorkbookMark``).
+    public var isResultWorkbook = false
 
     /// What a reader found; the fields that do not apply to `format` stay nil.
     public init(format: Format, encoding: String? = nil, delimiter: String? = nil, sheet: String? = nil) {

@@ -11,6 +11,8 @@ public final class Table {
     private var dataRows = 0
     /// Records read, blank ones too, for the deadline's checks.
     private var records = 0
+    /// The `error` column of a result workbook sent back: read past the header, then dropped.
+    private var droppedErrorColumn = false
 
     /// The widest file read: a worksheet's last column is XFD, the 16,384th, and a result
     /// workbook must be able to show every column of a rejected row.
@@ -29,7 +31,12 @@ public final class Table {
             records += 1
             if records % 1024 == 0 { try deadline?.check(file: name) }
             if record.isBlank { continue }
-            header = Self.trimmingTrailingEmpty(record)
+            var header = Self.trimmingTrailingEmpty(record)
+            if reader.info.isResultWorkbook, header.cells.count > 1, header.cells.last == ResultWorkbookMark.errorColumn {
+                header.cells.removeLast()
+                droppedErrorColumn = true
+            }
+            self.header = header
             if header.cells.count > Self.maxColumns {
                 throw ReadError(.limitExceeded, file: name, line: header.number, "the header has \(header.cells.count) columns; at most \(Self.maxColumns) are read, a worksheet's width")
             }
@@ -46,11 +53,18 @@ public final class Table {
         while let record = try reader.nextRecord() {
             records += 1
             if records % 1024 == 0 { try deadline?.check(file: name) }
+            var record = record
+            if droppedErrorColumn, record.cells.count > header.cells.count {
+                record.cells.remove(at: header.cells.count)
+            }
             if record.isBlank { continue }
             dataRows += 1
             return fitted(record)
         }
         if dataRows == 0 {
+            if info.isResultWorkbook {
+                throw ReadError(.empty, file: name, line: header.number, "is an Intake result workbook with no rows on its Rejected sheet: there is nothing to send back")
+            }
             throw ReadError(.empty, file: name, line: header.number, "the file has a header but no data rows")
         }
         return nil

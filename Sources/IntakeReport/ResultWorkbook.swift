@@ -26,6 +26,8 @@ public struct ImportSummary: Sendable {
     public var fileError: String?
     /// An extra line for the partner (e.g. "check only: nothing was changed").
     public var note: String?
+    /// A dry run: the verdict says what would have happened.
+    public var checkOnly = false
 
     /// A summary with no counts, file details, error or note yet; they are filled in as the file
     /// is read.
@@ -71,8 +73,20 @@ public final class ResultWorkbook {
     private var rejectedLine: UInt32 = 0
     private let header: [String]
     private let bold: Format
+    private let title: Format
     private let statusFormats: [RowStatus: Format]
     private let wrap: Format
+    private let count: Format
+    private let statusCounts: [RowStatus: Format]
+    /// Widths of the Rows and Rejected sheets' columns, from what is written into them.
+    private var rowsWidths = ColumnWidths(headers: ResultWorkbook.rowsHeader)
+    private var rejectedWidths: ColumnWidths
+
+    /// The custom document property that marks a workbook as Intake's (IntakeRead's
+    /// `ResultWorkbookMark.propertyName`, kept equal by a test): a result workbook sent back is
+    /// read from its Rejected sheet, without the `error` column.
+    public static let markProperty = "Intake result workbook"
+    static let rowsHeader = ["row", "external_id", "status", "message"]
 
     /// Excel's last row index; a sheet holds a header and 1,048,575 data rows.
     public static let excelDataRowsPerSheet = 1_048_575
@@ -96,22 +110,35 @@ public final class ResultWorkbook {
         guard let workbook = created else { throw ReportError("cannot create the result workbook \(path)") }
         self.workbook = workbook
         header = sourceHeader
+        rejectedWidths = ColumnWidths(headers: Array(sourceHeader.prefix(Self.lastColumn)) + ["error"])
+        let marked = workbook_set_custom_property_string(workbook, Self.markProperty, "Send this workbook back as it is: its Rejected sheet is read, the error column is ignored")
+        guard marked == LXW_NO_ERROR else { throw ReportError("marking the result workbook", marked) }
 
         func format(_ configure: (Format) -> Void) -> Format {
             let f = workbook_add_format(workbook)!
             configure(f)
             return f
         }
-        bold = format { format_set_bold($0) }
-        wrap = format { format_set_text_wrap($0) }
+        bold = format { format_set_bold($0); format_set_align($0, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue)) }
+        title = format { format_set_bold($0); format_set_font_size($0, 12); format_set_text_wrap($0); format_set_align($0, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue)) }
+        wrap = format { format_set_text_wrap($0); format_set_align($0, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue)) }
+        // Counts sit next to their labels (left-aligned), with thousands separated.
+        count = format { format_set_num_format($0, "#,##0"); format_set_align($0, UInt8(LXW_ALIGN_LEFT.rawValue)) }
         // Formats are made once per workbook, never per cell: libxlsxwriter keeps every format.
-        statusFormats = [
-            .created: format { format_set_bg_color($0, 0xC6EFCE); format_set_font_color($0, 0x006100) },
-            .updated: format { format_set_bg_color($0, 0xDDEBF7); format_set_font_color($0, 0x1F4E78) },
-            .unchanged: format { format_set_bg_color($0, 0xEDEDED); format_set_font_color($0, 0x3A3A3A) },
-            .skipped: format { format_set_bg_color($0, 0xFFEB9C); format_set_font_color($0, 0x9C5700) },
-            .rejected: format { format_set_bg_color($0, 0xFFC7CE); format_set_font_color($0, 0x9C0006) },
+        let colors: [RowStatus: (background: UInt32, font: UInt32)] = [
+            .created: (0xC6EFCE, 0x006100), .updated: (0xDDEBF7, 0x1F4E78), .unchanged: (0xEDEDED, 0x3A3A3A),
+            .skipped: (0xFFEB9C, 0x9C5700), .rejected: (0xFFC7CE, 0x9C0006),
         ]
+        statusFormats = colors.mapValues { color in
+            format { format_set_bg_color($0, color.background); format_set_font_color($0, color.font) }
+        }
+        // The Summary's counts in their status's colours, aligned like the other counts.
+        statusCounts = colors.mapValues { color in
+            format {
+                format_set_bg_color($0, color.background); format_set_font_color($0, color.font)
+                format_set_num_format($0, "#,##0"); format_set_align($0, UInt8(LXW_ALIGN_LEFT.rawValue))
+            }
+        }
         summarySheet = workbook_add_worksheet(workbook, "Summary")
         rowsSheet = workbook_add_worksheet(workbook, "Rows")
         rejectedSheet = workbook_add_worksheet(workbook, "Rejected")
@@ -125,12 +152,18 @@ public final class ResultWorkbook {
     }
 
     private func startRowsSheet(_ sheet: Sheet) throws(ReportError) {
-        try headerRow(sheet, ["row", "external_id", "status", "message"])
-        for (column, width) in [(0, 8.0), (1, 24.0), (2, 12.0), (3, 90.0)] {
-            worksheet_set_column(sheet, UInt16(column), UInt16(column), width, nil)
-        }
-        worksheet_freeze_panes(sheet, 1, 0)
+        try headerRow(sheet, Self.rowsHeader)
+        Self.setUpTable(sheet)
         rowsLine = 0
+    }
+
+    /// A table sheet on screen and on paper: the header stays in view and is printed on every
+    /// page, pages are landscape and as wide as the columns need, up to one page across.
+    private static func setUpTable(_ sheet: Sheet) {
+        worksheet_freeze_panes(sheet, 1, 0)
+        worksheet_set_landscape(sheet)
+        worksheet_fit_to_pages(sheet, 1, 0)
+        worksheet_repeat_rows(sheet, 0, 0)
     }
 
     /// Columns of the source shown on the Rejected sheet: all of them but for a file exactly as
@@ -141,9 +174,7 @@ public final class ResultWorkbook {
 
     private func startRejectedSheet(_ sheet: Sheet) throws(ReportError) {
         try headerRow(sheet, Array(header.prefix(shownColumns)) + ["error"])
-        if shownColumns > 0 { worksheet_set_column(sheet, 0, UInt16(shownColumns - 1), 18, nil) }
-        worksheet_set_column(sheet, UInt16(shownColumns), UInt16(shownColumns), 70, nil)
-        worksheet_freeze_panes(sheet, 1, 0)
+        Self.setUpTable(sheet)
         rejectedLine = 0
     }
 
@@ -156,7 +187,7 @@ public final class ResultWorkbook {
     /// Adds a line to the Rows sheet.
     public func addRow(number sourceRow: Int, externalID: String, status: RowStatus, message: String) throws(ReportError) {
         if rowsLine == maxRowIndex {
-            finishTable(rowsSheet, lastRow: rowsLine, lastColumn: 3)
+            finishTable(rowsSheet, lastRow: rowsLine, widths: rowsWidths)
             rowsSheetCount += 1
             rowsSheet = workbook_add_worksheet(workbook, "Rows (\(rowsSheetCount))")
             try startRowsSheet(rowsSheet)
@@ -166,12 +197,15 @@ public final class ResultWorkbook {
         try write(rowsSheet, rowsLine, 1, externalID, nil)
         try write(rowsSheet, rowsLine, 2, status.rawValue, statusFormats[status])
         if !message.isEmpty { try write(rowsSheet, rowsLine, 3, message, nil) }
+        rowsWidths.fit(0, digits: sourceRow)
+        rowsWidths.fit(1, externalID)
+        rowsWidths.fit(3, message)
     }
 
     /// Adds a rejected row to the Rejected sheet: its cells as sent, then the error.
     public func addRejected(cells: [String], error: String) throws(ReportError) {
         if rejectedLine == maxRowIndex {
-            finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: shownColumns)
+            finishTable(rejectedSheet, lastRow: rejectedLine, widths: rejectedWidths)
             rejectedSheetCount += 1
             rejectedSheet = workbook_add_worksheet(workbook, "Rejected (\(rejectedSheetCount))")
             try startRejectedSheet(rejectedSheet)
@@ -179,51 +213,76 @@ public final class ResultWorkbook {
         rejectedLine += 1
         for (column, value) in cells.prefix(shownColumns).enumerated() where !value.isEmpty {
             try write(rejectedSheet, rejectedLine, column, value, nil)
+            rejectedWidths.fit(column, value)
         }
         var error = error
         let hidden = cells.prefix(header.count).dropFirst(shownColumns).filter { !$0.isEmpty }
         if !hidden.isEmpty { error += " (past the last column a sheet has: \(hidden.joined(separator: " | ")))" }
         try write(rejectedSheet, rejectedLine, shownColumns, error, statusFormats[.rejected])
+        rejectedWidths.fit(shownColumns, error)
     }
 
     /// Writes the Summary sheet and closes the workbook, which writes the file.
+    ///
+    /// The Summary is for a person: the verdict on the first line, then the facts, two columns
+    /// with each number next to its label, columns as wide as their text, one page wide
+    /// when printed.
     public func finish(_ summary: ImportSummary) throws(ReportError) {
-        finishTable(rowsSheet, lastRow: rowsLine, lastColumn: 3)
-        finishTable(rejectedSheet, lastRow: rejectedLine, lastColumn: shownColumns)
+        finishTable(rowsSheet, lastRow: rowsLine, widths: rowsWidths)
+        finishTable(rejectedSheet, lastRow: rejectedLine, widths: rejectedWidths)
 
         let sheet = summarySheet
-        worksheet_set_column(sheet, 0, 0, 22, nil)
-        worksheet_set_column(sheet, 1, 1, 90, wrap)
-        var line: UInt32 = 0
-        func text(_ label: String, _ value: String?) throws(ReportError) {
-            guard let value else { return }
-            try write(sheet, line, 0, label, bold)
-            try write(sheet, line, 1, value, nil)
-            line += 1
+        var facts: [(label: String, value: String?, count: Int?, status: RowStatus?)] = []
+        func text(_ label: String, _ value: String?) { if let value { facts.append((label, value, nil, nil)) } }
+        func tally(_ label: String, _ value: Int, _ status: RowStatus? = nil) { facts.append((label, nil, value, status)) }
+        text("Error", summary.fileError)
+        text("Note", summary.note)
+        text("Source file", summary.sourceFile)
+        text("Partner", summary.partner)
+        text("Import", summary.importID.map(String.init))
+        text("Received", summary.receivedAt + " UTC")
+        text("Finished", summary.finishedAt + " UTC")
+        text("Format", summary.format)
+        text("Encoding", summary.encoding)
+        text("Delimiter", summary.delimiter.map { $0 == "\t" ? "tab" : $0 })
+        text("Sheet read", summary.sheet)
+        tally("Rows read", summary.rowsRead)
+        tally("Created", summary.counts[.created] ?? 0, .created)
+        tally("Updated", summary.counts[.updated] ?? 0, .updated)
+        tally("Unchanged", summary.counts[.unchanged] ?? 0, .unchanged)
+        if let skipped = summary.counts[.skipped], skipped > 0 { tally("Skipped", skipped, .skipped) }
+        tally("Rejected", summary.counts[.rejected] ?? 0, .rejected)
+
+        // The verdict is the table's first line, so the sheet stays a plain label → value table
+        // (for a person, a filter, or a reader that takes the first row's width as the table's).
+        let verdict = Self.verdict(summary)
+        var widths = ColumnWidths(headers: ["Result", ""])
+        widths.fit(1, verdict)
+        for fact in facts {
+            widths.fit(0, fact.label)
+            if let value = fact.value { widths.fit(1, value) } else if let n = fact.count { widths.fit(1, digits: n) }
         }
-        func count(_ label: String, _ value: Int, _ status: RowStatus? = nil) throws(ReportError) {
-            try write(sheet, line, 0, label, bold)
-            try number(sheet, line, 1, Double(value), status.flatMap { value > 0 ? statusFormats[$0] : nil })
-            line += 1
+        let valueWidth = widths.apply(to: sheet, maximum: 80)[1]
+        // Spreadsheets do not grow a row for wrapped text written by a program, so a long value
+        // gets the height of its lines; otherwise it would run over the facts below it.
+        func heightFor(_ text: String, line: UInt32) {
+            let lines = (text.unicodeScalars.count + valueWidth - 1) / valueWidth
+            if lines > 1 { worksheet_set_row(sheet, line, Double(lines) * 15 + 2, nil) }
         }
-        try text("Result", summary.fileError == nil ? "processed" : "rejected: nothing was imported")
-        if let error = summary.fileError { try text("Error", error) }
-        if let note = summary.note { try text("Note", note) }
-        try text("Source file", summary.sourceFile)
-        try text("Partner", summary.partner)
-        if let id = summary.importID { try text("Import", String(id)) }
-        try text("Received", summary.receivedAt + " UTC")
-        try text("Finished", summary.finishedAt + " UTC")
-        try text("Format", summary.format)
-        try text("Encoding", summary.encoding)
-        try text("Delimiter", summary.delimiter.map { $0 == "\t" ? "tab" : $0 })
-        try text("Sheet read", summary.sheet)
-        try count("Rows read", summary.rowsRead)
-        try count("Created", summary.counts[.created] ?? 0, .created)
-        try count("Updated", summary.counts[.updated] ?? 0, .updated)
-        try count("Unchanged", summary.counts[.unchanged] ?? 0, .unchanged)
-        if let skipped = summary.counts[.skipped], skipped > 0 { try count("Skipped", skipped, .skipped) }
-        try count("Rejected", summary.counts[.rejected] ?? 0, .rejected)
+        heightFor(verdict, line: 0)
+        try write(sheet, 0, 0, "Result", title)
+        try write(sheet, 0, 1, verdict, title)
+        for (index, fact) in facts.enumerated() {
+            let line = UInt32(index + 1)
+            if let value = fact.value { heightFor(value, line: line) }
+            try write(sheet, line, 0, fact.label, bold)
+            if let value = fact.value {
+                try write(sheet, line, 1, value, wrap)
+            } else if let n = fact.count {
+                try number(sheet, line, 1, Double(n), fact.status.flatMap { n > 0 ? statusCounts[$0] : nil } ?? count)
+            }
+        }
+        worksheet_fit_to_pages(sheet, 1, 0)
         worksheet_activate(sheet)
 
         let rc = workbook_close(workbook)
@@ -231,8 +290,35 @@ public final class ResultWorkbook {
         guard rc == LXW_NO_ERROR else { throw ReportError("writing the result workbook failed", rc) }
     }
 
-    private func finishTable(_ sheet: Sheet, lastRow: UInt32, lastColumn: Int) {
-        worksheet_autofilter(sheet, 0, 0, max(lastRow, 1), UInt16(min(lastColumn, Self.lastColumn)))
+    /// The Summary's first line: what happened and what to do next, in one sentence.
+    static func verdict(_ summary: ImportSummary) -> String {
+        if summary.fileError != nil { return "Rejected, nothing was imported: fix the file as the Error line says and send it again" }
+        let parts = RowStatus.allCases.compactMap { status -> String? in
+            let n = summary.counts[status] ?? 0
+            return n > 0 ? "\(grouped(n)) \(status.rawValue)" : nil
+        }
+        var counts = parts.isEmpty ? "No rows" : parts.joined(separator: ", ")
+        if summary.checkOnly { counts = "Check only, nothing was changed; it would give " + counts }
+        if (summary.counts[.rejected] ?? 0) > 0 {
+            return counts + ": fix the rows on the Rejected sheet and send this workbook back"
+        }
+        return counts + ": every row was taken"
+    }
+
+    /// `1234567` → `1,234,567`.
+    static func grouped(_ n: Int) -> String {
+        let digits = Array(String(n))
+        var out = ""
+        for (i, d) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(d)
+        }
+        return out
+    }
+
+    private func finishTable(_ sheet: Sheet, lastRow: UInt32, widths: ColumnWidths) {
+        worksheet_autofilter(sheet, 0, 0, max(lastRow, 1), UInt16(min(widths.count - 1, Self.lastColumn)))
+        widths.apply(to: sheet, maximum: 60)
     }
 
     private func write(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: String, _ format: Format?) throws(ReportError) {

@@ -28,7 +28,7 @@ import Testing
             try workbook.finish(summary)
 
             let facts = Dictionary(try sheet(path, "Summary").map { ($0[0], $0.count > 1 ? $0[1] : "") }, uniquingKeysWith: { a, _ in a })
-            #expect(facts["Result"] == "processed")
+            #expect(facts["Result"] == "1 created, 1 unchanged, 1 rejected: fix the rows on the Rejected sheet and send this workbook back")
             #expect(facts["Source file"] == "list.csv" && facts["Import"] == "7" && facts["Delimiter"] == "tab")
             #expect(facts["Rows read"] == "3" && facts["Created"] == "1" && facts["Unchanged"] == "1" && facts["Rejected"] == "1")
             #expect(facts["Skipped"] == nil, "a count that is zero and optional is left out")
@@ -49,7 +49,7 @@ import Testing
             summary.note = "check only: nothing was changed"
             try workbook.finish(summary)
             let facts = Dictionary(try sheet(path, "Summary").map { ($0[0], $0.count > 1 ? $0[1] : "") }, uniquingKeysWith: { a, _ in a })
-            #expect(facts["Result"] == "rejected: nothing was imported")
+            #expect(facts["Result"] == "Rejected, nothing was imported: fix the file as the Error line says and send it again")
             #expect(facts["Error"] == "x.csv: the required column email is missing")
             #expect(facts["Note"] == "check only: nothing was changed")
         }

@@ -10,6 +10,15 @@ public enum TestPaths {
         return url.path
     }()
 
+    /// The test venv's Python (openpyxl, paramiko, schemathesis), which `make test` makes.
+    public static let python = packageRoot + "/.build-venv/bin/python"
+
+    /// Whether the test venv has `module` (a test that needs it is skipped outside `make test`).
+    public static func pythonHas(_ module: String) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: python) else { return false }
+        return (try? runChild(python, ["-c", "import \(module)"]).status) == 0
+    }
+
     /// `../shared/corpus`, where CI places the shared test corpus beside the checkout.
     public static var corpus: String {
         if let override = ProcessInfo.processInfo.environment["INTAKE_CORPUS"] { return override }

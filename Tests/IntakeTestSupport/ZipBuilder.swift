@@ -126,3 +126,11 @@ public func zipEntry(_ path: String, _ name: String) throws -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// The names of a zip archive's entries.
+public func zipEntryNames(_ path: String) throws -> [String] {
+    var code: Int32 = 0
+    guard let zip = zip_open(path, ZIP_RDONLY, &code) else { throw TestFailure("zip_open \(path): \(code)") }
+    defer { zip_discard(zip) }
+    return (0..<max(0, zip_get_num_entries(zip, 0))).compactMap { index in zip_get_name(zip, UInt64(index), 0).map { String(cString: $0) } }
+}

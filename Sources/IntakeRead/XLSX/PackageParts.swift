@@ -28,6 +28,20 @@ final class RelationshipsParser: XMLHandler {
     func text(_ bytes: UnsafeBufferPointer<UInt8>) {}
 }
 
+/// Parses a custom-properties part (`docProps/custom.xml`) for its property names, which is how
+/// a workbook Intake wrote is recognised when it comes back (``ResultWorkbookMark``).
+final class CustomPropertiesParser: XMLHandler {
+    private(set) var names: Set<String> = []
+    let failure: ReadError? = nil
+
+    func start(_ name: XMLName, _ attributes: XMLAttributes) {
+        // A workbook has a handful of properties; a hostile part is bounded by the part-size limit.
+        if name.is("property"), let property = attributes.string("name"), names.count < 1024 { names.insert(property) }
+    }
+    func end(_ name: XMLName) {}
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) {}
+}
+
 /// Parses `workbook.xml`: the sheets in workbook order and the date system.
 final class WorkbookParser: XMLHandler {
     struct Sheet {

@@ -1,6 +1,7 @@
 import IntakeSystem
 
-/// Streams the rows of an XLSX workbook's first visible worksheet as text cells.
+/// Streams the rows of an XLSX workbook's first visible worksheet as text cells (the Rejected
+/// sheet of a result workbook sent back; see ``ResultWorkbookMark``).
 ///
 /// The sheet is found the way OPC says: `_rels/.rels` → the office document (the workbook,
 /// wherever it lives) → its relationships → the first sheet in workbook order that is a
@@ -8,7 +9,7 @@ import IntakeSystem
 /// separators. The worksheet is inflated with libzip and parsed with expat 64 KiB at a time,
 /// so memory holds the shared strings and one chunk of rows, never the sheet.
 public final class XLSXReader: RecordReader {
-    public let info: SourceInfo
+    public private(set) var info: SourceInfo
     private let archive: ZipArchive
     private let sheetBytes: EntryPrefetch
     private let sheetParser: SheetParser
@@ -57,7 +58,15 @@ public final class XLSXReader: RecordReader {
             let names = worksheets.map { "\"\($0.name)\"" }.joined(separator: ", ")
             throw ReadError(.notAWorkbook, file: name, "has no worksheet named \"\(wanted)\" (it has: \(names))")
         }
-        let chosen = options.sheet.flatMap { wanted in worksheets.first { $0.name.lowercased() == wanted.lowercased() } }
+        var customProperties: Set<String> = []
+        if let rel = packageRels.first(where: { $0.kind == "custom-properties" && !$0.external }) {
+            let part = PartName.resolve(rel.target, from: "")
+            if archive.contains(part) { customProperties = try parse(part, with: CustomPropertiesParser()).names }
+        }
+        let isResultWorkbook = customProperties.contains(ResultWorkbookMark.propertyName)
+            || worksheets.prefix(3).map(\.name) == ResultWorkbookMark.sheets
+        let wanted = options.sheet ?? (isResultWorkbook ? ResultWorkbookMark.rejectedSheet : nil)
+        let chosen = wanted.flatMap { wanted in worksheets.first { $0.name.lowercased() == wanted.lowercased() } }
         guard let sheet = chosen ?? worksheets.first(where: { !$0.hidden }) else {
             let why = worksheets.isEmpty ? "it has no worksheet" : "all its worksheets are hidden"
             throw ReadError(.notAWorkbook, file: name, "has no sheet to read: \(why)")
@@ -80,6 +89,7 @@ public final class XLSXReader: RecordReader {
         }
 
         info = SourceInfo(format: .xlsx, sheet: sheet.name)
+        info.isResultWorkbook = isResultWorkbook && sheet.name.lowercased() == ResultWorkbookMark.rejectedSheet.lowercased()
         sheetBytes = EntryPrefetch(try archive.open(sheetPart))
         sheetParser = SheetParser(file: name, sharedStrings: sharedStrings, styles: styles, date1904: workbook.date1904, limits: limits)
         xml = XMLStream(handler: sheetParser, file: name, part: sheetPart, limits: limits)
