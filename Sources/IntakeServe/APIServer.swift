@@ -14,12 +14,19 @@ public struct APIConfiguration: Sendable {
     /// The database file (`<root>/state/intake.sqlite` unless `--db` says otherwise).
     public var databasePath: String
     public var http: Settings.HTTP
+    /// The watcher's state for `/readyz` (nil: not checked, as when no watcher runs).
+    public var health: ServiceHealth?
+    /// Renders the process's metrics in Prometheus text format for `/metrics` (nil: no endpoint).
+    public var metrics: (@Sendable () -> [UInt8])?
 
-    public init(listen: HostPort, root: DataRoot, databasePath: String, http: Settings.HTTP) {
+    public init(listen: HostPort, root: DataRoot, databasePath: String, http: Settings.HTTP,
+                health: ServiceHealth? = nil, metrics: (@Sendable () -> [UInt8])? = nil) {
         self.listen = listen
         self.root = root
         self.databasePath = databasePath
         self.http = http
+        self.health = health
+        self.metrics = metrics
     }
 }
 
@@ -44,7 +51,10 @@ public struct APIService: Service {
         self.writes = writes
         let router = Router(context: APIContext.self)
         let routes = RouteTable()
-        // Middlewares first: Hummingbird applies one to the routes added after it.
+        // Middlewares first: Hummingbird applies one to the routes added after it. Metrics
+        // outermost, so they count the status the client got (requests by route, method and
+        // code, with a latency histogram: Hummingbird's own middleware, through swift-metrics).
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes, retryAfterSeconds: max(1, Int(configuration.http.busySeconds.rounded(.up)))))
         router.add(middleware: TokenMiddleware(reads: reads))
         let partnerSettings: @Sendable (String) -> Settings.Partner = { settings.value.forPartner($0) }
@@ -52,6 +62,9 @@ public struct APIService: Service {
             .register(on: router, routes: routes)
         ImportRoutes(root: configuration.root, reads: reads, writes: writes, settings: partnerSettings,
                      maxUploadBytes: configuration.http.maxUploadBytes, clock: clock)
+            .register(on: router, routes: routes)
+        OperationsRoutes(root: configuration.root, databasePath: configuration.databasePath, reads: reads,
+                         health: configuration.health, metrics: configuration.metrics)
             .register(on: router, routes: routes)
         let listen = configuration.listen
         application = Application(

@@ -1,3 +1,4 @@
+import CoreMetrics
 import HTTPTypes
 import Hummingbird
 import IntakeStore
@@ -17,6 +18,8 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let routes: RouteTable
     let retryAfterSeconds: Int
+    /// Requests answered 503 because SQLite stayed locked past the busy timeout.
+    static let busy = Counter(label: "intake_sqlite_busy_total", dimensions: [("where", "api")])
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         do {
@@ -24,6 +27,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as APIError {
             return JSONAPI.response(for: error)
         } catch let error as SQLiteError where error.isBusy {
+            Self.busy.increment()
             return JSONAPI.response(for: APIError(.serviceUnavailable, "the store is busy; retry after \(retryAfterSeconds) s",
                                                   headers: [.retryAfter: String(retryAfterSeconds)]))
         } catch is GroupCommitter.Stopped {
@@ -31,6 +35,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as SystemError where error.code == EEXIST {
             return JSONAPI.response(for: APIError(.conflict, "the inbox already holds 100 files of this name; rename the file or wait until they are imported"))
         } catch is GroupCommitter.Busy {
+            Self.busy.increment()
             return JSONAPI.response(for: APIError(.serviceUnavailable, "the store is busy (a file import holds it); retry after \(retryAfterSeconds) s",
                                                   headers: [.retryAfter: String(retryAfterSeconds)]))
         } catch let error as HTTPError where error.status == .notFound {

@@ -133,6 +133,7 @@ final class FileProcessor {
             logger.error("cannot move a refused entry out of the inbox", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
             return
         }
+        WatchMetrics.refused(partner: partner, reason: reason)
         do {
             try FileSystem.createDirectories(root.outbox(partner))
             _ = try importer.refuse(ImportRequest(path: target, fileName: name, partner: partner, outbox: root.outbox(partner)), reason: reason)
@@ -177,6 +178,8 @@ final class FileProcessor {
             "unchanged": "\(record?.unchanged ?? 0)", "rejected": "\(record?.rejected ?? 0)",
             "seconds": "\(twoDecimals(clock.monotonicSeconds() - started))",
         ])
+        WatchMetrics.fileDone(partner: entry.partner, record: record, outcome: entry.outcome ?? .failed,
+                              seconds: clock.monotonicSeconds() - started, bytes: entry.size ?? 0)
     }
 
     /// Runs the import of a claimed file. Returns false when it was abandoned (shutdown) or must

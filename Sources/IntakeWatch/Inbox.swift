@@ -140,3 +140,16 @@ final class Inbox: Sendable {
         return "\(Int(clock.wallSeconds()))-\(getpid())-\(n)"
     }
 }
+
+extension DataRoot {
+    /// Files waiting in each partner's inbox (and its `check/` folder), not yet claimed: the
+    /// backlog an operator watches. Temporary upload names are not counted.
+    public func inboxBacklog() -> [String: Int] {
+        let inbox = Inbox(root: self, clock: SystemTime())
+        var counts: [String: Int] = [:]
+        for partner in inbox.partners() {
+            counts[partner] = inbox.entries(partner).count + inbox.entries(partner, check: true).count
+        }
+        return counts
+    }
+}

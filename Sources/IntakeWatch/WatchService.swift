@@ -95,6 +95,7 @@ public final class WatchService: Service {
             }
         }
         defer { reloader.cancel() }
+        defer { observer.stopped() }
         try await withGracefulShutdownHandler {
             try await loop(inotify: inotify, worker: worker, processor: processor)
         } onGracefulShutdown: {

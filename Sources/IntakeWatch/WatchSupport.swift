@@ -7,11 +7,15 @@ public struct WatchObserver: Sendable {
     public var ready: @Sendable () -> Void
     /// A pass over settling files ended; the argument is how many still wait.
     public var passed: @Sendable (Int) -> Void
+    /// The loop ended (shutdown, or a failure of inotify); no more files are noticed.
+    public var stopped: @Sendable () -> Void
 
-    /// An observer that ignores both calls unless they are given.
-    public init(ready: @escaping @Sendable () -> Void = {}, passed: @escaping @Sendable (Int) -> Void = { _ in }) {
+    /// An observer that ignores every call unless it is given.
+    public init(ready: @escaping @Sendable () -> Void = {}, passed: @escaping @Sendable (Int) -> Void = { _ in },
+                stopped: @escaping @Sendable () -> Void = {}) {
         self.ready = ready
         self.passed = passed
+        self.stopped = stopped
     }
 }
 

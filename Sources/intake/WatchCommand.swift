@@ -71,18 +71,21 @@ struct Watch: AsyncParsableCommand {
             throw ValidationError("\(configuration.settingsPath ?? "settings"): \(error)")
         }
         let box = SettingsBox(settings)
-        let service = WatchService(configuration: configuration, settings: box, logger: logger)
         if once {
-            try await service.runOnce()
+            try await WatchService(configuration: configuration, settings: box, logger: logger).runOnce()
             return
         }
+        let health = ServiceHealth()
+        let service = WatchService(configuration: configuration, settings: box, logger: logger, observer: health.observer())
         var services: [any Service] = [service]
         if let listen = http ?? settings.http.listen {
             guard let address = HostPort(listen) else { throw ValidationError("--http must be HOST:PORT, e.g. 127.0.0.1:8080") }
             var apiLogger = Logger(label: "intake.http")
             apiLogger.logLevel = logLevel
+            let registry = MetricsBootstrap.prometheus()
             services.append(try APIService(
-                configuration: APIConfiguration(listen: address, root: dataRoot, databasePath: dataRoot.database, http: settings.http),
+                configuration: APIConfiguration(listen: address, root: dataRoot, databasePath: dataRoot.database, http: settings.http,
+                                                health: health, metrics: { registry.emitToBuffer() }),
                 settings: box, logger: apiLogger))
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -69,6 +69,12 @@ import Testing
             let plain = try runChild("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "http://127.0.0.1:\(http)/v4/consumers"])
             #expect(plain.stdout.hasPrefix("301 https://"), "\(plain.stdout)")
             #expect(try server.database().scalar("SELECT count(*) FROM customers WHERE external_id = 'p1'") == 1)
+            // The operator's endpoints are not public behind the proxy; on loopback they answer.
+            for path in ["/metrics", "/healthz", "/readyz"] {
+                let outside = try runChild("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", dir + "/cert.pem", "https://127.0.0.1:\(https)" + path])
+                #expect(outside.stdout == "404", "\(path) through nginx: \(outside.stdout)")
+                #expect(try await send("GET", server.base + path).status == 200, "\(path) on loopback")
+            }
         }
     }
 
