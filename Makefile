@@ -6,7 +6,7 @@ SHELL := /bin/bash
 # which SwiftPM uses to find them), and those the tests need (a real sshd and the SFTP clients
 # partners use: OpenSSH's sftp, lftp, rclone, curl; nginx and openssl for the TLS proxy test).
 BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl libreoffice-calc-nogui poppler-utils
+TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl libreoffice-calc-nogui poppler-utils chromium chromium-driver python3-selenium
 # A scratch Python environment (PyPI): paramiko, an SFTP client that sends plain rename requests,
 # and schemathesis, which checks the live API against deploy/openapi.yaml.
 TEST_VENV := .build-venv
@@ -47,6 +47,8 @@ release: deps
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 
 HTTP_LISTEN ?= 127.0.0.1:8080
+# The demo partner's portal password for `make run` (loopback only; choose your own for anything else).
+DEMO_PASSWORD ?= intake-demo-password
 
 run: build
 	@mkdir -p $(DATA_ROOT)/partners/demo/inbox $(DATA_ROOT)/partners/demo/outbox
@@ -61,6 +63,9 @@ run: build
 	echo ""; \
 	echo "The API listens on http://$(HTTP_LISTEN) with the demo token $$token"; \
 	echo "Try: curl -H 'Authorization: Bearer $$token' http://$(HTTP_LISTEN)/v4/consumers"; \
+	echo "$(DEMO_PASSWORD)" | $$bin/intake user add --partner demo demo@example.com --root $(DATA_ROOT) >/dev/null || exit 1; \
+	echo "The portal: http://$(HTTP_LISTEN)/ (sign in as demo@example.com, password $(DEMO_PASSWORD))"; \
+	echo "Metrics: http://$(HTTP_LISTEN)/metrics"; \
 	echo "(Ctrl-C stops.)"; \
 	exec $$bin/intake watch --root $(DATA_ROOT) --http $(HTTP_LISTEN)
 

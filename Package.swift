@@ -27,6 +27,10 @@ let package = Package(
         // swift-metrics is what Hummingbird and the watcher record to; swift-prometheus renders it.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        // The portal: pages from Mustache templates, passwords hashed with bcrypt (only its C
+        // target and a thin Swift wrapper are built from hummingbird-auth).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.0.0"),
     ],
     targets: [
         // C libraries, one system-library target each, from Debian's -dev packages.
@@ -66,10 +70,13 @@ let package = Package(
             name: "IntakeServe",
             dependencies: [
                 "IntakeImport", "IntakeStore", "IntakeSystem", "IntakeValidate", "IntakeWatch",
+                "IntakeRead", "IntakeReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
         .executableTarget(

@@ -108,10 +108,14 @@ public struct ImportHooks {
     public var inTransaction: ((ImportRecord) throws -> Void)?
     /// Asked every few thousand rows; a reason aborts the import and rolls it back.
     public var shouldStop: (() -> StopReason?)?
+    /// Told the rows read so far, every few thousand rows (for a progress display).
+    public var rowsSoFar: ((Int) -> Void)?
 
     /// Hooks that do nothing unless given: no bookkeeping in the transaction, and no early stop.
-    public init(inTransaction: ((ImportRecord) throws -> Void)? = nil, shouldStop: (() -> StopReason?)? = nil) {
+    public init(inTransaction: ((ImportRecord) throws -> Void)? = nil, shouldStop: (() -> StopReason?)? = nil,
+                rowsSoFar: ((Int) -> Void)? = nil) {
         self.inTransaction = inTransaction
         self.shouldStop = shouldStop
+        self.rowsSoFar = rowsSoFar
     }
 }

@@ -167,6 +167,7 @@ public final class Importer {
                         }
                         if record.rowsRead % 4096 == 0 {
                             if let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
+                            hooks.rowsSoFar?(record.rowsRead)
                             if clock.monotonicSeconds() - started > policy.maxSeconds {
                                 throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(policy.maxSeconds)) seconds, the limit max_seconds; nothing was imported")
                             }

@@ -11,12 +11,14 @@ extension Settings {
         public var maxUploadBytes: Int64 = 1 << 30
         /// How long an API write waits for a file import's write lock before the answer is 503.
         public var busySeconds = 5.0
+        /// A portal session ends after this long without a request.
+        public var sessionIdleSeconds = 30.0 * 60
 
         public init() {}
     }
 
     static func http(_ node: Node) throws(SettingsError) -> HTTP {
-        guard let fields = node.mapping else { throw SettingsError(node: node, "'http' needs listen, max_json_bytes, max_upload_bytes or busy_seconds") }
+        guard let fields = node.mapping else { throw SettingsError(node: node, "'http' needs listen, max_json_bytes, max_upload_bytes, busy_seconds or session_idle_minutes") }
         var http = HTTP()
         for (key, value) in fields {
             func number(_ range: ClosedRange<Double>) throws(SettingsError) -> Double {
@@ -32,6 +34,7 @@ extension Settings {
             case "max_json_bytes": http.maxJSONBytes = Int(try number(1_024...67_108_864))
             case "max_upload_bytes": http.maxUploadBytes = Int64(try number(1_024...1e15))
             case "busy_seconds": http.busySeconds = try number(0...600)
+            case "session_idle_minutes": http.sessionIdleSeconds = try number(1...10_080) * 60
             default: throw SettingsError(node: key, "unknown http setting '\(key.string ?? "?")'")
             }
         }

@@ -60,12 +60,16 @@ public struct APIService: Service {
         let partnerSettings: @Sendable (String) -> Settings.Partner = { settings.value.forPartner($0) }
         ConsumerRoutes(reads: reads, writes: writes, settings: partnerSettings, maxBodyBytes: configuration.http.maxJSONBytes, clock: clock)
             .register(on: router, routes: routes)
-        ImportRoutes(root: configuration.root, reads: reads, writes: writes, settings: partnerSettings,
-                     maxUploadBytes: configuration.http.maxUploadBytes, clock: clock)
+        let imports = ImportRoutes(root: configuration.root, reads: reads, writes: writes, settings: partnerSettings,
+                                   maxUploadBytes: configuration.http.maxUploadBytes, clock: clock)
+        PortalRoutes(root: configuration.root, reads: reads,
+                     sessions: PortalSessions(reads: reads, writes: writes, clock: clock, idleSeconds: configuration.http.sessionIdleSeconds),
+                     limiter: SignInLimiter(clock: clock), imports: imports, health: configuration.health, settings: partnerSettings, clock: clock)
             .register(on: router, routes: routes)
         OperationsRoutes(root: configuration.root, databasePath: configuration.databasePath, reads: reads,
                          health: configuration.health, metrics: configuration.metrics)
             .register(on: router, routes: routes)
+        imports.register(on: router, routes: routes)
         let listen = configuration.listen
         application = Application(
             router: router,

@@ -4,6 +4,7 @@ import IntakeImport
 import IntakeStore
 import IntakeSystem
 import IntakeWatch
+import Logging
 import NIOPosix
 
 /// `POST /v4/imports`: a file into the partner's inbox.
@@ -14,8 +15,34 @@ extension ImportRoutes {
         let principal = try context.partner
         try RequestChecks.requireAcceptsJSON(request)
         let query = try Query.parameters(request)
-        var check = try Self.flag(query["check"], parameter: "check")
-        let limit = min(maxUploadBytes, settings(principal.partner).maxBytes ?? .max)
+        let record = try await receive(request, from: Sender(partner: principal.partner, tokenName: principal.tokenName),
+                                       check: try Self.flag(query["check"], parameter: "check"), checkInQuery: query["check"] != nil,
+                                       logger: context.logger)
+        return JSONAPI.response(.accepted, headers: [.location: "/v4/imports/" + record.id]) { json in
+            json.beginObject()
+            json.key("data")
+            JSONAPI.upload(record, UploadProgress(state: .waiting), into: &json)
+            json.endObject()
+        }
+    }
+
+    /// Who sends a file over HTTP: a partner's system by token, or a portal user in the browser.
+    struct Sender: Sendable {
+        var partner: String
+        var tokenName: String?
+        var userEmail: String?
+    }
+
+    /// Streams a file from `request` into `sender`'s inbox and records the upload: the one way a
+    /// file arrives over HTTP, for the API and the portal alike.
+    /// - Parameters:
+    ///   - check: a dry run, unless a form field says otherwise (when `checkInQuery` is false).
+    ///   - beforeFile: sees a form's fields that come before its file part, and may refuse the
+    ///     request before a byte of the file is stored (the portal checks its CSRF token here).
+    func receive(_ request: Request, from sender: Sender, check initialCheck: Bool, checkInQuery: Bool,
+                 beforeFile: ([String: String]) throws -> Void = { _ in }, logger: Logger) async throws -> UploadRecord {
+        var check = initialCheck
+        let limit = min(maxUploadBytes, settings(sender.partner).maxBytes ?? .max)
         try RequestChecks.requireLength(request, atMost: limit)
 
         let contentType = request.headers[.contentType] ?? ""
@@ -25,7 +52,7 @@ extension ImportRoutes {
         var fileName = ""
         func begin(_ name: String) throws {
             fileName = try Self.checkedName(name)
-            upload = try InboxUpload(root: root, partner: principal.partner, check: check)
+            upload = try InboxUpload(root: root, partner: sender.partner, check: check)
         }
         func append(_ bytes: UnsafeRawBufferPointer) throws {
             guard let upload else { return }
@@ -42,7 +69,8 @@ extension ImportRoutes {
                     try reader.consume(buffer.readableBytesView) { event in
                         switch event {
                         case .fileStarted(let name, let fields):
-                            if query["check"] == nil, let field = fields["check"] { check = try Self.flag(field, parameter: "check") }
+                            try beforeFile(fields)
+                            if !checkInQuery, let field = fields["check"] { check = try Self.flag(field, parameter: "check") }
                             try begin(name)
                         case .fileBytes(let bytes): try bytes.withUnsafeBytes { try append($0) }
                         case .fileEnded: break
@@ -53,10 +81,11 @@ extension ImportRoutes {
             } catch let failure as MultipartFileReader.Failure {
                 throw APIError(.badRequest, failure.message)
             }
-            if query["check"] == nil, let field = reader.fields["check"], try Self.flag(field, parameter: "check") != check {
+            if !checkInQuery, let field = reader.fields["check"], try Self.flag(field, parameter: "check") != check {
                 throw APIError(.badRequest, "put the form's check field before its file part, or use ?check=true", parameter: "check")
             }
         } else {
+            try beforeFile([:])
             guard Self.fileTypes.contains(baseType) else {
                 throw APIError(.unsupportedMediaType, "send a CSV or XLSX file (text/csv, \(Self.xlsxType), application/octet-stream) or multipart/form-data, not \(baseType.isEmpty ? "no Content-Type" : baseType)")
             }
@@ -74,24 +103,20 @@ extension ImportRoutes {
         // The upload is recorded before the file gets its name: once the watcher can see it, the
         // client must get its id (a 503 after that would make it send the file twice). The
         // record finds the file by its inode, which the anonymous file already has.
-        var record = UploadRecord(id: Self.newID(), partner: principal.partner, fileName: fileName, inboxName: fileName,
-                                  dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: principal.tokenName, receivedAt: receivedAt)
+        var record = UploadRecord(id: Self.newID(), partner: sender.partner, fileName: fileName, inboxName: fileName,
+                                  dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: sender.tokenName,
+                                  userEmail: sender.userEmail, receivedAt: receivedAt)
         let recorded = record
         try await writes.write { database in try Uploads(database: database).add(recorded) }
         // fsync and rename block: off the cooperative pool.
         record.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
         if record.inboxName != fileName {
-            let (id, name) = (record.id, record.inboxName)
+            let (id, name, partner) = (record.id, record.inboxName, sender.partner)
             // Only what the client is shown; the journal is matched by inode.
-            try? await writes.write { database in try Uploads(database: database).rename(partner: principal.partner, id: id, inboxName: name) }
+            try? await writes.write { database in try Uploads(database: database).rename(partner: partner, id: id, inboxName: name) }
         }
-        context.logger.info("file received over HTTP", metadata: ["file": "\(record.inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
-        return JSONAPI.response(.accepted, headers: [.location: "/v4/imports/" + record.id]) { json in
-            json.beginObject()
-            json.key("data")
-            JSONAPI.upload(record, UploadProgress(state: .waiting), into: &json)
-            json.endObject()
-        }
+        logger.info("file received over HTTP", metadata: ["file": "\(record.inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
+        return record
     }
 
     /// A file name as the inbox will hold it: the last path component, one that the watcher
@@ -107,7 +132,7 @@ extension ImportRoutes {
         return name
     }
 
-    private static func flag(_ text: String?, parameter: String) throws(APIError) -> Bool {
+    static func flag(_ text: String?, parameter: String) throws(APIError) -> Bool {
         switch text?.lowercased() {
         case nil, "false", "0", "": return false
         case "true", "1", "on": return true

@@ -98,6 +98,12 @@ public final class Journal {
     }
 
     /// Whether any entry, finished or not, has this processing path.
+    /// Where `partner`'s file of import `importID` was archived, once it was.
+    public func archivedFile(partner: String, importID: Int64) throws(SQLiteError) -> String? {
+        try database.cachedStatement("SELECT archive_path FROM journal WHERE partner = ?1 AND import_id = ?2 AND archive_path IS NOT NULL ORDER BY id DESC LIMIT 1")
+            .rows([.text(partner), .integer(importID)]).first?[0] ?? nil
+    }
+
     public func knows(processingPath: String) throws(SQLiteError) -> Bool {
         try database.scalar("SELECT 1 FROM journal WHERE processing_path = ?1", [.text(processingPath)]) != nil
     }

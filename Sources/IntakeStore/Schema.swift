@@ -139,6 +139,29 @@ public enum Schema {
         CREATE INDEX uploads_by_time ON uploads (partner, received_at);
         ALTER TABLE journal ADD COLUMN inode INTEGER;
         """,
+        // 7: the portal. People sign in: a partner's staff see that partner only, an admin
+        // (no partner) sees the operator view. Passwords are bcrypt hashes; a session is kept by
+        // the SHA-256 of its cookie, so a copy of the database signs no one in, and survives a
+        // restart. An upload made in the browser names its user, as an API upload names its token.
+        """
+        CREATE TABLE users (
+            id             INTEGER PRIMARY KEY,
+            email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            partner        TEXT,
+            is_admin       INTEGER NOT NULL DEFAULT 0,
+            password_hash  TEXT NOT NULL,
+            created_at     TEXT NOT NULL,
+            CHECK (partner IS NOT NULL OR is_admin = 1)
+        );
+        CREATE TABLE sessions (
+            sha256         TEXT PRIMARY KEY,
+            user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            csrf           TEXT NOT NULL,
+            created_at     TEXT NOT NULL,
+            last_seen      REAL NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE uploads ADD COLUMN user_email TEXT;
+        """,
     ]
 
     /// The version a database has once every migration ran.

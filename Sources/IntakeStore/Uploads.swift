@@ -12,10 +12,14 @@ public struct UploadRecord: Sendable, Equatable {
     /// The delivered file's inode: with the name, what finds its journal entry.
     public var inode: Int64
     public var tokenName: String?
+    /// The portal user who sent it from the browser (nil for the API).
+    public var userEmail: String?
     public var receivedAt: String
 
-    public init(id: String, partner: String, fileName: String, inboxName: String, dryRun: Bool, size: Int64, inode: Int64, tokenName: String?, receivedAt: String) {
+    public init(id: String, partner: String, fileName: String, inboxName: String, dryRun: Bool, size: Int64, inode: Int64, tokenName: String?,
+                userEmail: String? = nil, receivedAt: String) {
         self.inode = inode
+        self.userEmail = userEmail
         self.id = id
         self.partner = partner
         self.fileName = fileName
@@ -68,10 +72,11 @@ public final class Uploads {
     /// Records `upload`; call in the same transaction as nothing else, before answering 202.
     public func add(_ upload: UploadRecord) throws(SQLiteError) {
         try database.cachedStatement("""
-            INSERT INTO uploads (partner, id, file_name, inbox_name, dry_run, size, token_name, received_at, inode)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            INSERT INTO uploads (partner, id, file_name, inbox_name, dry_run, size, token_name, received_at, inode, user_email)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """).run([.text(upload.partner), .text(upload.id), .text(upload.fileName), .text(upload.inboxName),
-                      .integer(upload.dryRun ? 1 : 0), .integer(upload.size), SQLValue(upload.tokenName), .text(upload.receivedAt), .integer(upload.inode)])
+                      .integer(upload.dryRun ? 1 : 0), .integer(upload.size), SQLValue(upload.tokenName), .text(upload.receivedAt), .integer(upload.inode),
+                      SQLValue(upload.userEmail)])
     }
 
     /// Records the name the upload got in the inbox, when it was not the one it was sent with.
@@ -105,5 +110,21 @@ public final class Uploads {
             let failed = entry[1] == JournalEntry.Outcome.failed.rawValue
             return UploadProgress(state: failed ? .failed : .importing, record: record, lastError: lastError)
         }
+    }
+
+    /// How each of `partner`'s imports arrived: `browser` or `api` for a file sent over HTTP (its
+    /// upload tied to the import's journal entry by inode, as ``progress(of:)`` does), `sftp` for
+    /// any other file in the inbox (SFTP, or a folder the operator copies into).
+    public func channels(partner: String, importIDs: [Int64]) throws(SQLiteError) -> [Int64: String] {
+        var out: [Int64: String] = [:]
+        let statement = try database.cachedStatement("""
+            SELECT CASE WHEN u.user_email IS NOT NULL THEN 'browser' ELSE 'api' END
+            FROM journal j JOIN uploads u ON u.partner = j.partner AND u.inode = j.inode AND u.dry_run = j.dry_run AND u.received_at <= j.claimed_at
+            WHERE j.partner = ?1 AND j.import_id = ?2 ORDER BY u.received_at DESC LIMIT 1
+            """)
+        for id in importIDs {
+            out[id] = try statement.rows([.text(partner), .integer(id)]).first?[0] ?? "sftp"
+        }
+        return out
     }
 }

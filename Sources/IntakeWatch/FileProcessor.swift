@@ -226,6 +226,9 @@ final class FileProcessor {
             if clock.monotonicSeconds() - started > timeout { return .timeout }
             return nil
         }
+        timed.rowsSoFar = { rows in LiveProgress.shared.update(entry.id, partner: entry.partner, fileName: entry.fileName, rows: rows) }
+        LiveProgress.shared.update(entry.id, partner: entry.partner, fileName: entry.fileName, rows: 0)
+        defer { LiveProgress.shared.finish(entry.id) }
         let failure: ImportFailure
         do {
             _ = try importer.run(request, hooks: timed)

@@ -10,7 +10,8 @@ import Glibc
 struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File-drop ingestion of partner customer lists (CSV, XLSX) into SQLite.",
-        subcommands: [Watch.self, Import.self, Export.self, Imports.self, Show.self, History.self, Undo.self, Preview.self, Token.self]
+        version: IntakeVersion.string,
+        subcommands: [Watch.self, Import.self, Export.self, Imports.self, Show.self, History.self, Undo.self, Preview.self, Token.self, User.self]
     )
 }
 

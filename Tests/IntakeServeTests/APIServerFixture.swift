@@ -64,8 +64,8 @@ final class APIServer {
     func inbox(_ partner: String, check: Bool = false) -> String { root + "/partners/\(partner)/inbox" + (check ? "/check" : "") }
 
     /// What the partner's inbox holds (nothing when it was never made).
-    func inboxEntries(_ partner: String) -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: inbox(partner))) ?? []
+    func inboxEntries(_ partner: String, check: Bool = false) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: inbox(partner, check: check))) ?? []
     }
 
     var base: String { "http://127.0.0.1:\(port)" }
