@@ -1,0 +1,64 @@
+import Foundation
+import IntakeTestSupport
+import Testing
+
+/// Sign-in and sessions over plain HTTP with curl: limits on failed attempts, sessions that
+/// survive a restart, end after inactivity or sign-out, and cookies with the right flags.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl"))
+struct PortalSessionTests {
+    func signInForm(_ curl: PortalBrowserTests.Curl, _ base: String, _ email: String, _ password: String) throws -> (status: Int, body: String) {
+        let page = try curl.run([base + "/sign-in"]).body
+        let token = try #require(page.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
+        return try curl.run(["--data-urlencode", "csrf=\(token)", "--data-urlencode", "email=\(email)", "--data-urlencode", "password=\(password)", base + "/sign-in"])
+    }
+
+    @Test func failedAttemptsAreLimitedPerAccountAndSessionsLastUntilIdleOrSignOut() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root)
+            try FileManager.default.createDirectory(atPath: server.inbox("acme"), withIntermediateDirectories: true)
+            let dir = root + "-sessions"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try PortalBrowserTests().addUser(server, ["--partner", "acme", "anna@acme.example"], dir: dir)
+            try server.start()
+
+            // Five wrong passwords for one account; the sixth try is refused even when right.
+            let guesser = PortalBrowserTests.Curl(jar: dir + "/guesser.jar")
+            for _ in 0..<5 { #expect(try signInForm(guesser, server.base, "anna@acme.example", "wrong password").status == 401) }
+            let limited = try signInForm(guesser, server.base, "ANNA@acme.example", PortalBrowserTests.password)
+            #expect(limited.status == 429 && limited.body.contains("Too many failed attempts"), "\(limited.status)")
+            // A sign-in form posted without its token is refused before the password is looked at.
+            #expect(try guesser.run(["--data", "email=anna@acme.example&password=x", server.base + "/sign-in"]).status == 403)
+            server.stop()
+
+            // A restart forgives the attempts (they are kept in memory) and keeps sessions (kept in the database).
+            try server.start()
+            let browser = PortalBrowserTests.Curl(jar: dir + "/browser.jar")
+            let signedIn = try signInForm(browser, server.base, "anna@acme.example", PortalBrowserTests.password)
+            #expect(signedIn.status == 303)
+            let jar = try String(contentsOfFile: dir + "/browser.jar", encoding: .utf8)
+            #expect(jar.contains("#HttpOnly_127.0.0.1") && jar.contains("intake_session"), "HttpOnly session cookie:\n\(jar)")
+            let headers = try runChild("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "X-Forwarded-Proto: https", server.base + "/sign-in"]).stdout
+            #expect(headers.contains("Secure") && headers.contains("SameSite=Strict") && headers.contains("HttpOnly"), "behind TLS the cookies are Secure:\n\(headers)")
+            server.stop()
+            try server.start()
+            defer { server.stop() }
+            #expect(try browser.run([server.base + "/imports"]).status == 200, "the session survived the restart")
+            #expect(try server.database().scalar("SELECT count(*) FROM sessions WHERE length(sha256) != 64 OR sha256 GLOB '*[^0-9a-f]*'") == 0, "only hex digests are stored")
+
+            // Idle past the limit (30 minutes by default): the next request signs in again, and the row is gone.
+            try server.database().execute("UPDATE sessions SET last_seen = last_seen - 31 * 60")
+            let idle = try browser.run([server.base + "/imports"])
+            #expect(idle.status == 303, "an idle session ends: \(idle.status)")
+            #expect(try server.database().scalar("SELECT count(*) FROM sessions") == 0)
+
+            // Sign-out ends the session on the server, not only in the browser.
+            #expect(try signInForm(browser, server.base, "anna@acme.example", PortalBrowserTests.password).status == 303)
+            let page = try browser.run([server.base + "/imports"]).body
+            let csrf = try #require(page.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
+            let saved = try String(contentsOfFile: dir + "/browser.jar", encoding: .utf8)
+            #expect(try browser.run(["--data", "csrf=\(csrf)", server.base + "/sign-out"]).status == 303)
+            try writeFile(dir + "/replay.jar", saved)
+            #expect(try PortalBrowserTests.Curl(jar: dir + "/replay.jar").run([server.base + "/imports"]).status == 303, "a copied cookie is dead after sign-out")
+        }
+    }
+}
