@@ -61,4 +61,30 @@ struct PortalSessionTests {
             #expect(try PortalBrowserTests.Curl(jar: dir + "/replay.jar").run([server.base + "/imports"]).status == 303, "a copied cookie is dead after sign-out")
         }
     }
+
+    @Test func aFileOverThePartnersLimitIsRefusedWithAPageBeforeItIsRead() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root, settings: """
+                partners:
+                  acme:
+                    limits:
+                      max_bytes: 2048
+                """)
+            try FileManager.default.createDirectory(atPath: server.inbox("acme"), withIntermediateDirectories: true)
+            let dir = root + "-limit"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try PortalBrowserTests().addUser(server, ["--partner", "acme", "anna@acme.example"], dir: dir)
+            try server.start()
+            defer { server.stop() }
+            let anna = PortalBrowserTests.Curl(jar: dir + "/anna.jar")
+            #expect(try signInForm(anna, server.base, "anna@acme.example", PortalBrowserTests.password).status == 303)
+            let form = try anna.run([server.base + "/upload"]).body
+            #expect(form.contains("Files up to 2 KiB."))
+            let csrf = try #require(form.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
+            try writeFile(dir + "/big.csv", "external_id,email,name,phone,created_at\n" + String(repeating: "1,a@example.com,A,,\n", count: 200))
+            let refused = try anna.run(["-F", "csrf=\(csrf)", "-F", "file=@\(dir)/big.csv", server.base + "/upload"])
+            #expect(refused.status == 413 && refused.body.contains("The file is too large: the limit is 2 KiB."), "\(refused.status)")
+            #expect(server.inboxEntries("acme").isEmpty)
+        }
+    }
 }
