@@ -47,6 +47,7 @@ public struct APIService: Service {
             logger.notice("removed an upload an earlier run left unfinished", metadata: ["path": "\(path)"])
         }
         let reads = ReadPool(path: configuration.databasePath)
+        PortalPassword.prepare()
         let writes = try GroupCommitter(path: configuration.databasePath, busySeconds: configuration.http.busySeconds)
         self.writes = writes
         let router = Router(context: APIContext.self)

@@ -140,7 +140,7 @@ extension ImportRoutes {
         }
     }
 
-    private static func newID() -> String {
+    static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
         return "up_" + APIToken.base64URL((0..<15).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }

@@ -97,13 +97,13 @@ public final class Journal {
         try entries("WHERE id = ?1", [.integer(id)]).first
     }
 
-    /// Whether any entry, finished or not, has this processing path.
     /// Where `partner`'s file of import `importID` was archived, once it was.
     public func archivedFile(partner: String, importID: Int64) throws(SQLiteError) -> String? {
         try database.cachedStatement("SELECT archive_path FROM journal WHERE partner = ?1 AND import_id = ?2 AND archive_path IS NOT NULL ORDER BY id DESC LIMIT 1")
             .rows([.text(partner), .integer(importID)]).first?[0] ?? nil
     }
 
+    /// Whether any entry, finished or not, has this processing path.
     public func knows(processingPath: String) throws(SQLiteError) -> Bool {
         try database.scalar("SELECT 1 FROM journal WHERE processing_path = ?1", [.text(processingPath)]) != nil
     }

@@ -47,8 +47,8 @@ struct SendBackTests {
         Dictionary(try sheet(result, "Rows").dropFirst().map { ($0[1], $0[2] + ": " + $0[3]) }, uniquingKeysWith: { a, _ in a })
     }
 
-    @Test(arguments: [false, true])
-    func aFixedRowComesBackAndTheRestAreRejectedAgain(dropProperties: Bool) throws {
+    @Test func aFixedRowComesBackAndTheRestAreRejectedAgain() throws {
+        let dropProperties = false
         try withImportEnvironment { env in
             let first = try env.importText(Self.csv, name: "customers.csv")
             #expect((first.record.created, first.record.rejected) == (1, 3))
@@ -73,6 +73,27 @@ struct SendBackTests {
             #expect(facts["Note"]?.contains("read from the Rejected sheet of an Intake result workbook sent back") == true)
             // The second result can go back too: its Rejected sheet has the two rows, once.
             #expect(try sheet(second.resultPath, "Rejected").map { $0.first ?? "" } == ["external_id", "C-3", "D-4"])
+        }
+    }
+
+    @Test func aResultThatLostItsMarkIsRefusedWithWhatToDo() throws {
+        try withImportEnvironment { env in
+            let first = try env.importText(Self.csv, name: "customers.csv")
+            let unmarked = env.scratch + "/unmarked.xlsx"
+            try fix(first.resultPath, id: "B-2", email: "bob@example.com", to: unmarked, dropProperties: true)
+            let again = try env.importFile(unmarked)
+            #expect(again.fileError?.contains("lost the mark Intake writes into it") == true, "\(again.fileError ?? "")")
+            #expect(try env.customers().map { $0[0] } == ["A-1"])
+        }
+    }
+
+    @Test func aPartnerSheetSettingDoesNotStopAResultComingBack() throws {
+        try withImportEnvironment { env in
+            let first = try env.importText(Self.csv, name: "customers.csv")
+            var options = ReadOptions()
+            options.sheet = "Data"
+            let again = try env.importFile(first.resultPath, options: options)
+            #expect(again.fileError == nil && again.record.rejected == 3, "\(again.fileError ?? "")")
         }
     }
 

@@ -3,10 +3,10 @@
 /// A partner who fixes the rejected rows sends the result workbook back as it is. Intake writes a
 /// custom document property into every result workbook (IntakeReport's `ResultWorkbook`, a test
 /// keeps the two names equal); Excel, LibreOffice and openpyxl keep custom properties when they
-/// save. A spreadsheet that drops them still leaves the sheets, so a workbook whose first
-/// worksheets are `Summary`, `Rows` and `Rejected`, with `error` last in the Rejected header, is
-/// taken for one too. Either way the `Rejected` sheet is read, unless a sheet is named in the
-/// settings, and its trailing `error` column is dropped.
+/// save. A marked workbook is read from its `Rejected` sheet, and a trailing `error` column there
+/// is dropped. A workbook that has the sheets (`Summary`, `Rows`, `Rejected`) but lost the mark
+/// is refused with a message saying what to do: the sheets alone cannot tell it from a partner's
+/// own workbook.
 public enum ResultWorkbookMark {
     /// The custom document property's name.
     public static let propertyName = "Intake result workbook"

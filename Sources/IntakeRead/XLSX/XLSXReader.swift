@@ -54,18 +54,28 @@ public final class XLSXReader: RecordReader {
         let byID = Dictionary(workbookRels.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
         let worksheets = workbook.sheets.filter { byID[$0.relationshipID]?.kind == "worksheet" }
-        if let wanted = options.sheet, !worksheets.contains(where: { $0.name.lowercased() == wanted.lowercased() }) {
-            let names = worksheets.map { "\"\($0.name)\"" }.joined(separator: ", ")
-            throw ReadError(.notAWorkbook, file: name, "has no worksheet named \"\(wanted)\" (it has: \(names))")
-        }
+        func has(_ sheet: String) -> Bool { worksheets.contains { $0.name.lowercased() == sheet.lowercased() } }
         var customProperties: Set<String> = []
         if let rel = packageRels.first(where: { $0.kind == "custom-properties" && !$0.external }) {
             let part = PartName.resolve(rel.target, from: "")
             if archive.contains(part) { customProperties = try parse(part, with: CustomPropertiesParser()).names }
         }
         let isResultWorkbook = customProperties.contains(ResultWorkbookMark.propertyName)
-            || worksheets.prefix(3).map(\.name) == ResultWorkbookMark.sheets
-        let wanted = options.sheet ?? (isResultWorkbook ? ResultWorkbookMark.rejectedSheet : nil)
+        let looksLikeResult = worksheets.prefix(3).map(\.name) == ResultWorkbookMark.sheets
+        // A result workbook sent back is read from its Rejected sheet, also when the partner's
+        // settings name a sheet of their own files; a sheet asked for that it has (Summary, Rows)
+        // is read as asked.
+        let wanted = options.sheet.flatMap { has($0) || !isResultWorkbook ? $0 : nil } ?? (isResultWorkbook ? ResultWorkbookMark.rejectedSheet : nil)
+        if let wanted, !has(wanted) {
+            let names = worksheets.map { "\"\($0.name)\"" }.joined(separator: ", ")
+            throw ReadError(.notAWorkbook, file: name, "has no worksheet named \"\(wanted)\" (it has: \(names))")
+        }
+        if isResultWorkbook && wanted == ResultWorkbookMark.rejectedSheet && has(ResultWorkbookMark.rejectedSheet + " (2)") {
+            throw ReadError(.limitExceeded, file: name, "is an Intake result workbook whose rejected rows continue on \"\(ResultWorkbookMark.rejectedSheet) (2)\": send the rows of each Rejected sheet as a file of its own")
+        }
+        if looksLikeResult && !isResultWorkbook && options.sheet == nil {
+            throw ReadError(.notAWorkbook, file: name, "looks like an Intake result workbook (sheets Summary, Rows, Rejected) but lost the mark Intake writes into it, so it cannot be told from your own data: save it with Excel or LibreOffice, or copy the Rejected sheet's rows without the error column into a new file")
+        }
         let chosen = wanted.flatMap { wanted in worksheets.first { $0.name.lowercased() == wanted.lowercased() } }
         guard let sheet = chosen ?? worksheets.first(where: { !$0.hidden }) else {
             let why = worksheets.isEmpty ? "it has no worksheet" : "all its worksheets are hidden"

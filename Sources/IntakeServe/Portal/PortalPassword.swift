@@ -22,6 +22,10 @@ public enum PortalPassword {
     }
 
     /// A hash no password matches, checked when the email is unknown so that the answer takes
-    /// as long as for a known one (the timing does not tell which emails have accounts).
+    /// as long as for a known one (the timing does not tell which emails have accounts). Made
+    /// when the listener starts (``prepare()``), not by the first unknown email.
     static let decoy = Bcrypt.hash("no account has this password", cost: cost)
+
+    /// Computes the decoy hash now.
+    static func prepare() { _ = decoy }
 }

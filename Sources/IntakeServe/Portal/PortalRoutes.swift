@@ -13,8 +13,8 @@ import NIOPosix
 /// The partner portal and the operator view: server-rendered pages on the API's listener.
 ///
 /// Every page resolves the signed-in user first; a partner user sees only that partner's
-/// imports, files and customers, and anything else (another partner's import id, a customer of
-/// theirs) is answered 404, exactly like an id that does not exist. Every form carries the
+/// imports, files and customers: another partner's import, result or original is answered 404,
+/// exactly like an id that does not exist, and a lookup of another partner's customer finds nothing. Every form carries the
 /// session's CSRF token and a POST without it is refused (403). Files sent from the browser go
 /// through the API's own upload path (``ImportRoutes/receive(_:from:check:checkInQuery:beforeFile:logger:)``).
 struct PortalRoutes: Sendable {
@@ -38,7 +38,7 @@ struct PortalRoutes: Sendable {
             (.post, "/sign-out", { request, _ in try await signOut(request) }),
             (.get, "/imports", { request, _ in try await signedIn(request) { try importsPage(request, $0) } }),
             (.get, "/progress.json", { request, _ in try await signedIn(request) { progress($0) } }),
-            (.get, "/imports/:id", { request, context in try await signedIn(request) { try detailPage(request, context, $0) } }),
+            (.get, "/imports/:id", { request, context in try await signedIn(request) { try await detailPage(request, context, $0) } }),
             (.get, "/imports/:id/result.xlsx", { request, context in try await signedIn(request) { try await download(request, context, $0, original: false) } }),
             (.get, "/imports/:id/original", { request, context in try await signedIn(request) { try await download(request, context, $0, original: true) } }),
             (.post, "/imports/:id/run", { request, context in try await signedIn(request) { try await runForReal(request, context, $0) } }),
@@ -54,11 +54,26 @@ struct PortalRoutes: Sendable {
             router.on(RouterPath(path), method: method) { request, context in
                 // The language switch works on every page: remember the choice and show the page again.
                 if request.method == .get, let lang = request.uri.queryParameters["lang"].map(String.init), let language = PortalLanguage(rawValue: lang) {
-                    var response = Response(status: .seeOther, headers: [.location: request.uri.path])
+                    // The path's segments rejoined: `//host/...` would send the browser elsewhere.
+                    var response = Response(status: .seeOther, headers: [.location: "/" + request.uri.path.split(separator: "/").joined(separator: "/")])
                     response.setCookie(PortalSessions.cookie(PortalSessions.languageCookie, language.rawValue, secure: PortalSessions.isSecure(request), maxAge: 365 * 86_400))
                     return response
                 }
-                return try await handler(request, context)
+                do {
+                    return try await handler(request, context)
+                } catch let error as SQLiteError where error.isBusy {
+                    return busy(request)
+                } catch is GroupCommitter.Busy {
+                    return busy(request)
+                } catch let error as SystemError where error.code == EEXIST {
+                    return problem(request, nil, .conflict, "uploadFailed", detail: "the inbox already holds 100 files of this name")
+                } catch let error as HTTPError {
+                    return problem(request, nil, error.status, "forbidden", detail: error.body ?? error.status.reasonPhrase)
+                } catch {
+                    // Pages answer in HTML: the details go to the log under the request id.
+                    context.logger.error("portal request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                    return problem(request, nil, .internalServerError, "failed", detail: String(format: PortalLanguage.chosen(request).text["failed"]!, context.id))
+                }
             }
             routes.add(method, path)
         }
@@ -98,6 +113,13 @@ struct PortalRoutes: Sendable {
 
     func notFound(_ request: Request, _ session: PortalSession) -> Response { problem(request, session, .notFound, "forbidden") }
 
+    /// A write waited for a file import's lock past `busy_seconds`.
+    func busy(_ request: Request) -> Response {
+        var response = problem(request, nil, .serviceUnavailable, "busy")
+        response.headers[.retryAfter] = "5"
+        return response
+    }
+
     static func redirect(_ location: String) -> Response { Response(status: .seeOther, headers: [.location: location]) }
 
     /// Runs `body` for a signed-in user; others are sent to sign in (pages) or get 401 (data).
@@ -115,14 +137,24 @@ struct PortalRoutes: Sendable {
     /// A urlencoded form, at most 64 KiB.
     func form(_ request: Request) async throws -> [String: String] {
         var request = request
-        let body = try await request.collectBody(upTo: 64 << 10)
+        return Self.urlencoded(String(buffer: try await request.collectBody(upTo: 64 << 10)))
+    }
+
+    /// `application/x-www-form-urlencoded` fields, as browsers send forms and query strings
+    /// (`+` is a space, then percent-decoding).
+    static func urlencoded(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
+        for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
             if let key = parts.first { fields[decode(key)] = parts.count > 1 ? decode(parts[1]) : "" }
         }
         return fields
+    }
+
+    /// A query parameter decoded like a form field (a GET form sends a space as `+`).
+    static func queryValue(_ request: Request, _ name: String) -> String? {
+        urlencoded(request.uri.query ?? "")[name]
     }
 
     func checkCSRF(_ sent: String?, _ session: PortalSession) -> Bool {
@@ -153,8 +185,12 @@ struct PortalRoutes: Sendable {
         }
         let email = (fields["email"] ?? "").trimmingCharacters(in: .whitespaces)
         let password = fields["password"] ?? ""
-        if let wait = limiter.wait(email: email, address: context.peer) {
-            context.logger.notice("portal sign-in refused: too many failures", metadata: ["email": "\(email)", "peer": "\(context.peer)"])
+        guard email.utf8.count <= 254, password.utf8.count <= 1024 else {
+            return signInPage(request, message: text["badCredentials"], email: "", status: .unauthorized)
+        }
+        let address = Self.clientAddress(request, context)
+        if let wait = limiter.begin(email: email, address: address) {
+            context.logger.notice("portal sign-in refused: too many failures", metadata: ["email": "\(email)", "peer": "\(address)"])
             var response = signInPage(request, message: String(format: text["tooMany"]!, max(1, wait / 60)), email: email, status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
@@ -164,16 +200,24 @@ struct PortalRoutes: Sendable {
         let hash = user?.passwordHash ?? PortalPassword.decoy
         let matches = try await NIOThreadPool.singleton.runIfActive { PortalPassword.verify(password, hash: hash) }
         guard let user, matches else {
-            limiter.failed(email: email, address: context.peer)
-            context.logger.notice("portal sign-in failed", metadata: ["email": "\(email)", "peer": "\(context.peer)"])
+            context.logger.notice("portal sign-in failed", metadata: ["email": "\(email)", "peer": "\(address)"])
             return signInPage(request, message: text["badCredentials"], email: email, status: .unauthorized)
         }
-        limiter.succeeded(email: email)
+        limiter.succeeded(email: email, address: address)
         let cookie = try await sessions.start(for: user, secure: PortalSessions.isSecure(request))
         context.logger.info("portal sign-in", metadata: ["email": "\(user.email)", "peer": "\(context.peer)"])
         var response = Self.redirect(user.partner == nil ? "/operator" : "/imports")
         response.setCookie(cookie)
         return response
+    }
+
+    /// The browser's address: the socket's peer, or behind the proxy on loopback the address
+    /// nginx appended last to `X-Forwarded-For` (the one it saw; earlier entries are the client's word).
+    static func clientAddress(_ request: Request, _ context: APIContext) -> String {
+        guard context.peer == "127.0.0.1" || context.peer == "::1",
+              let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
+              let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty else { return context.peer }
+        return last
     }
 
     func signOut(_ request: Request) async throws -> Response {
@@ -222,9 +266,7 @@ struct PortalRoutes: Sendable {
         let running = LiveProgress.shared.running(partner: partner).map { ["journalEntry": $0.journalEntry, "fileName": $0.fileName, "rows": $0.rows] as [String: Any] }
         let backlog = root.inboxBacklog()[partner] ?? 0
         var message: String?
-        if let received = request.uri.queryParameters["received"] {
-            message = String(format: text["uploaded"]!, String(received).removingPercentEncoding ?? String(received))
-        }
+        if let received = Self.queryValue(request, "received") { message = String(format: text["uploaded"]!, received) }
         // After an upload the page follows it: until its import has finished, the page's script
         // reloads it (without the script, the Refresh link does the same).
         var pending = false
@@ -268,7 +310,7 @@ struct PortalRoutes: Sendable {
         return try reads.read { database in try ImportLog(database: database).findFile(partner: partner, id: id) }
     }
 
-    func detailPage(_ request: Request, _ context: APIContext, _ session: PortalSession) throws -> Response {
+    func detailPage(_ request: Request, _ context: APIContext, _ session: PortalSession) async throws -> Response {
         guard let record = try record(context, session) else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
         let original = try reads.read { database in try Journal(database: database).archivedFile(partner: record.partner, importID: record.id) }
@@ -280,7 +322,9 @@ struct PortalRoutes: Sendable {
         if let error = record.error { facts["error"] = error }
         if let time = Self.time(record.startedAt) { facts["received"] = time }
         let resultPath = record.resultPath.flatMap { FileSystem.exists($0) ? $0 : nil }
-        let rejectedRows = resultPath.map(Self.firstRejectedRows) ?? []
+        // Reading the workbook blocks (and may scan a long Rows sheet): off the cooperative threads.
+        let rejectedRows = record.rejected > 0 && resultPath != nil
+            ? try await NIOThreadPool.singleton.runIfActive { Self.firstRejectedRows(resultPath!) } : []
         return html("detail", page(request, session, title: record.fileName, [
             "record": facts, "hasResult": resultPath != nil, "hasOriginal": original.map(FileSystem.exists) ?? false,
             "canRun": record.status == .checked && (original.map(FileSystem.exists) ?? false),
@@ -323,15 +367,19 @@ struct PortalRoutes: Sendable {
         guard let record = try record(context, session), record.status == .checked,
               let path = try reads.read({ database in try Journal(database: database).archivedFile(partner: record.partner, importID: record.id) }),
               FileSystem.exists(path) else { return notFound(request, session) }
-        let upload = try InboxUpload(root: root, partner: record.partner, check: false)
-        let source = try FileDescriptor(opening: path)
-        let chunk = ChunkBuffer(count: 1 << 20)
-        while true {
-            let n = try source.read(into: chunk.raw)
-            if n == 0 { break }
-            try upload.write(UnsafeRawBufferPointer(rebasing: chunk.raw[0..<n]))
+        // Copying a file of up to the upload limit blocks: off the cooperative threads.
+        let upload = try await NIOThreadPool.singleton.runIfActive { [root] in
+            let upload = try InboxUpload(root: root, partner: record.partner, check: false)
+            let source = try FileDescriptor(opening: path)
+            let chunk = ChunkBuffer(count: 1 << 20)
+            while true {
+                let n = try source.read(into: chunk.raw)
+                if n == 0 { break }
+                try upload.write(UnsafeRawBufferPointer(rebasing: chunk.raw[0..<n]))
+            }
+            return upload
         }
-        let entry = UploadRecord(id: "up_run_\(record.id)_\(Int(clock.wallSeconds()))", partner: record.partner, fileName: record.fileName,
+        let entry = UploadRecord(id: ImportRoutes.newID(), partner: record.partner, fileName: record.fileName,
                                  inboxName: record.fileName, dryRun: false, size: upload.size, inode: try upload.inode, tokenName: nil,
                                  userEmail: session.user.email, receivedAt: clock.utcNow())
         try await imports.writes.write { database in try Uploads(database: database).add(entry) }
@@ -434,7 +482,7 @@ struct PortalRoutes: Sendable {
     func customersPage(_ request: Request, _ session: PortalSession) throws -> Response {
         guard let partner = partner(of: session) else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
-        let query = request.uri.queryParameters["external_id"].map(String.init)?.removingPercentEncoding ?? ""
+        let query = Self.queryValue(request, "external_id") ?? ""
         var extra: [String: Any] = ["query": query, "searched": !query.isEmpty]
         if !query.isEmpty {
             let (customer, history) = try reads.read { database in

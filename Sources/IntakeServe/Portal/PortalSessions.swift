@@ -17,6 +17,17 @@ struct PortalSessions: Sendable {
     let writes: GroupCommitter
     let clock: any TimeSource
     let idleSeconds: Double
+    /// Last requests seen by this process, by session digest. The database's `last_seen` is
+    /// refreshed through the writer, which a long file import holds; until that write gets
+    /// through, this keeps a session someone is using from expiring.
+    private let seen = SeenSessions()
+
+    init(reads: ReadPool, writes: GroupCommitter, clock: any TimeSource, idleSeconds: Double) {
+        self.reads = reads
+        self.writes = writes
+        self.clock = clock
+        self.idleSeconds = idleSeconds
+    }
 
     static let cookie = "intake_session"
     /// The sign-in form's CSRF token (double submit: cookie and hidden field), before a session exists.
@@ -30,10 +41,13 @@ struct PortalSessions: Sendable {
         let digest = APIToken.digest(value)
         guard let session = try reads.read({ database in try PortalAccounts(database: database).session(sha256: digest) }) else { return nil }
         let now = clock.wallSeconds()
-        if now - session.lastSeen > idleSeconds {
+        let lastSeen = max(session.lastSeen, seen.last(digest) ?? 0)
+        if now - lastSeen > idleSeconds {
+            seen.forget(digest)
             _ = try? await writes.write { database in try PortalAccounts(database: database).endSession(sha256: digest) }
             return nil
         }
+        seen.saw(digest, at: now, idleSeconds: idleSeconds)
         if now - session.lastSeen > 60 {
             _ = try? await writes.write { database in try PortalAccounts(database: database).touchSession(sha256: digest, seconds: now) }
         }
@@ -58,6 +72,7 @@ struct PortalSessions: Sendable {
     func end(_ request: Request) async throws {
         guard let value = request.cookies[Self.cookie]?.value else { return }
         let digest = APIToken.digest(value)
+        seen.forget(digest)
         try await writes.write { database in try PortalAccounts(database: database).endSession(sha256: digest) }
     }
 
@@ -70,42 +85,70 @@ struct PortalSessions: Sendable {
     }
 }
 
-/// Sign-in attempts per account and per address: after ``maxFailures`` failures within
-/// ``window`` seconds, further attempts are refused (429) until the oldest failure ages out, so
-/// guessing is slow whichever is varied. Kept in memory: a restart forgives, which costs an
-/// attacker a restart they cannot cause.
+/// Wall-clock times of the last request per session digest, swept of idle ones as it grows.
+final class SeenSessions: Sendable {
+    private let times = Mutex<[String: Double]>([:])
+
+    func last(_ digest: String) -> Double? { times.withLock { $0[digest] } }
+    func forget(_ digest: String) { _ = times.withLock { $0.removeValue(forKey: digest) } }
+    func saw(_ digest: String, at now: Double, idleSeconds: Double) {
+        times.withLock { table in
+            table[digest] = now
+            if table.count > 10_000 { table = table.filter { now - $0.value <= idleSeconds } }
+        }
+    }
+}
+
+/// Sign-in attempts per account and per address: after ``maxFailuresPerAccount`` (or
+/// ``maxFailuresPerAddress``) failures within ``window`` seconds, further attempts are refused
+/// (429) until the oldest failure ages out, so guessing is slow whichever is varied.
+///
+/// An attempt counts as a failure from the moment it is let through (``begin(email:address:)``,
+/// under the same lock as the check) until it succeeds, so a burst of parallel guesses cannot
+/// all pass the check while bcrypt runs. Kept in memory and swept: a restart forgives, which
+/// costs an attacker a restart they cannot cause.
 final class SignInLimiter: Sendable {
     static let window: Double = 15 * 60
     static let maxFailuresPerAccount = 5
     static let maxFailuresPerAddress = 20
+    /// Keys kept before a sweep drops those with no attempt in the window.
+    static let sweepAt = 10_000
 
-    private let failures = Mutex<[String: [Double]]>([:])
+    private let attempts = Mutex<[String: [Double]]>([:])
     private let clock: any TimeSource
 
     init(clock: any TimeSource) { self.clock = clock }
 
-    /// Seconds until `email` from `address` may try again; nil when it may now.
-    func wait(email: String, address: String) -> Int? {
+    /// Lets one attempt of `email` from `address` through and counts it, or returns the seconds
+    /// until one may be made.
+    func begin(email: String, address: String) -> Int? {
         let now = clock.monotonicSeconds()
-        return failures.withLock { table in
+        let keys = [("account:" + email.lowercased(), Self.maxFailuresPerAccount), ("address:" + address, Self.maxFailuresPerAddress)]
+        return attempts.withLock { table in
+            if table.count > Self.sweepAt {
+                table = table.filter { _, times in times.last.map { now - $0 < Self.window } ?? false }
+            }
             var waits: [Double] = []
-            for (key, limit) in [("account:" + email.lowercased(), Self.maxFailuresPerAccount), ("address:" + address, Self.maxFailuresPerAddress)] {
+            for (key, limit) in keys {
                 let recent = (table[key] ?? []).filter { now - $0 < Self.window }
-                table[key] = recent
+                table[key] = recent.isEmpty ? nil : recent
                 if recent.count >= limit, let oldest = recent.first { waits.append(Self.window - (now - oldest)) }
             }
-            return waits.max().map { Int($0.rounded(.up)) }
+            if let wait = waits.max() { return max(1, Int(wait.rounded(.up))) }
+            for (key, _) in keys { table[key, default: []].append(now) }
+            return nil
         }
     }
 
-    func failed(email: String, address: String) {
-        let now = clock.monotonicSeconds()
-        failures.withLock { table in
-            for key in ["account:" + email.lowercased(), "address:" + address] { table[key, default: []].append(now) }
+    /// The attempt succeeded: it is not a failure, and the account's failures are forgiven.
+    func succeeded(email: String, address: String) {
+        attempts.withLock { table in
+            table["account:" + email.lowercased()] = nil
+            let key = "address:" + address
+            if var times = table[key], !times.isEmpty {
+                times.removeLast()
+                table[key] = times.isEmpty ? nil : times
+            }
         }
-    }
-
-    func succeeded(email: String) {
-        _ = failures.withLock { $0.removeValue(forKey: "account:" + email.lowercased()) }
     }
 }

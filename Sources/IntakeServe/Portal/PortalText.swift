@@ -42,6 +42,8 @@ enum PortalLanguage: String, Sendable, CaseIterable {
         "completed": "completed", "checked": "checked", "duplicate": "duplicate", "statusRejected": "rejected", "statusRunning": "running",
         "tooLarge": "The file is too large: the limit is %@.", "uploadFailed": "The file was not accepted: %@",
         "signedInAs": "Signed in as", "download": "Download", "seconds": "s",
+        "busy": "Intake is busy writing a large file. Try again in a few seconds.",
+        "failed": "Something failed inside Intake. The log has the details under request id %@.",
     ]
 
     static let russian: [String: String] = [
@@ -66,5 +68,7 @@ enum PortalLanguage: String, Sendable, CaseIterable {
         "completed": "загружен", "checked": "проверен", "duplicate": "повтор", "statusRejected": "отклонён", "statusRunning": "в работе",
         "tooLarge": "Файл слишком большой: предел %@.", "uploadFailed": "Файл не принят: %@",
         "signedInAs": "Вы вошли как", "download": "Скачать", "seconds": "с",
+        "busy": "Intake сейчас записывает большой файл. Повторите через несколько секунд.",
+        "failed": "Внутри Intake произошла ошибка. Подробности в журнале под номером запроса %@.",
     ]
 }

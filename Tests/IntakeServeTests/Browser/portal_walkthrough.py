@@ -12,7 +12,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -32,6 +32,9 @@ driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downlo
 # The imports page reloads itself while an upload is pending: an element may go stale between
 # finding and reading it, which only means "look again".
 wait = WebDriverWait(driver, 60, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException])
+# While the imports page reloads, Chromium may also answer that a node "does not belong to the
+# document" (a WebDriverException of its own); on that page that too means "look again".
+reloading_wait = WebDriverWait(driver, 60, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException, WebDriverException])
 
 
 def shot(name):
@@ -39,7 +42,8 @@ def shot(name):
 
 
 def text(css):
-    return driver.find_element(By.CSS_SELECTOR, css).text
+    """The text of `css` once the page has it (a click's navigation may still be loading)."""
+    return wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css))).text
 
 
 def sign_in(email, password=PASSWORD):
@@ -73,7 +77,7 @@ def finished_row(file_name, status=("completed", "checked", "rejected")):
             if cells and cells[0] == file_name and cells[3] in status:
                 return cells, int(row.get_attribute("data-import"))
         return False
-    return wait.until(done)
+    return reloading_wait.until(done)
 
 
 try:
