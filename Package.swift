@@ -113,7 +113,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeServeTests",
-            dependencies: ["IntakeServe", "IntakeStore", "IntakeImport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
+            dependencies: ["IntakeServe", "IntakeStore", "IntakeImport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"],
+            // The browser walkthrough is Python, run by PortalBrowserTests.
+            exclude: ["Browser"]
         ),
         .testTarget(
             name: "IntakeWatchTests",
