@@ -70,7 +70,7 @@ public final class XLSXReader: RecordReader {
             let names = worksheets.map { "\"\($0.name)\"" }.joined(separator: ", ")
             throw ReadError(.notAWorkbook, file: name, "has no worksheet named \"\(wanted)\" (it has: \(names))")
         }
-        if isResultWorkbook && wanted == ResultWorkbookMark.rejectedSheet && has(ResultWorkbookMark.rejectedSheet + " (2)") {
+        if isResultWorkbook && wanted?.lowercased() == ResultWorkbookMark.rejectedSheet.lowercased() && has(ResultWorkbookMark.rejectedSheet + " (2)") {
             throw ReadError(.limitExceeded, file: name, "is an Intake result workbook whose rejected rows continue on \"\(ResultWorkbookMark.rejectedSheet) (2)\": send the rows of each Rejected sheet as a file of its own")
         }
         if looksLikeResult && !isResultWorkbook && options.sheet == nil {

@@ -65,6 +65,8 @@ struct PortalRoutes: Sendable {
                     return busy(request)
                 } catch is GroupCommitter.Busy {
                     return busy(request)
+                } catch is GroupCommitter.Stopped {
+                    return busy(request)
                 } catch let error as SystemError where error.code == EEXIST {
                     return problem(request, nil, .conflict, "uploadFailed", detail: "the inbox already holds 100 files of this name")
                 } catch let error as HTTPError {
@@ -191,7 +193,7 @@ struct PortalRoutes: Sendable {
         let address = Self.clientAddress(request, context)
         if let wait = limiter.begin(email: email, address: address) {
             context.logger.notice("portal sign-in refused: too many failures", metadata: ["email": "\(email)", "peer": "\(address)"])
-            var response = signInPage(request, message: String(format: text["tooMany"]!, max(1, wait / 60)), email: email, status: .tooManyRequests)
+            var response = signInPage(request, message: String(format: text["tooMany"]!, max(1, (wait + 59) / 60)), email: email, status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
         }
@@ -205,16 +207,19 @@ struct PortalRoutes: Sendable {
         }
         limiter.succeeded(email: email, address: address)
         let cookie = try await sessions.start(for: user, secure: PortalSessions.isSecure(request))
-        context.logger.info("portal sign-in", metadata: ["email": "\(user.email)", "peer": "\(context.peer)"])
+        context.logger.info("portal sign-in", metadata: ["email": "\(user.email)", "peer": "\(address)"])
         var response = Self.redirect(user.partner == nil ? "/operator" : "/imports")
         response.setCookie(cookie)
         return response
     }
 
     /// The browser's address: the socket's peer, or behind the proxy on loopback the address
-    /// nginx appended last to `X-Forwarded-For` (the one it saw; earlier entries are the client's word).
+    /// nginx appended last to `X-Forwarded-For` (the one it saw; earlier entries are the client's
+    /// word). A process on the host itself could send the header too; the per-account limit
+    /// holds regardless.
     static func clientAddress(_ request: Request, _ context: APIContext) -> String {
-        guard context.peer == "127.0.0.1" || context.peer == "::1",
+        let peer = context.peer
+        guard peer.hasPrefix("127.") || peer == "::1" || peer.hasPrefix("::ffff:127."),
               let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
               let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty else { return context.peer }
         return last

@@ -47,8 +47,10 @@ struct PortalSessions: Sendable {
             _ = try? await writes.write { database in try PortalAccounts(database: database).endSession(sha256: digest) }
             return nil
         }
-        seen.saw(digest, at: now, idleSeconds: idleSeconds)
-        if now - session.lastSeen > 60 {
+        // The stored time is refreshed at most once a minute per session, and only tried once a
+        // minute: behind a file import's lock the write waits `busy_seconds`, which a page view
+        // should not do every time.
+        if seen.saw(digest, at: now, idleSeconds: idleSeconds, touchDue: now - session.lastSeen > 60) {
             _ = try? await writes.write { database in try PortalAccounts(database: database).touchSession(sha256: digest, seconds: now) }
         }
         return session
@@ -61,8 +63,12 @@ struct PortalSessions: Sendable {
         let csrf = String(APIToken.generate().dropFirst(4))
         let (now, seconds) = (clock.utcNow(), clock.wallSeconds())
         let idle = idleSeconds
+        // Sessions in use whose stored time fell behind (touches that waited behind an import)
+        // get their time from memory first, so the sweep below ends only idle ones.
+        let recent = seen.recent(since: seconds - idle)
         try await writes.write { database in
             let accounts = PortalAccounts(database: database)
+            for (digest, time) in recent { try accounts.touchSession(sha256: digest, seconds: time) }
             try accounts.endSessions(idleSince: seconds - idle)
             try accounts.startSession(sha256: digest, userID: user.id, csrf: csrf, now: now, seconds: seconds)
         }
@@ -85,17 +91,32 @@ struct PortalSessions: Sendable {
     }
 }
 
-/// Wall-clock times of the last request per session digest, swept of idle ones as it grows.
+/// Wall-clock times of the last request per session digest, and of the last try to store it,
+/// swept of idle ones as it grows.
 final class SeenSessions: Sendable {
-    private let times = Mutex<[String: Double]>([:])
+    private struct Times { var seen: Double; var touchTried: Double }
+    private let times = Mutex<[String: Times]>([:])
 
-    func last(_ digest: String) -> Double? { times.withLock { $0[digest] } }
+    func last(_ digest: String) -> Double? { times.withLock { $0[digest]?.seen } }
     func forget(_ digest: String) { _ = times.withLock { $0.removeValue(forKey: digest) } }
-    func saw(_ digest: String, at now: Double, idleSeconds: Double) {
+
+    /// Records a request; returns whether to try storing its time now (`touchDue`, and no try
+    /// in the last minute).
+    func saw(_ digest: String, at now: Double, idleSeconds: Double, touchDue: Bool) -> Bool {
         times.withLock { table in
-            table[digest] = now
-            if table.count > 10_000 { table = table.filter { now - $0.value <= idleSeconds } }
+            var entry = table[digest] ?? Times(seen: now, touchTried: 0)
+            entry.seen = now
+            let touch = touchDue && now - entry.touchTried > 60
+            if touch { entry.touchTried = now }
+            table[digest] = entry
+            if table.count > 10_000 { table = table.filter { now - $0.value.seen <= idleSeconds } }
+            return touch
         }
+    }
+
+    /// Sessions seen since `time`, with their last request.
+    func recent(since time: Double) -> [(String, Double)] {
+        times.withLock { table in table.compactMap { $0.value.seen >= time ? ($0.key, $0.value.seen) : nil } }
     }
 }
 
