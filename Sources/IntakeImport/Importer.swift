@@ -187,7 +187,7 @@ public final class Importer {
                         notes.append("read from the Rejected sheet of an Intake result workbook sent back; its error column is ignored")
                     }
                     if record.unchanged > 0 && !policy.listUnchangedRows {
-                        notes.append("\(Self.grouped(record.unchanged)) unchanged row\(record.unchanged == 1 ? " is" : "s are") not listed (result_rows: all lists them)")
+                        notes.append("\(ResultWorkbook.grouped(record.unchanged)) unchanged row\(record.unchanged == 1 ? " is" : "s are") not listed (result_rows: all lists them)")
                     }
                     if let cutOffRow { notes.append("\(SourceRow.cutOffNote) (line \(cutOffRow) was rejected)") }
                     summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
@@ -223,17 +223,6 @@ public final class Importer {
         }
         try wrap { try FileSystem.rename(scratchPath, to: finalPath) }
         return ImportOutcome(record: record, resultPath: finalPath)
-    }
-
-    /// `998950` as `998,950`, for notes people read.
-    static func grouped(_ n: Int) -> String {
-        var digits = Array(String(n))
-        var out: [Character] = []
-        while digits.count > 3 {
-            out = [","] + digits.suffix(3) + out
-            digits.removeLast(3)
-        }
-        return String(digits + out)
     }
 
     /// Records a rejected file and writes a result workbook that says why.

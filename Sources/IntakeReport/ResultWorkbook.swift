@@ -4,51 +4,6 @@ import CXLSXWriter
 import Glibc
 #endif
 
-/// What happened to one data row.
-public enum RowStatus: String, Sendable, CaseIterable {
-    case created, updated, unchanged, skipped, rejected
-}
-
-/// The file-level facts shown on the Summary sheet.
-public struct ImportSummary: Sendable {
-    public var importID: Int64?
-    public var sourceFile: String
-    public var partner: String
-    public var receivedAt: String
-    public var finishedAt: String
-    public var format: String?
-    public var encoding: String?
-    public var delimiter: String?
-    public var sheet: String?
-    public var counts: [RowStatus: Int] = [:]
-    public var rowsRead = 0
-    /// Why the whole file was rejected, when it was.
-    public var fileError: String?
-    /// An extra line for the partner (e.g. "check only: nothing was changed").
-    public var note: String?
-    /// A dry run: the verdict says what would have happened.
-    public var checkOnly = false
-
-    /// A summary with no counts, file details, error or note yet; they are filled in as the file
-    /// is read.
-    public init(sourceFile: String, partner: String, receivedAt: String, finishedAt: String) {
-        self.sourceFile = sourceFile
-        self.partner = partner
-        self.receivedAt = receivedAt
-        self.finishedAt = finishedAt
-    }
-}
-
-/// A libxlsxwriter failure, with the library's own text.
-public struct ReportError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
-    init(_ what: String, _ code: lxw_error) {
-        message = "\(what): \(String(cString: lxw_strerror(code)))"
-    }
-    init(_ message: String) { self.message = message }
-}
-
 /// The one owner of an `lxw_workbook*`: the result workbook a partner reads.
 ///
 /// Written in libxlsxwriter's constant-memory mode, so rows go to disk as they are added and a
@@ -60,11 +15,11 @@ public struct ReportError: Error, Sendable, CustomStringConvertible {
 /// Not `Sendable`: a workbook is built by one thread.
 public final class ResultWorkbook {
     private typealias Workbook = UnsafeMutablePointer<lxw_workbook>
-    private typealias Sheet = UnsafeMutablePointer<lxw_worksheet>
-    private typealias Format = UnsafeMutablePointer<lxw_format>
+    typealias Sheet = UnsafeMutablePointer<lxw_worksheet>
+    typealias Format = UnsafeMutablePointer<lxw_format>
 
     private var workbook: Workbook?
-    private let summarySheet: Sheet
+    let summarySheet: Sheet
     private var rowsSheet: Sheet
     private var rejectedSheet: Sheet
     private var rowsSheetCount = 1
@@ -72,12 +27,12 @@ public final class ResultWorkbook {
     private var rowsLine: UInt32 = 0
     private var rejectedLine: UInt32 = 0
     private let header: [String]
-    private let bold: Format
-    private let title: Format
-    private let statusFormats: [RowStatus: Format]
-    private let wrap: Format
-    private let count: Format
-    private let statusCounts: [RowStatus: Format]
+    let bold: Format
+    let title: Format
+    let statusFormats: [RowStatus: Format]
+    let wrap: Format
+    let count: Format
+    let statusCounts: [RowStatus: Format]
     /// Widths of the Rows and Rejected sheets' columns, from what is written into them.
     private var rowsWidths = ColumnWidths(headers: ResultWorkbook.rowsHeader)
     private var rejectedWidths: ColumnWidths
@@ -222,98 +177,15 @@ public final class ResultWorkbook {
         rejectedWidths.fit(shownColumns, error)
     }
 
-    /// Writes the Summary sheet and closes the workbook, which writes the file.
-    ///
-    /// The Summary is for a person: the verdict on the first line, then the facts, two columns
-    /// with each number next to its label, columns as wide as their text, one page wide
-    /// when printed.
+    /// Writes the Summary sheet (``writeSummary(_:)``) and closes the workbook, which writes the file.
     public func finish(_ summary: ImportSummary) throws(ReportError) {
         finishTable(rowsSheet, lastRow: rowsLine, widths: rowsWidths)
         finishTable(rejectedSheet, lastRow: rejectedLine, widths: rejectedWidths)
-
-        let sheet = summarySheet
-        var facts: [(label: String, value: String?, count: Int?, status: RowStatus?)] = []
-        func text(_ label: String, _ value: String?) { if let value { facts.append((label, value, nil, nil)) } }
-        func tally(_ label: String, _ value: Int, _ status: RowStatus? = nil) { facts.append((label, nil, value, status)) }
-        text("Error", summary.fileError)
-        text("Note", summary.note)
-        text("Source file", summary.sourceFile)
-        text("Partner", summary.partner)
-        text("Import", summary.importID.map(String.init))
-        text("Received", summary.receivedAt + " UTC")
-        text("Finished", summary.finishedAt + " UTC")
-        text("Format", summary.format)
-        text("Encoding", summary.encoding)
-        text("Delimiter", summary.delimiter.map { $0 == "\t" ? "tab" : $0 })
-        text("Sheet read", summary.sheet)
-        tally("Rows read", summary.rowsRead)
-        tally("Created", summary.counts[.created] ?? 0, .created)
-        tally("Updated", summary.counts[.updated] ?? 0, .updated)
-        tally("Unchanged", summary.counts[.unchanged] ?? 0, .unchanged)
-        if let skipped = summary.counts[.skipped], skipped > 0 { tally("Skipped", skipped, .skipped) }
-        tally("Rejected", summary.counts[.rejected] ?? 0, .rejected)
-
-        // The verdict is the table's first line, so the sheet stays a plain label → value table
-        // (for a person, a filter, or a reader that takes the first row's width as the table's).
-        let verdict = Self.verdict(summary)
-        var widths = ColumnWidths(headers: ["Result", ""])
-        widths.fit(1, verdict)
-        for fact in facts {
-            widths.fit(0, fact.label)
-            if let value = fact.value { widths.fit(1, value) } else if let n = fact.count { widths.fit(1, digits: n) }
-        }
-        let valueWidth = widths.apply(to: sheet, maximum: 80)[1]
-        // Spreadsheets do not grow a row for wrapped text written by a program, so a long value
-        // gets the height of its lines; otherwise it would run over the facts below it.
-        func heightFor(_ text: String, line: UInt32) {
-            let lines = (text.unicodeScalars.count + valueWidth - 1) / valueWidth
-            if lines > 1 { worksheet_set_row(sheet, line, Double(lines) * 15 + 2, nil) }
-        }
-        heightFor(verdict, line: 0)
-        try write(sheet, 0, 0, "Result", title)
-        try write(sheet, 0, 1, verdict, title)
-        for (index, fact) in facts.enumerated() {
-            let line = UInt32(index + 1)
-            if let value = fact.value { heightFor(value, line: line) }
-            try write(sheet, line, 0, fact.label, bold)
-            if let value = fact.value {
-                try write(sheet, line, 1, value, wrap)
-            } else if let n = fact.count {
-                try number(sheet, line, 1, Double(n), fact.status.flatMap { n > 0 ? statusCounts[$0] : nil } ?? count)
-            }
-        }
-        worksheet_fit_to_pages(sheet, 1, 0)
-        worksheet_activate(sheet)
+        try writeSummary(summary)
 
         let rc = workbook_close(workbook)
         workbook = nil
         guard rc == LXW_NO_ERROR else { throw ReportError("writing the result workbook failed", rc) }
-    }
-
-    /// The Summary's first line: what happened and what to do next, in one sentence.
-    static func verdict(_ summary: ImportSummary) -> String {
-        if summary.fileError != nil { return "Rejected, nothing was imported: fix the file as the Error line says and send it again" }
-        let parts = RowStatus.allCases.compactMap { status -> String? in
-            let n = summary.counts[status] ?? 0
-            return n > 0 ? "\(grouped(n)) \(status.rawValue)" : nil
-        }
-        var counts = parts.isEmpty ? "No rows" : parts.joined(separator: ", ")
-        if summary.checkOnly { counts = "Check only, nothing was changed; it would give " + counts }
-        if (summary.counts[.rejected] ?? 0) > 0 {
-            return counts + ": fix the rows on the Rejected sheet and send this workbook back"
-        }
-        return counts + ": every row was taken"
-    }
-
-    /// `1234567` → `1,234,567`.
-    static func grouped(_ n: Int) -> String {
-        let digits = Array(String(n))
-        var out = ""
-        for (i, d) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(d)
-        }
-        return out
     }
 
     private func finishTable(_ sheet: Sheet, lastRow: UInt32, widths: ColumnWidths) {
@@ -321,7 +193,7 @@ public final class ResultWorkbook {
         widths.apply(to: sheet, maximum: 60)
     }
 
-    private func write(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: String, _ format: Format?) throws(ReportError) {
+    func write(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: String, _ format: Format?) throws(ReportError) {
         // A cell holds at most 32,767 characters; C strings end at NUL, so NUL is made visible.
         // UTF-16 units never outnumber UTF-8 bytes, so the byte count (free) rules out almost every cell.
         var text = value.utf8.count > 32_767 && value.utf16.count > 32_767 ? String(value.prefix(32_000)) + "…" : value
@@ -333,7 +205,7 @@ public final class ResultWorkbook {
         guard rc == LXW_NO_ERROR else { throw ReportError("writing cell \(column + 1) of line \(row + 1)", rc) }
     }
 
-    private func number(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: Double, _ format: Format? = nil) throws(ReportError) {
+    func number(_ sheet: Sheet, _ row: UInt32, _ column: Int, _ value: Double, _ format: Format? = nil) throws(ReportError) {
         let rc = worksheet_write_number(sheet, row, UInt16(column), value, format)
         guard rc == LXW_NO_ERROR else { throw ReportError("writing cell \(column + 1) of line \(row + 1)", rc) }
     }

@@ -99,8 +99,13 @@ struct ImportRoutes: Sendable {
         let name = FileSystem.baseName(of: path)
         return Response(status: .ok, headers: [
             .contentType: Self.xlsxType,
-            .contentDisposition: "attachment; filename=\"\(name.replacing("\"", with: ""))\"; filename*=UTF-8''\(Query.encode(name))",
+            .contentDisposition: Self.attachment(name),
         ], body: body)
+    }
+
+    /// `Content-Disposition` for a download named `name`: a plain fallback and the RFC 6266 UTF-8 form.
+    static func attachment(_ name: String) -> String {
+        "attachment; filename=\"\(name.replacing("\"", with: ""))\"; filename*=UTF-8''\(Query.encode(name))"
     }
 
     private enum Found {

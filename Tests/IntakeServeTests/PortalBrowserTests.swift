@@ -52,7 +52,7 @@ struct PortalBrowserTests {
             try server.start()
             defer { server.stop() }
 
-            let walk = try runChild("/usr/bin/python3", [TestPaths.packageRoot + "/Tests/IntakeServeTests/Browser/portal_walkthrough.py",
+            let walk = try await runChildDetached("/usr/bin/python3", [TestPaths.packageRoot + "/Tests/IntakeServeTests/Browser/portal_walkthrough.py",
                                                          server.base, shots, downloads, dir + "/browser.csv"])
             try #require(walk.status == 0, "the browser walkthrough failed:\n\(walk.stderr.suffix(4000))\n\(server.logText.suffix(3000))")
             let facts = try #require(try JSONSerialization.jsonObject(with: Data(walk.stdout.utf8)) as? [String: Any])

@@ -1,7 +1,8 @@
 import Foundation
+import IntakeSystem
 
 /// A finished child process: how it ended, what it printed, and its peak memory.
-public struct ChildResult {
+public struct ChildResult: Sendable {
     public var status: Int32
     public var signal: Int32?
     public var stdout: String
@@ -16,6 +17,15 @@ public struct ChildResult {
         guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("intake: peak memory ") }),
               let value = line.split(separator: " ").dropFirst(3).first.flatMap({ Int($0) }) else { return 0 }
         return value
+    }
+}
+
+/// ``runChild(_:_:environment:)`` on a thread of its own, for async tests: a child that runs for
+/// many seconds (a browser walkthrough) must not hold one of the few cooperative threads, which
+/// the in-process services of tests running alongside need.
+public func runChildDetached(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ChildResult {
+    try await withCheckedThrowingContinuation { continuation in
+        DetachedThread.start { continuation.resume(with: Result { try runChild(executable, arguments, environment: environment) }) }
     }
 }
 
