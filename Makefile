@@ -5,13 +5,13 @@ SHELL := /bin/bash
 # Debian packages the build needs (C libraries behind the system-library targets, and pkg-config
 # which SwiftPM uses to find them), and those the tests need (a real sshd and the SFTP clients
 # partners use: OpenSSH's sftp, lftp, rclone, curl; nginx and openssl for the TLS proxy test).
-BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl libreoffice-calc-nogui poppler-utils chromium chromium-driver python3-selenium
+BUILD_PACKAGES := libxlsxwriter-dev libzip-dev libexpat1-dev libsqlite3-dev libpq-dev pkg-config
+TEST_PACKAGES := postgresql openssh-server openssh-client lftp rclone curl python3-venv nginx-light openssl libreoffice-calc-nogui poppler-utils chromium chromium-driver python3-selenium
 # A scratch Python environment (PyPI): paramiko, an SFTP client that sends plain rename requests,
 # and schemathesis, which checks the live API against deploy/openapi.yaml.
 TEST_VENV := .build-venv
 TEST_PYTHON_PACKAGES := paramiko schemathesis openpyxl
-BENCH_PACKAGES := sqlite3 unzip time wrk
+BENCH_PACKAGES := sqlite3 unzip time wrk postgresql
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=

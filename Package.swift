@@ -38,6 +38,8 @@ let package = Package(
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
         .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
+        // PostgreSQL's C client: blocking calls on the storing thread, as with SQLite, and COPY.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Linux declarations Swift's Glibc module leaves out (eventfd).
         .target(name: "CIntakeLinux"),
@@ -46,6 +48,8 @@ let package = Package(
         .target(name: "IntakeRead", dependencies: ["IntakeSystem", "CZip", "CExpat"]),
         .target(name: "IntakeValidate", dependencies: ["IntakeRead", "IntakeSystem"]),
         .target(name: "IntakeStore", dependencies: ["CSQLite", "IntakeSystem"]),
+        // The shared store: the same ImportStore on PostgreSQL (see the README's "Running several nodes").
+        .target(name: "IntakeStorePostgres", dependencies: ["CLibPQ", "IntakeStore", "IntakeSystem"]),
         .target(name: "IntakeReport", dependencies: ["CXLSXWriter", "IntakeSystem"]),
         .target(
             name: "IntakeImport",
@@ -82,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakeRead", "IntakeImport", "IntakeStore", "IntakeWatch", "IntakeServe",
+                "IntakeRead", "IntakeImport", "IntakeStore", "IntakeStorePostgres", "IntakeWatch", "IntakeServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +100,8 @@ let package = Package(
         .executableTarget(name: "intake-fuzz", dependencies: ["IntakeFuzz", "CIntakeLinux"]),
 
         // `make bench`: generates large files and times Intake against its floors.
-        .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "CXLSXWriter"]),
+        // It starts its PostgreSQL cluster as the tests do, through IntakeTestSupport.
+        .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "CXLSXWriter", "IntakeTestSupport"]),
 
         // Tests: one target per library module; end-to-end tests (child processes, sshd) live in
         // the suite of the module whose behaviour they show.
@@ -105,11 +110,12 @@ let package = Package(
         .testTarget(name: "IntakeReadTests", dependencies: ["IntakeRead", "IntakeSystem", "IntakeTestSupport", "intake"]),
         .testTarget(name: "IntakeValidateTests", dependencies: ["IntakeValidate", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeSystem", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeStorePostgresTests", dependencies: ["IntakeStorePostgres", "IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "IntakeFuzzTests", dependencies: ["IntakeFuzz", "IntakeTestSupport"]),
         .testTarget(name: "IntakeReportTests", dependencies: ["IntakeReport", "IntakeRead", "IntakeTestSupport"]),
         .testTarget(
             name: "IntakeImportTests",
-            dependencies: ["CSQLite", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeReport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
+            dependencies: ["CSQLite", "IntakeImport", "IntakeRead", "IntakeStore", "IntakeStorePostgres", "IntakeReport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"]
         ),
         .testTarget(
             name: "IntakeServeTests",
@@ -137,7 +143,7 @@ for target in package.targets where target.type != .system {
     // checks on their stored properties (perf: 8% of reading an XLSX sheet went to
     // swift_beginAccess and its thread-local bookkeeping); debug builds, and so every test run,
     // keep them, so an overlapping access is still caught.
-    if ["IntakeRead", "IntakeValidate", "IntakeStore", "IntakeReport", "IntakeImport"].contains(target.name) {
+    if ["IntakeRead", "IntakeValidate", "IntakeStore", "IntakeStorePostgres", "IntakeReport", "IntakeImport"].contains(target.name) {
         settings.append(.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)))
     }
     target.swiftSettings = settings

@@ -84,16 +84,31 @@ public enum StopReason: String, Sendable {
 public enum ImportFailure: Error, CustomStringConvertible {
     case system(SystemError)
     case database(SQLiteError)
+    /// A failure of another store (PostgreSQL), with its own typed error.
+    case store(any StoreError)
     case report(ReportError)
     /// ``ImportHooks/shouldStop`` asked to stop; nothing was committed.
     case stopped(StopReason)
     /// A failure of a caller's hook or another unexpected error, described.
     case other(String)
 
+    /// `error` as the failure it is: a lower layer's typed error keeps its case.
+    public init(_ error: any Error) {
+        switch error {
+        case let e as ImportFailure: self = e
+        case let e as SQLiteError: self = .database(e)
+        case let e as any StoreError: self = .store(e)
+        case let e as SystemError: self = .system(e)
+        case let e as ReportError: self = .report(e)
+        default: self = .other("import failed: \(error)")
+        }
+    }
+
     public var description: String {
         switch self {
         case .system(let e): return e.description
         case .database(let e): return e.description
+        case .store(let e): return e.description
         case .report(let e): return e.description
         case .stopped(let reason): return "stopped: \(reason.rawValue)"
         case .other(let text): return text

@@ -5,14 +5,15 @@ import IntakeSystem
 import IntakeValidate
 import Logging
 
-/// Imports one file: reads it as a stream, validates each row, upserts the good ones into SQLite
-/// in one transaction, and writes the result workbook into the partner's outbox.
+/// Imports one file: reads it as a stream, validates each row, upserts the good ones into the store
+/// (SQLite or PostgreSQL, through ``ImportStore``) in one transaction, and writes the result
+/// workbook into the partner's outbox.
 ///
 /// A file is all or nothing in the database: its rows and its `imports` record commit together.
 /// The workbook is written to a temporary name during the transaction and renamed into the outbox
 /// only after the commit, so a partner never sees a result for changes that did not happen.
 public final class Importer {
-    public let database: Database
+    public let store: any ImportStore
     private let logger: Logger
     private let clock: any TimeSource
     /// Called every ``progressInterval`` rows with the count so far (the CLI's progress line).
@@ -22,11 +23,16 @@ public final class Importer {
     /// Data rows per sheet of the result workbook (Excel's limit; lowered by tests).
     public var resultRowsPerSheet = ResultWorkbook.excelDataRowsPerSheet
 
-    /// An importer writing through `database`; `clock` stamps the history and times `max_seconds`.
-    public init(database: Database, logger: Logger, clock: any TimeSource = SystemTime()) {
-        self.database = database
+    /// An importer writing through `store`; `clock` stamps the history and times `max_seconds`.
+    public init(store: any ImportStore, logger: Logger, clock: any TimeSource = SystemTime()) {
+        self.store = store
         self.logger = logger
         self.clock = clock
+    }
+
+    /// An importer writing into the SQLite database `database`.
+    public convenience init(database: Database, logger: Logger, clock: any TimeSource = SystemTime()) {
+        self.init(store: SQLiteImportStore(database: database), logger: logger, clock: clock)
     }
 
     private func now() -> String { clock.utcNow() }
@@ -48,7 +54,7 @@ public final class Importer {
         }
         if request.rejectDuplicateContent && !request.policy.dryRun {
             let earlier: ImportRecord?
-            do { earlier = try ImportLog(database: database).completedImport(partner: request.partner, sha256: digest.sha256) } catch { throw .database(error) }
+            do { earlier = try wrap { try store.completedImport(partner: request.partner, sha256: digest.sha256) } } catch { throw ImportFailure(error) }
             if let earlier {
                 let reason = "the same content was already imported as import \(earlier.id) (\(earlier.fileName), finished \(earlier.finishedAt ?? "?") UTC); nothing was changed"
                 let outcome = try rejectFile(request, record: &record, reason: reason, status: .duplicate, hooks: hooks)
@@ -72,7 +78,7 @@ public final class Importer {
             logger.warning("file rejected", metadata: ["import": "\(outcome.importID)", "reason": "\(rejection.message)"])
             return outcome
         } catch {
-            if request.policy.dryRun && record.id != 0 { try? ImportLog(database: database).remove(unfinished: record.id) }
+            if request.policy.dryRun && record.id != 0 { try? store.removeUnfinishedImport(record.id) }
             if let failure = error as? ImportFailure { throw failure }
             throw .other("import failed: \(error)")
         }
@@ -113,7 +119,6 @@ public final class Importer {
         let validator = policy.timestamps.map { rules in RowValidator(columns: columns, parseTimestamp: { raw throws(FieldError) in try rules.parse(raw) }) }
             ?? RowValidator(columns: columns)
         let started = clock.monotonicSeconds()
-        let log = ImportLog(database: database)
         var scratchPath = ""
         var finalPath = ""
         var cutOffRow: Int?
@@ -124,42 +129,53 @@ public final class Importer {
             // rolled back; the rows it would have written refer to it until then. It says
             // `running` until the check ends, and is removed if the check is stopped or fails.
             record.status = .running
-            record.id = try wrap { try database.transaction { try log.insert(record) } }
+            record.id = try wrap { try store.transaction(commit: true) { try store.insertImport(record) } }
         }
         do {
             try wrap {
                 // A dry run's transaction is rolled back at its end, whatever it wrote.
-                try database.transaction(commit: !policy.dryRun) {
-                    if !policy.dryRun { record.id = try log.insert(record) }
+                try store.transaction(commit: !policy.dryRun) {
+                    if !policy.dryRun { record.id = try store.insertImport(record) }
                     finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                     scratchPath = request.resultScratchPath ?? FileSystem.temporarySibling(of: finalPath)
                     let report = ResultWriter(try ResultWorkbook(path: scratchPath, sourceHeader: columns.header, rowsPerSheet: resultRowsPerSheet))
                     defer { report.abandon() }
-                    let writer = try CustomerWriter(database: database, partner: request.partner, importID: record.id, mode: policy.mode, now: now())
+                    let writer = try store.rowWriter(partner: request.partner, importID: record.id, mode: policy.mode, now: now())
                     // Reading and validating run ahead on two threads of their own (see RowPipeline), the
                     // workbook is written on a third (ResultWriter); this thread only stores.
                     let pipeline = RowPipeline(table: table, validator: validator, columns: columns)
                     defer { pipeline.cancel() }
 
-                    while let prepared = try pipeline.next() {
-                        let row = prepared.row
-                        record.rowsRead += 1
-                        let verdict: RowVerdict
-                        switch prepared.outcome {
-                        case .failure(let rejection): verdict = RowVerdict(rejected: rejection.message)
-                        case .success(let customer): verdict = RowVerdict(try writer.apply(customer, row: row.number), externalID: customer.externalID)
-                        }
+                    /// Counts a row's verdict and lists it in the workbook (unchanged rows only when asked).
+                    func settle(_ number: Int, _ externalID: String, _ verdict: RowVerdict, cells: [String]) {
                         let status = verdict.status
                         record.count(status)
                         if status != .unchanged || policy.listUnchangedRows {
-                            report.add(ResultWriter.Line(number: row.number, externalID: prepared.externalID, status: status, message: verdict.message,
-                                                         rejectedCells: status == .rejected ? row.cells : nil))
+                            report.add(ResultWriter.Line(number: number, externalID: externalID, status: status, message: verdict.message,
+                                                         rejectedCells: status == .rejected ? cells : nil))
                         }
                         if status == .rejected {
-                            logger.debug("row rejected", metadata: ["row": "\(row.number)", "reason": "\(verdict.message)"])
+                            logger.debug("row rejected", metadata: ["row": "\(number)", "reason": "\(verdict.message)"])
+                        }
+                    }
+
+                    while let prepared = try pipeline.next() {
+                        let row = prepared.row
+                        record.rowsRead += 1
+                        switch prepared.outcome {
+                        case .failure(let rejection):
+                            if writer.defersVerdicts {
+                                try writer.reject(row: row.number, externalID: prepared.externalID, message: rejection.message, cells: row.cells)
+                            } else {
+                                settle(row.number, prepared.externalID, RowVerdict(rejected: rejection.message), cells: row.cells)
+                            }
                             if row.isCutOff {
                                 cutOffRow = row.number
                                 logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(row.number)"])
+                            }
+                        case .success(let customer):
+                            if let result = try writer.take(customer, row: row.number, cells: row.cells) {
+                                settle(row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: row.cells)
                             }
                         }
                         if let maxRows = policy.maxRows, record.rowsRead > maxRows {
@@ -174,7 +190,14 @@ public final class Importer {
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
                     }
-                    try writer.finish()
+                    try writer.finishRows { deferred in
+                        switch deferred.outcome {
+                        case .stored(let result, let cells):
+                            settle(deferred.row, deferred.externalID, RowVerdict(result, externalID: deferred.externalID), cells: cells)
+                        case .rejected(let message, let cells):
+                            settle(deferred.row, deferred.externalID, RowVerdict(rejected: message), cells: cells)
+                        }
+                    }
                     record.status = policy.dryRun ? .checked : .completed
                     record.finishedAt = now()
                     record.resultPath = finalPath
@@ -194,20 +217,17 @@ public final class Importer {
                     // While the workbook is compressed, the transaction's dirty pages go to the WAL
                     // now rather than in the commit, which then only appends its commit frame, and
                     // the kernel starts writing them to disk, so the commit's fsync waits less.
-                    try report.finish(summary, meanwhile: {
-                        try database.flushCache()
-                        database.startWALWriteback()
-                    })
+                    try report.finish(summary, meanwhile: { try store.prepareCommit() })
                     // The workbook must be on disk before the commit that says it exists.
                     try FileDescriptor(opening: scratchPath).sync()
                     if !policy.dryRun {
-                        try log.update(record)
+                        try store.updateImport(record)
                         try hooks.inTransaction?(record)
                     }
                 }
                 if policy.dryRun {
-                    try database.transaction {
-                        try log.update(record)
+                    try store.transaction(commit: true) {
+                        try store.updateImport(record)
                         try hooks.inTransaction?(record)
                     }
                 }
@@ -232,23 +252,18 @@ public final class Importer {
         record.error = reason
         record.rowsRead = 0
         record.created = 0; record.updated = 0; record.unchanged = 0; record.rejected = 0; record.skipped = 0
-        let log = ImportLog(database: database)
         var finalPath = ""
         do {
-            try database.transaction {
+            try store.transaction(commit: true) {
                 record.finishedAt = now()
-                if record.id == 0 { record.id = try log.insert(record) }
+                if record.id == 0 { record.id = try store.insertImport(record) }
                 finalPath = Self.resultPath(outbox: request.outbox, fileName: request.fileName, importID: record.id)
                 record.resultPath = finalPath
-                try log.update(record)
+                try store.updateImport(record)
                 try hooks.inTransaction?(record)
             }
-        } catch let error as SQLiteError {
-            throw .database(error)
-        } catch let error as ImportFailure {
-            throw error
         } catch {
-            throw .other("import failed: \(error)")
+            throw ImportFailure(error)
         }
         try Self.writeSummaryOnly(request: request, record: record, to: finalPath)
         return ImportOutcome(record: record, resultPath: finalPath)
@@ -305,6 +320,7 @@ public final class Importer {
     private func wrap<T>(_ body: () throws -> T) throws -> T {
         do { return try body() }
         catch let e as SQLiteError { throw ImportFailure.database(e) }
+        catch let e as any StoreError { throw ImportFailure.store(e) }
         catch let e as SystemError { throw ImportFailure.system(e) }
         catch let e as ReportError { throw ImportFailure.report(e) }
     }

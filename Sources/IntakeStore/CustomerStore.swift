@@ -9,6 +9,17 @@ public struct StoredCustomer: Sendable, Equatable {
     public var customAttributes: String
     /// When the customer was last written (UTC, `YYYY-MM-DD HH:MM:SS`); nil where not read.
     public var updatedAt: String? = nil
+
+    public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, customAttributes: String,
+                updatedAt: String? = nil) {
+        self.externalID = externalID
+        self.email = email
+        self.name = name
+        self.phone = phone
+        self.createdAt = createdAt
+        self.customAttributes = customAttributes
+        self.updatedAt = updatedAt
+    }
 }
 
 /// The values an import wants a customer to have. `nil` fields are "not given".

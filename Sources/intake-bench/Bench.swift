@@ -8,6 +8,9 @@ import Glibc
 /// (median of several runs), and prints a table and one JSON line.
 ///
 ///     intake-bench --intake PATH --scratch DIR [--rows N[,N...]] [--runs K]
+///
+/// The PostgreSQL figures start a throwaway cluster (Debian's `postgresql`); `BENCH_POSTGRES=0`
+/// leaves them out.
 @main
 enum Bench {
     struct Measurement {
@@ -31,6 +34,8 @@ enum Bench {
         let runs = Int(option("--runs") ?? "3") ?? 3
         // `--only api` skips the file figures (and the API's figures during a file import).
         let apiOnly = option("--only") == "api"
+        // `BENCH_POSTGRES=0` leaves out the PostgreSQL figures.
+        let skipPostgres = getenv("BENCH_POSTGRES").map { String(cString: $0) == "0" } ?? false
         try FileSystem.createDirectories(scratch)
 
         var results: [(rows: Int, figures: [(String, Measurement)])] = []
@@ -84,6 +89,9 @@ enum Bench {
             try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
                         ["/usr/bin/sqlite3", "\(dir)/floor.db", ".import --csv \(csv) customers"])
             try measure("floor: unzip -p sheet", ["/bin/sh", "-c", "unzip -p '\(xlsx)' xl/worksheets/sheet1.xml > /dev/null"])
+            if !skipPostgres {
+                try PostgresBench.measure(intake: intake, dir: dir, csv: csv, nightly: nightly) { try measure($0, prepare: $1, $2) }
+            }
             results.append((rows, figures))
         }
         Bench.log("API: \(APIBench.seconds) s of load per line")
@@ -106,6 +114,8 @@ enum Bench {
                 switch label {
                 case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv":
                     return format(f[label]!.seconds / sqlite) + "× sqlite3"
+                case _ where label.hasPrefix("postgres: "):
+                    return format(f[label]!.seconds / f[PostgresBench.floorLabel]!.seconds) + "× psql \\copy"
                 case "import xlsx (fresh)", "read xlsx":
                     return format(f[label]!.seconds / (sqlite + unzip)) + "× (unzip + sqlite3)"
                 default:

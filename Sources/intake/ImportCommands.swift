@@ -2,6 +2,7 @@ import ArgumentParser
 import IntakeImport
 import IntakeRead
 import IntakeStore
+import IntakeStorePostgres
 import IntakeSystem
 import Logging
 
@@ -14,16 +15,35 @@ struct StorageOptions: ParsableArguments {
     @Option(help: "The data root (database under state/, outboxes under partners/). Default: $INTAKE_ROOT or ./var.")
     var root: String?
 
-    @Option(help: "The SQLite database file, instead of <root>/state/intake.sqlite.")
+    @Option(help: """
+        The SQLite database file, instead of <root>/state/intake.sqlite; or a PostgreSQL URL \
+        (postgres://USER@HOST:PORT/DB, with ?sslmode=require for TLS; the password from the URL, \
+        PGPASSWORD or ~/.pgpass) for import, imports and export.
+        """)
     var db: String?
 
     var dataRoot: DataRoot { DataRoot.chosen(root) }
 
     var databasePath: String { db ?? dataRoot.database }
 
+    /// The PostgreSQL URL when `--db` names a server rather than a file.
+    var postgresURL: String? {
+        guard let db, db.hasPrefix("postgres://") || db.hasPrefix("postgresql://") else { return nil }
+        return db
+    }
+
     func openDatabase() throws -> Database {
+        if postgresURL != nil {
+            throw ValidationError("this command works on the SQLite store only; on PostgreSQL there are import, imports and export")
+        }
         if db == nil { try dataRoot.prepare() }
         return try Database(path: databasePath)
+    }
+
+    /// The store an import writes to: PostgreSQL when `--db` is its URL, else SQLite.
+    func openImportStore() throws -> any ImportStore {
+        if let postgresURL { return try PostgresImportStore(url: postgresURL) }
+        return SQLiteImportStore(database: try openDatabase())
     }
 }
 
@@ -82,10 +102,10 @@ struct Import: ParsableCommand {
         readOptions.delimiter = flags.delimiter ?? readOptions.delimiter
         let outbox = self.outbox ?? storage.dataRoot.outbox(partner)
         try FileSystem.createDirectories(outbox)
-        let database = try storage.openDatabase()
+        let store = try storage.openImportStore()
         var logger = Logger(label: "intake.import")
         logger.logLevel = logLevel
-        let importer = Importer(database: database, logger: logger)
+        let importer = Importer(store: store, logger: logger)
         let progress = OutputStream(fd: STDERR_FILENO)
         if isatty(STDERR_FILENO) == 1 {
             importer.progress = { rows in
@@ -123,10 +143,9 @@ struct Export: ParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() throws {
-        let database = try storage.openDatabase()
         let out = OutputStream(fd: STDOUT_FILENO)
         var line = JSONWriter()
-        try CustomerStore(database: database, partner: partnerOption.partner).forEach { customer in
+        let each = { (customer: StoredCustomer) throws in
             line.removeAll()
             line.beginObject()
             for (key, value) in [("external_id", customer.externalID), ("email", customer.email), ("name", customer.name),
@@ -140,6 +159,11 @@ struct Export: ParsableCommand {
             line.endObject()
             line.endLine()
             try out.write(line.bytes)
+        }
+        if let url = storage.postgresURL {
+            try PostgresCustomers(connection: try PostgresConnection(url), partner: partnerOption.partner).forEach(each)
+        } else {
+            try CustomerStore(database: try storage.openDatabase(), partner: partnerOption.partner).forEach(each)
         }
         try out.flush()
     }
@@ -160,8 +184,12 @@ struct Imports: ParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() throws {
-        let database = try storage.openDatabase()
-        for r in try ImportLog(database: database).list(partner: partner, limit: limit) {
+        let records = if let url = storage.postgresURL {
+            try PostgresImportStore(url: url).list(partner: partner, limit: limit)
+        } else {
+            try ImportLog(database: try storage.openDatabase()).list(partner: partner, limit: limit)
+        }
+        for r in records {
             var line = "\(r.id)\t\(r.startedAt)\t\(r.partner)\t\(r.fileName)\t\(r.status.rawValue)"
             line += "\tread=\(r.rowsRead) created=\(r.created) updated=\(r.updated) unchanged=\(r.unchanged) rejected=\(r.rejected)"
             if let error = r.error { line += "\terror=\(error)" }

@@ -5,25 +5,27 @@ import Testing
 
 /// `intake import`, `export` and `imports` as a user runs them.
 @Suite struct CLITests {
-    @Test func importExportAndHistory() throws {
+    /// The same commands on either store: `--db postgres://…` selects PostgreSQL.
+    @Test(arguments: StoreKind.allCases) func importExportAndHistory(_ kind: StoreKind) throws {
         try withTemporaryDirectory { dir in
             let root = dir + "/var"
+            let storage = kind == .postgres ? ["--root", root, "--db", try PostgresServer.shared().newDatabase()] : ["--root", root]
             let file = dir + "/list.csv"
             try writeFile(file, "external_id;email;name;phone;created_at;Город\r\nC-1;a@example.com;Анна;+7 900 000-00-01;2018-01-01 00:11:22;Москва\r\nC-2;bad;Борис;;;\r\n")
-            let imported = try runChild(TestPaths.intake, ["import", file, "--root", root, "--partner", "shop-1"])
+            let imported = try runChild(TestPaths.intake, ["import", file, "--partner", "shop-1"] + storage)
             #expect(imported.status == 0, "\(imported.stderr)")
             #expect(imported.stdout.hasPrefix("import 1: 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected\n"))
             let resultPath = root + "/partners/shop-1/outbox/list.import-1.result.xlsx"
             #expect(imported.stdout.contains("result: \(resultPath)"))
             #expect(FileManager.default.fileExists(atPath: resultPath))
 
-            let exported = try runChild(TestPaths.intake, ["export", "--root", root, "--partner", "shop-1"])
+            let exported = try runChild(TestPaths.intake, ["export", "--partner", "shop-1"] + storage)
             #expect(exported.status == 0)
             #expect(exported.stdout == #"{"external_id":"C-1","email":"a@example.com","name":"Анна","phone":"+79000000001","created_at":"2018-01-01 00:11:22","custom_attributes":{"Город":"Москва"}}"# + "\n")
-            let other = try runChild(TestPaths.intake, ["export", "--root", root, "--partner", "shop-2"])
+            let other = try runChild(TestPaths.intake, ["export", "--partner", "shop-2"] + storage)
             #expect(other.stdout.isEmpty, "another partner sees nothing")
 
-            let history = try runChild(TestPaths.intake, ["imports", "--root", root])
+            let history = try runChild(TestPaths.intake, ["imports"] + storage)
             #expect(history.stdout.contains("\tshop-1\tlist.csv\tcompleted\tread=2 created=1 updated=0 unchanged=0 rejected=1"))
         }
     }

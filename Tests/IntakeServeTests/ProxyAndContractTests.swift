@@ -24,7 +24,7 @@ import Testing
                                                          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"])
             try #require(cert.status == 0, "\(cert.stderr)")
             // The committed site, pointed at this test's ports and files.
-            let https = try freePort(), http = try freePort()
+            let https = try freeLoopbackPort(), http = try freeLoopbackPort()
             var site = try String(contentsOfFile: TestPaths.packageRoot + "/deploy/nginx/intake.conf", encoding: .utf8)
             for (from, to) in [("server 127.0.0.1:8080;", "server 127.0.0.1:\(server.port);"),
                                ("listen 443 ssl;", "listen 127.0.0.1:\(https) ssl;"), ("listen [::]:443 ssl;", ""),
@@ -100,17 +100,3 @@ import Testing
     }
 }
 
-/// A TCP port nobody listens on now (the kernel's pick for port 0).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("no free port: \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

@@ -51,12 +51,14 @@ public func runChild(_ executable: String, _ arguments: [String], environment: [
     )
 }
 
-/// Starts a child with stdout and stderr sent to files; returns its pid.
-public func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdout: String, stderr: String) throws -> pid_t {
+/// Starts a child with stdout and stderr sent to files; returns its pid. Its stdin is /dev/null,
+/// or the descriptor `stdin` when given.
+public func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdout: String, stderr: String,
+                       stdin: Int32? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) } else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
     posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     var env = ProcessInfo.processInfo.environment

@@ -1,0 +1,108 @@
+/// A store's own typed error (PostgreSQL's), which the importer reports as it is. ``SQLiteError``
+/// keeps a case of its own in the importer's failures.
+public protocol StoreError: Error, CustomStringConvertible {}
+
+/// What the importer needs from a database, so one importer runs on SQLite (the embedded
+/// default) and on PostgreSQL (the shared store) without knowing which.
+///
+/// A file is one transaction: ``transaction(commit:_:)`` wraps its `imports` record and every
+/// customer it writes. Errors are the store's own typed errors (``SQLiteError``, the PostgreSQL
+/// module's `PostgresError`), passed through as they are.
+public protocol ImportStore: AnyObject {
+    /// Runs `body` in one transaction, committed when `commit` and `body` returns, rolled back
+    /// otherwise.
+    func transaction<T>(commit: Bool, _ body: () throws -> T) throws -> T
+    /// Inserts `record` into the import history and returns its new id.
+    func insertImport(_ record: ImportRecord) throws -> Int64
+    /// Writes every field of `record` over the history row with its id.
+    func updateImport(_ record: ImportRecord) throws
+    /// Removes import `id` if it never finished (a check stopped part-way).
+    func removeUnfinishedImport(_ id: Int64) throws
+    /// The first completed import of this content for `partner`, if any.
+    func completedImport(partner: String, sha256: String) throws -> ImportRecord?
+    /// A writer of import `importID`'s rows, inside the running transaction.
+    func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter
+    /// Work that may overlap the result workbook's compression before the commit (SQLite moves
+    /// its dirty pages to the WAL).
+    func prepareCommit() throws
+}
+
+/// Applies one file's rows to a partner's customers.
+///
+/// A store decides each row's verdict either at once (SQLite: one lookup and write per row) or
+/// after the last row (PostgreSQL: the rows go in with `COPY` and one set-based upsert decides them
+/// all). A deferring store is handed the rejected rows too, so ``finishRows(_:)`` gives back every
+/// row in the file's order and the result workbook stays in that order.
+public protocol CustomerRowWriter: AnyObject {
+    /// Whether verdicts come only from ``finishRows(_:)``.
+    var defersVerdicts: Bool { get }
+    /// Takes the customer of file row `row` (whose `cells` a deferring store gives back if it
+    /// rejects the row); returns its verdict, or nil when it comes later.
+    func take(_ customer: CustomerUpdate, row: Int, cells: [String]) throws -> UpsertResult?
+    /// Takes a row that failed validation (deferring stores only), to give it back in order.
+    func reject(row: Int, externalID: String, message: String, cells: [String]) throws
+    /// After the last row: the deferred verdicts in row order (none from a store that does not
+    /// defer), then whatever the writer must undo on its connection.
+    func finishRows(_ each: (DeferredVerdict) throws -> Void) throws
+}
+
+/// A row's verdict given after the file's last row.
+public struct DeferredVerdict: Sendable {
+    public var row: Int
+    public var externalID: String
+    /// What the store did, or why the row was rejected before it; with the row's cells where the
+    /// row was rejected.
+    public var outcome: Outcome
+
+    public enum Outcome: Sendable {
+        case stored(UpsertResult, cells: [String])
+        case rejected(message: String, cells: [String])
+    }
+
+    public init(row: Int, externalID: String, outcome: Outcome) {
+        self.row = row
+        self.externalID = externalID
+        self.outcome = outcome
+    }
+}
+
+/// The SQLite store: the import history and ``CustomerWriter`` on one ``Database``.
+public final class SQLiteImportStore: ImportStore {
+    public let database: Database
+    private let log: ImportLog
+
+    public init(database: Database) {
+        self.database = database
+        self.log = ImportLog(database: database)
+    }
+
+    public func transaction<T>(commit: Bool, _ body: () throws -> T) throws -> T {
+        try database.transaction(commit: commit, body)
+    }
+
+    public func insertImport(_ record: ImportRecord) throws -> Int64 { try log.insert(record) }
+    public func updateImport(_ record: ImportRecord) throws { try log.update(record) }
+    public func removeUnfinishedImport(_ id: Int64) throws { try log.remove(unfinished: id) }
+    public func completedImport(partner: String, sha256: String) throws -> ImportRecord? {
+        try log.completedImport(partner: partner, sha256: sha256)
+    }
+
+    public func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter {
+        try CustomerWriter(database: database, partner: partner, importID: importID, mode: mode, now: now)
+    }
+
+    public func prepareCommit() throws {
+        try database.flushCache()
+        database.startWALWriteback()
+    }
+}
+
+extension CustomerWriter: CustomerRowWriter {
+    public var defersVerdicts: Bool { false }
+
+    public func take(_ customer: CustomerUpdate, row: Int, cells: [String]) throws -> UpsertResult? { try apply(customer, row: row) }
+
+    public func reject(row: Int, externalID: String, message: String, cells: [String]) throws {}
+
+    public func finishRows(_ each: (DeferredVerdict) throws -> Void) throws { try finish() }
+}

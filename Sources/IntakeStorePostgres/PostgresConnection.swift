@@ -1,0 +1,246 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CLibPQ
+
+/// One libpq connection, owned here and closed when this object goes.
+///
+/// libpq's blocking calls fit how Intake stores a file: the storing thread is a thread of its own
+/// (see the importer's RowPipeline), as with SQLite, and `COPY … FROM STDIN` streams rows without
+/// a client-side buffer of the file. Values travel in PostgreSQL's text format, which is what
+/// Intake's columns hold anyway.
+///
+/// Not thread-safe: one thread at a time, like the libpq connection itself.
+public final class PostgresConnection {
+    let handle: OpaquePointer
+
+    /// Connects with a libpq connection string or URL (`postgres://user@host:port/db?sslmode=require`);
+    /// anything it leaves out comes from the `PG*` environment variables and `~/.pgpass` (or
+    /// `PGPASSFILE`), as for psql.
+    /// - Throws: ``PostgresError`` with the server's or libpq's reason.
+    public init(_ url: String) throws(PostgresError) {
+        guard let handle = PQconnectdb(url) else { throw PostgresError(message: "libpq could not allocate a connection") }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let error = PostgresError(result: nil, connection: handle, sql: nil)
+            PQfinish(handle)
+            throw error
+        }
+        self.handle = handle
+        // Intake's text is UTF-8 and its timestamps are UTC text; notices (NOTICE: … already
+        // exists) would go to stderr otherwise. JIT compilation is off: an import's statements
+        // run once each over a table without statistics, whose guessed cost sets JIT off for
+        // a third of a second per statement and wins nothing back.
+        try execute("SET client_encoding = 'UTF8'; SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET jit = off")
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Runs one or more statements without parameters.
+    public func execute(_ sql: String) throws(PostgresError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+    }
+
+    /// Runs `sql` with `parameters` ($1, $2, … in text format; nil is NULL) and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [[String?]] {
+        let result = try withParameters(parameters) { values in
+            PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        return Self.rows(of: result)
+    }
+
+    /// The first column of the first row, or nil when there is none or it is NULL.
+    public func scalar(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> String? {
+        try query(sql, parameters).first?.first ?? nil
+    }
+
+    /// Runs `sql` and hands each row to `each` as it arrives (libpq's single-row mode), so a
+    /// million-row answer never sits in memory at once.
+    public func stream(_ sql: String, _ parameters: [String?] = [], _ each: ([String?]) throws -> Void) throws {
+        let sent = try withParameters(parameters) { values in
+            PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        guard sent == 1 else { throw PostgresError(result: nil, connection: handle, sql: sql) }
+        PQsetSingleRowMode(handle)
+        var failure: (any Error)?
+        // Every result must be read, even after a failure, before the connection takes another query.
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_SINGLE_TUPLE:
+                guard failure == nil else { continue }
+                do { try each(Self.row(0, of: result)) } catch { failure = error }
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                continue
+            default:
+                if failure == nil { failure = PostgresError(result: result, connection: handle, sql: sql) }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Starts `COPY … FROM STDIN` (text format) and returns the writer its rows go through.
+    public func copyIn(_ sql: String) throws(PostgresError) -> CopyIn {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COPY_IN else { throw PostgresError(result: result, connection: handle, sql: sql) }
+        return CopyIn(connection: self, sql: sql)
+    }
+
+    /// Runs `body` in a transaction: committed when `commit` and `body` returns, rolled back when
+    /// it throws (or when `commit` is false: a check).
+    public func transaction<T>(commit: Bool = true, _ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute(commit ? "COMMIT" : "ROLLBACK")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    func check(_ result: OpaquePointer?, sql: String?) throws(PostgresError) {
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default: throw PostgresError(result: result, connection: handle, sql: sql)
+        }
+    }
+
+    private static func rows(of result: OpaquePointer?) -> [[String?]] {
+        (0..<PQntuples(result)).map { row(Int32($0), of: result) }
+    }
+
+    private static func row(_ index: Int32, of result: OpaquePointer?) -> [String?] {
+        (0..<PQnfields(result)).map { column in
+            PQgetisnull(result, index, column) == 1 ? nil : String(cString: PQgetvalue(result, index, column))
+        }
+    }
+
+    /// Calls `body` with `parameters` as C strings that live for the call.
+    private func withParameters<R>(_ parameters: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) throws(PostgresError) -> R {
+        let copies = parameters.map { $0.flatMap { strdup($0) } }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { $0.map { UnsafePointer($0) } })
+    }
+}
+
+/// The rows of one `COPY … FROM STDIN`, in PostgreSQL's text format, sent in large chunks.
+public final class CopyIn {
+    private let connection: PostgresConnection
+    private let sql: String
+    private var buffer: [UInt8] = []
+    private static let chunk = 256 << 10
+
+    fileprivate init(connection: PostgresConnection, sql: String) {
+        self.connection = connection
+        self.sql = sql
+        buffer.reserveCapacity(Self.chunk + 4096)
+    }
+
+    /// Adds one row; nil is NULL.
+    public func add(_ fields: [String?]) throws(PostgresError) {
+        for field in fields {
+            if let field { self.field(field) } else { null() }
+        }
+        try endRow()
+    }
+
+    // Field by field, for the hot loop: no array or string is made per row.
+
+    /// The next field of the row: `text`, or NULL when nil.
+    public func field(_ text: String?) {
+        separate()
+        guard var text else { return appendNull() }
+        text.withUTF8 { Self.escape($0, into: &buffer) }
+    }
+
+    /// The next field: NULL.
+    public func null() {
+        separate()
+        appendNull()
+    }
+
+    /// The next field: a decimal integer.
+    public func integer(_ value: Int) {
+        separate()
+        buffer.append(contentsOf: String(value).utf8)
+    }
+
+    /// The next field: `cells` as ``CellPacking`` lays them out (length, colon, text; repeated).
+    func packed(_ cells: [String]) {
+        separate()
+        for var cell in cells {
+            buffer.append(contentsOf: String(cell.utf8.count).utf8)
+            buffer.append(UInt8(ascii: ":"))
+            cell.withUTF8 { Self.escape($0, into: &buffer) }
+        }
+    }
+
+    /// Ends the row; sends what has gathered once it passes the chunk size.
+    public func endRow() throws(PostgresError) {
+        buffer.append(UInt8(ascii: "\n"))
+        atRowStart = true
+        if buffer.count >= Self.chunk { try flush() }
+    }
+
+    private var atRowStart = true
+
+    private func separate() {
+        if !atRowStart { buffer.append(UInt8(ascii: "\t")) }
+        atRowStart = false
+    }
+
+    private func appendNull() {
+        buffer.append(UInt8(ascii: "\\"))
+        buffer.append(UInt8(ascii: "N"))
+    }
+
+    /// Ends the copy; throws the server's error if a row was refused.
+    public func finish() throws(PostgresError) {
+        try flush()
+        guard PQputCopyEnd(connection.handle, nil) == 1 else { throw PostgresError(result: nil, connection: connection.handle, sql: sql) }
+        var failure: PostgresError?
+        while let result = PQgetResult(connection.handle) {
+            if failure == nil, PQresultStatus(result) != PGRES_COMMAND_OK { failure = PostgresError(result: result, connection: connection.handle, sql: sql) }
+            PQclear(result)
+        }
+        if let failure { throw failure }
+    }
+
+    private func flush() throws(PostgresError) {
+        guard !buffer.isEmpty else { return }
+        let sent = buffer.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(connection.handle, $0.baseAddress, Int32($0.count)) }
+        }
+        guard sent == 1 else { throw PostgresError(result: nil, connection: connection.handle, sql: sql) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// COPY's text format: backslash, tab, newline and carriage return are escaped; the rest is
+    /// copied as is, in runs.
+    static func escape(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+        var start = 0
+        for (index, byte) in bytes.enumerated() {
+            let escaped: UInt8
+            switch byte {
+            case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
+            case UInt8(ascii: "\t"): escaped = UInt8(ascii: "t")
+            case UInt8(ascii: "\n"): escaped = UInt8(ascii: "n")
+            case UInt8(ascii: "\r"): escaped = UInt8(ascii: "r")
+            default: continue
+            }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+            buffer.append(UInt8(ascii: "\\"))
+            buffer.append(escaped)
+            start = index + 1
+        }
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+    }
+}

@@ -1,0 +1,96 @@
+import IntakeStore
+
+/// The PostgreSQL store: the import history and the set-based row writer on one connection.
+///
+/// Imports of one partner run one at a time, whichever process or node runs them: the file's
+/// transaction takes a transaction-scoped advisory lock on the partner (released by its commit or
+/// rollback), and different partners import in parallel.
+public final class PostgresImportStore: ImportStore {
+    public let connection: PostgresConnection
+
+    /// Connects to `url` and brings the schema up to date.
+    /// - Throws: ``PostgresError`` when the server cannot be reached or a migration fails.
+    public init(url: String) throws(PostgresError) {
+        connection = try PostgresConnection(url)
+        try PostgresSchema.migrate(connection)
+    }
+
+    public func transaction<T>(commit: Bool, _ body: () throws -> T) throws -> T {
+        try connection.transaction(commit: commit, body)
+    }
+
+    public func insertImport(_ record: ImportRecord) throws -> Int64 {
+        let id = try connection.scalar("""
+            INSERT INTO imports (partner, file_name, sha256, size, format, encoding, delimiter, sheet, status,
+                                 rows_read, rows_created, rows_updated, rows_unchanged, rows_rejected,
+                                 started_at, finished_at, error, result_path, rows_skipped, mode, undone_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+            RETURNING id
+            """, Self.values(record))
+        guard let id, let value = Int64(id) else { throw PostgresError(message: "INSERT INTO imports returned no id") }
+        return value
+    }
+
+    public func updateImport(_ record: ImportRecord) throws {
+        try connection.query("""
+            UPDATE imports SET file_name = $2, sha256 = $3, size = $4, format = $5, encoding = $6,
+                delimiter = $7, sheet = $8, status = $9, rows_read = $10, rows_created = $11, rows_updated = $12,
+                rows_unchanged = $13, rows_rejected = $14, started_at = $15, finished_at = $16, error = $17, result_path = $18,
+                rows_skipped = $19, mode = $20, undone_at = $21
+            WHERE partner = $1 AND id = $22
+            """, Self.values(record) + [String(record.id)])
+    }
+
+    public func removeUnfinishedImport(_ id: Int64) throws {
+        try connection.query("DELETE FROM imports WHERE id = $1 AND status = 'running'", [String(id)])
+    }
+
+    public func completedImport(partner: String, sha256: String) throws -> ImportRecord? {
+        try connection.query("""
+            SELECT \(Self.columns) FROM imports
+            WHERE partner = $1 AND sha256 = $2 AND status = 'completed' ORDER BY id LIMIT 1
+            """, [partner, sha256]).first.map(Self.record)
+    }
+
+    /// File imports (not the API's single writes), newest first; one partner's, or everyone's.
+    public func list(partner: String?, limit: Int = 1000) throws(PostgresError) -> [ImportRecord] {
+        try connection.query("""
+            SELECT \(Self.columns) FROM imports
+            WHERE ($1::text IS NULL OR partner = $1) AND source = 'file' ORDER BY id DESC LIMIT $2
+            """, [partner, String(limit)]).map(Self.record)
+    }
+
+    public func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter {
+        // Key space 1 of the two-key form: "an import of this partner" (migrations use the one-key form).
+        try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+        return try PostgresRowWriter(connection: connection, partner: partner, importID: importID, mode: mode, now: now)
+    }
+
+    public func prepareCommit() throws {}
+
+    private static let columns = """
+        id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
+        rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
+        rows_skipped, mode, undone_at
+        """
+
+    private static func values(_ r: ImportRecord) -> [String?] {
+        [
+            r.partner, r.fileName, r.sha256, String(r.size), r.format, r.encoding, r.delimiter, r.sheet, r.status.rawValue,
+            String(r.rowsRead), String(r.created), String(r.updated), String(r.unchanged), String(r.rejected),
+            r.startedAt, r.finishedAt, r.error, r.resultPath, String(r.skipped), r.mode, r.undoneAt,
+        ]
+    }
+
+    private static func record(_ f: [String?]) -> ImportRecord {
+        func int(_ i: Int) -> Int { Int(f[i] ?? "") ?? 0 }
+        var r = ImportRecord(partner: f[1] ?? "", fileName: f[2] ?? "", sha256: f[3] ?? "", size: Int64(int(4)), startedAt: f[15] ?? "")
+        r.id = Int64(int(0))
+        r.format = f[5]; r.encoding = f[6]; r.delimiter = f[7]; r.sheet = f[8]
+        r.status = ImportRecord.Status(rawValue: f[9] ?? "") ?? .running
+        r.rowsRead = int(10); r.created = int(11); r.updated = int(12); r.unchanged = int(13); r.rejected = int(14)
+        r.finishedAt = f[16]; r.error = f[17]; r.resultPath = f[18]
+        r.skipped = int(19); r.mode = f[20]; r.undoneAt = f[21]
+        return r
+    }
+}

@@ -1,0 +1,136 @@
+/// The PostgreSQL schema, versioned in `intake_schema`. It holds the same tables, columns and
+/// meanings as the SQLite schema (``Schema`` in IntakeStore) at its current version; each later
+/// migration is added to both and never edited once shipped.
+///
+/// `created_by_import`, `updated_by_import` and `customer_changes.import_id` name rows of
+/// `imports` without a foreign key, as in SQLite (which does not enforce them there): a foreign
+/// key is a trigger per row, half of a fresh import's insert time; Intake writes both sides in
+/// one transaction.
+///
+/// Every key and index leads with `partner`, so the tables can be partitioned or distributed by
+/// partner (Citus: `SELECT create_distributed_table('customers', 'partner')`, and the same for
+/// `imports` and `customer_changes`). Timestamps stay UTC text, as in SQLite, so both stores give
+/// byte-equal answers; `custom_attributes` is `json` (kept as written: key order and number
+/// text survive, which `jsonb` would not keep).
+public enum PostgresSchema {
+    static let migrations: [String] = [
+        // 1: the import path: the history, customers, and what each import changed.
+        """
+        CREATE TABLE imports (
+            partner        text NOT NULL,
+            id             bigint GENERATED ALWAYS AS IDENTITY,
+            file_name      text NOT NULL,
+            sha256         text NOT NULL,
+            size           bigint NOT NULL,
+            format         text,
+            encoding       text,
+            delimiter      text,
+            sheet          text,
+            status         text NOT NULL CHECK (status IN ('running', 'completed', 'rejected', 'duplicate', 'checked')),
+            rows_read      bigint NOT NULL DEFAULT 0,
+            rows_created   bigint NOT NULL DEFAULT 0,
+            rows_updated   bigint NOT NULL DEFAULT 0,
+            rows_unchanged bigint NOT NULL DEFAULT 0,
+            rows_rejected  bigint NOT NULL DEFAULT 0,
+            rows_skipped   bigint NOT NULL DEFAULT 0,
+            started_at     text NOT NULL,
+            finished_at    text,
+            error          text,
+            result_path    text,
+            mode           text,
+            undone_at      text,
+            undo_pruned_at text,
+            source         text NOT NULL DEFAULT 'file' CHECK (source IN ('file', 'api')),
+            token_name     text,
+            PRIMARY KEY (partner, id)
+        );
+        CREATE INDEX imports_by_hash ON imports (partner, sha256);
+
+        CREATE TABLE customers (
+            partner           text NOT NULL,
+            external_id       text NOT NULL,
+            email             text,
+            name              text,
+            phone             text,
+            created_at        text,
+            custom_attributes json NOT NULL DEFAULT '{}',
+            created_by_import bigint NOT NULL,
+            updated_by_import bigint,
+            updated_at        text NOT NULL,
+            import_row        bigint,
+            PRIMARY KEY (partner, external_id)
+        );
+
+        CREATE TABLE customer_changes (
+            partner     text NOT NULL,
+            id          bigint GENERATED ALWAYS AS IDENTITY,
+            import_id   bigint NOT NULL,
+            external_id text NOT NULL,
+            action      text NOT NULL CHECK (action IN ('created', 'updated', 'undone')),
+            before      json,
+            after       json,
+            changed_at  text NOT NULL,
+            PRIMARY KEY (partner, id)
+        );
+        CREATE INDEX customer_changes_by_import ON customer_changes (partner, import_id);
+        CREATE INDEX customer_changes_by_customer ON customer_changes (partner, external_id, id);
+
+        -- RFC 7396 merge of a file's attributes (string values only) into stored ones, as SQLite's
+        -- json_patch does it: stored keys keep their place, new keys follow in the given order,
+        -- and the text is compact, so a merge that changes nothing gives the stored text back.
+        CREATE FUNCTION intake_merge_attributes(stored json, given json) RETURNS json
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT CASE WHEN given::text = '{}' OR given::text = stored::text THEN stored ELSE (
+                SELECT ('{' || string_agg(to_json(k)::text || ':' || v, ',' ORDER BY o) || '}')::json FROM (
+                    SELECT s.key AS k, coalesce(g.value::text, s.value::text) AS v, s.ord AS o
+                    FROM json_each(stored) WITH ORDINALITY AS s(key, value, ord)
+                    LEFT JOIN json_each(given) AS g ON g.key = s.key
+                    UNION ALL
+                    SELECT g.key, g.value::text, 1000000000 + g.ord
+                    FROM json_each(given) WITH ORDINALITY AS g(key, value, ord)
+                    WHERE NOT EXISTS (SELECT 1 FROM json_each(stored) AS s WHERE s.key = g.key)
+                ) AS merged
+            ) END
+        $$;
+
+        -- Whether every given attribute already holds its value in `stored` (a merge would change nothing).
+        CREATE FUNCTION intake_attributes_hold(stored json, given json) RETURNS boolean
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT given::text = '{}' OR given::text = stored::text OR NOT EXISTS (
+                SELECT 1 FROM json_each_text(given) AS g
+                WHERE (stored::jsonb -> g.key) IS DISTINCT FROM to_jsonb(g.value)
+            )
+        $$;
+        """,
+    ]
+
+    /// The version a database has once every migration ran.
+    public static var currentVersion: Int { migrations.count }
+
+    /// Brings the database up to ``currentVersion``. Several nodes may start at once: an advisory
+    /// lock lets one migrate while the others wait, then find nothing left to do.
+    static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
+        try connection.execute("""
+            CREATE TABLE IF NOT EXISTS intake_schema (version integer NOT NULL);
+            SELECT pg_advisory_lock(\(advisoryLockKey));
+            """)
+        defer { try? connection.execute("SELECT pg_advisory_unlock(\(advisoryLockKey))") }
+        var version = Int(try connection.scalar("SELECT max(version) FROM intake_schema") ?? "0") ?? 0
+        while version < migrations.count {
+            try connection.execute("BEGIN")
+            do {
+                try connection.execute(migrations[version])
+                try connection.query("INSERT INTO intake_schema (version) VALUES ($1)", [String(version + 1)])
+                try connection.execute("COMMIT")
+                version += 1
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// The advisory lock key of migrations ("intake" in ASCII); per-partner import locks use
+    /// `hashtext` of the partner name, in the other key space of the two-key form.
+    static let advisoryLockKey: Int64 = 0x696e74616b65
+}

@@ -1,0 +1,195 @@
+import Foundation
+import IntakeImport
+import IntakeStore
+import IntakeStorePostgres
+import IntakeTestSupport
+import Logging
+import Testing
+
+/// The stores an import can write to; every test in ``StoreBehaviourTests`` runs on each.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
+
+/// A data root and an importer on one store, with the store's customers read back as text.
+struct StoreUnderTest {
+    let kind: StoreKind
+    let root: DataRoot
+    let importer: Importer
+    let customersOf: (String) throws -> [[String?]]
+    let count: (String) throws -> Int
+
+    var scratch: String { root.path + "/scratch" }
+
+    @discardableResult
+    func importText(_ text: String, name: String = "customers.csv", partner: String = "acme",
+                    mode: ImportMode = .merge, dryRun: Bool = false, listUnchanged: Bool = false) throws -> ImportOutcome {
+        let path = scratch + "/" + name
+        try writeFile(path, text)
+        try root.prepare(partner: partner)
+        var request = ImportRequest(path: path, partner: partner, outbox: root.outbox(partner))
+        request.policy.mode = mode
+        request.policy.dryRun = dryRun
+        request.policy.listUnchangedRows = listUnchanged
+        return try importer.run(request)
+    }
+
+    /// `partner`'s customers ordered by external_id: id, email, name, phone, created_at, attributes.
+    func customers(_ partner: String = "acme") throws -> [[String?]] { try customersOf(partner) }
+}
+
+func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throws -> T {
+    try withTemporaryDirectory { dir in
+        let root = DataRoot(dir + "/var")
+        try root.prepare()
+        try FileManager.default.createDirectory(atPath: root.path + "/scratch", withIntermediateDirectories: true)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        switch kind {
+        case .sqlite:
+            let database = try Database(path: root.database)
+            let statement = """
+                SELECT external_id, email, name, phone, created_at, custom_attributes FROM customers
+                WHERE partner = ?1 ORDER BY external_id
+                """
+            return try body(StoreUnderTest(
+                kind: kind, root: root, importer: Importer(database: database, logger: logger),
+                customersOf: { try database.cachedStatement(statement).rows([.text($0)]) },
+                count: { Int(try database.scalar("SELECT count(*) FROM \($0)") ?? -1) }))
+        case .postgres:
+            let url = try PostgresServer.shared().newDatabase()
+            let store = try PostgresImportStore(url: url)
+            let connection = store.connection
+            return try body(StoreUnderTest(
+                kind: kind, root: root, importer: Importer(store: store, logger: logger),
+                customersOf: {
+                    try connection.query("""
+                        SELECT external_id, email, name, phone, created_at, custom_attributes::text FROM customers
+                        WHERE partner = $1 ORDER BY external_id
+                        """, [$0])
+                },
+                count: { Int(try connection.scalar("SELECT count(*) FROM \($0)") ?? "") ?? -1 }))
+        }
+    }
+}
+
+/// The importer's behaviour, the same on SQLite and on PostgreSQL: one suite, each test run on
+/// both stores, and the modes compared store against store row by row.
+@Suite struct StoreBehaviourTests {
+    static let header = "external_id,email,name,phone,created_at,city,tier\n"
+
+    @Test(arguments: StoreKind.allCases) func goodBadAndRepeatedRows(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            let csv = Self.header + """
+            C-1,Anna@Example.RU,Анна Петрова,+7 (900) 123-45-67,2018-01-01 00:11:22,Москва,gold
+            C-2,not-an-email,Bob,,,Boston,
+            C-1,dup@example.com,Again,,,,
+            C-5,e@example.com,"Smith, Eve",,2019-06-30T14:05:00+02:00,"=HYPERLINK(""http://x"")",
+            C-7,,"tab\there",,,,silver
+
+            """
+            let outcome = try store.importText(csv)
+            #expect((outcome.record.rowsRead, outcome.record.created, outcome.record.rejected) == (5, 3, 2))
+            #expect(try store.customers() == [
+                ["C-1", "Anna@example.ru", "Анна Петрова", "+79001234567", "2018-01-01 00:11:22", #"{"city":"Москва","tier":"gold"}"#],
+                ["C-5", "e@example.com", "Smith, Eve", nil, "2019-06-30 12:05:00", #"{"city":"=HYPERLINK(\"http://x\")"}"#],
+                ["C-7", nil, "tab\there", nil, nil, #"{"tier":"silver"}"#],
+            ])
+            #expect(try sheet(outcome.resultPath, "Rows") == [
+                ["row", "external_id", "status", "message"],
+                ["2", "C-1", "created", ""],
+                ["3", "C-2", "rejected", #"email "not-an-email" is not an email address: it has no @"#],
+                ["4", "C-1", "rejected", "duplicate external_id, first seen at row 2"],
+                ["5", "C-5", "created", ""],
+                ["6", "C-7", "created", ""],
+            ])
+            let rejected = try sheet(outcome.resultPath, "Rejected")
+            #expect(rejected.count == 3)
+            #expect(rejected[2] == ["C-1", "dup@example.com", "Again", "", "", "", "", "duplicate external_id, first seen at row 2"])
+
+            // Sent again: every row unchanged, nothing written, the repeat still caught.
+            let again = try store.importText(csv, name: "again.csv")
+            #expect((again.record.created, again.record.updated, again.record.unchanged, again.record.rejected) == (0, 0, 3, 2))
+            #expect(try store.count("customer_changes") == 0)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func mergeKeepsEmptyCellsAndAttributeOrder(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            try store.importText(Self.header + "A,a@x.io,Ann,,,Oslo,gold\nB,b@x.io,Bo,,,Rome,\n")
+            // Empty cells keep the stored values; a given attribute changes in place, a new one follows.
+            let outcome = try store.importText("external_id,email,name,phone,created_at,tier,vip\nA,,Anna,,,silver,yes\nB,,,,,,\n", name: "second.csv")
+            #expect((outcome.record.updated, outcome.record.unchanged) == (1, 1))
+            #expect(try store.customers() == [
+                ["A", "a@x.io", "Anna", nil, nil, #"{"city":"Oslo","tier":"silver","vip":"yes"}"#],
+                ["B", "b@x.io", "Bo", nil, nil, #"{"city":"Rome"}"#],
+            ])
+            #expect(try store.count("customer_changes") == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func checkOnlyChangesNothing(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            try store.importText(Self.header + "A,a@x.io,Ann,,,,\n")
+            let check = try store.importText(Self.header + "A,new@x.io,Ann,,,,\nB,b@x.io,Bo,,,,\n", name: "check.csv", dryRun: true)
+            #expect(check.record.status == .checked)
+            #expect((check.record.created, check.record.updated) == (1, 1))
+            #expect(try store.customers().map { $0[1] } == ["a@x.io"])
+            #expect(try store.count("imports") == 2, "the check keeps its history row")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func partnersAreApart(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            try store.importText(Self.header + "A,a@acme.io,Acme's A,,,,\n", partner: "acme")
+            let other = try store.importText(Self.header + "A,a@globex.io,Globex's A,,,,\n", partner: "globex")
+            #expect(other.record.created == 1, "the same external_id is another customer for another partner")
+            #expect(try store.customers("acme").map { $0[2] } == ["Acme's A"])
+            #expect(try store.customers("globex").map { $0[2] } == ["Globex's A"])
+        }
+    }
+
+    /// "Unchanged" is exact: a value that differs only in type (a stored number against a given
+    /// string) or in case is a change; in replace an empty cell that clears a value is one too.
+    @Test(arguments: StoreKind.allCases) func unchangedIsExact(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            try store.importText(Self.header + "A,a@x.io,Ann,,,Oslo,gold\n")
+            let same = try store.importText("external_id,email,name,phone,created_at,tier,city\nA,,,,,gold,Oslo\n", name: "same.csv")
+            #expect(same.record.unchanged == 1, "a subset in another order changes nothing under merge")
+            let cased = try store.importText("external_id,email,name,phone,created_at,tier\nA,,,,,Gold\n", name: "cased.csv")
+            #expect(cased.record.updated == 1)
+            let replaced = try store.importText("external_id,email,name,phone,created_at,tier,city\nA,a@x.io,Ann,,,Gold,Oslo\n",
+                                                name: "replace.csv", mode: .replace)
+            #expect(replaced.record.updated == 1, "replace with the attributes in another order is a change of their text")
+            let replacedAgain = try store.importText("external_id,email,name,phone,created_at,tier,city\nA,a@x.io,Ann,,,Gold,Oslo\n",
+                                                     name: "replace-again.csv", mode: .replace)
+            #expect(replacedAgain.record.unchanged == 1)
+            let cleared = try store.importText("external_id,email,name,phone,created_at\nA,a@x.io,,,\n", name: "clear.csv", mode: .replace)
+            #expect(cleared.record.updated == 1)
+            #expect(try store.customers() == [["A", "a@x.io", nil, nil, nil, "{}"]])
+        }
+    }
+
+    /// Each mode, on a file that creates, changes, repeats and leaves alone: both stores give the
+    /// same Rows sheet, the same counts and the same customers.
+    @Test(arguments: ImportMode.allCases) func storesAgree(_ mode: ImportMode) throws {
+        let first = Self.header + "A,a@x.io,Ann,,2018-01-01 00:11:22,Oslo,gold\nB,b@x.io,Bo,+1 555 0100,,Rome,\nC,c@x.io,Cy,,,,\n"
+        let second = "external_id,name,email,phone,created_at,tier,vip\nA,Anna,,,,silver,\nB,Bo,b@x.io,,,,\nD,Di,d@x.io,,,,yes\nA,Again,,,,,\nE,,bad-email,,,,\nC,,,,,,\n"
+        var seen: [StoreKind: ([[String]], [Int], [[String?]])] = [:]
+        for kind in StoreKind.allCases {
+            try withStore(kind) { store in
+                try store.importText(first)
+                let outcome = try store.importText(second, name: "second.csv", mode: mode, listUnchanged: true)
+                let r = outcome.record
+                seen[kind] = (try sheet(outcome.resultPath, "Rows") + (try sheet(outcome.resultPath, "Rejected")),
+                              [r.rowsRead, r.created, r.updated, r.unchanged, r.skipped, r.rejected], try store.customers())
+            }
+        }
+        let sqlite = try #require(seen[.sqlite]), postgres = try #require(seen[.postgres])
+        #expect(postgres.0 == sqlite.0, "Rows and Rejected sheets")
+        #expect(postgres.1 == sqlite.1, "counts")
+        #expect(postgres.2 == sqlite.2, "customers")
+        #expect(sqlite.1[0] == 6)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import IntakeTestSupport
+import Synchronization
+import Testing
+
+@testable import IntakeStorePostgres
+
+/// The libpq layer against a real server: typed errors, COPY's escaping, streaming, migrations.
+@Suite struct PostgresConnectionTests {
+    @Test func errorsCarryTheServersReasonAndState() throws {
+        let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
+        let error = try #require(throws: PostgresError.self) { try connection.query("SELECT * FROM no_such_table") }
+        #expect(error.sqlState == "42P01")
+        #expect(error.message.contains("no_such_table"))
+        #expect(error.description.contains("SELECT * FROM no_such_table"))
+        let refused = try #require(throws: PostgresError.self) { try PostgresConnection("postgres://intake@127.0.0.1:\(try freeLoopbackPort())/x") }
+        #expect(refused.message.contains("127.0.0.1"), "libpq's reason names the address it could not reach")
+    }
+
+    @Test func copyCarriesEveryCharacterAndStreamsRowsBack() throws {
+        let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
+        try connection.execute("CREATE TABLE t (n int, v text)")
+        let awkward = ["back\\slash", "tab\there", "new\nline", "cr\rlf", "\\N", "", "ünïcødé 🎉", "quote\"s"]
+        let copy = try connection.copyIn("COPY t FROM STDIN")
+        for (n, value) in awkward.enumerated() { try copy.add([String(n), value]) }
+        try copy.add(["99", nil])
+        // Enough rows to cross the writer's chunk size more than once.
+        for n in 100..<20_100 { try copy.add([String(n), String(repeating: "x", count: 30)]) }
+        try copy.finish()
+        var back: [String?] = []
+        try connection.stream("SELECT v FROM t WHERE n < 100 ORDER BY n") { back.append($0[0]) }
+        #expect(back == awkward.map { Optional($0) } + [nil])
+        #expect(try connection.scalar("SELECT count(*) FROM t") == "20009")
+    }
+
+    @Test func aRefusedCopyRowIsAnError() throws {
+        let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
+        try connection.execute("CREATE TABLE t (n int)")
+        let copy = try connection.copyIn("COPY t FROM STDIN")
+        try copy.add(["not a number"])
+        let error = try #require(throws: PostgresError.self) { try copy.finish() }
+        #expect(error.sqlState == "22P02")
+        #expect(try connection.scalar("SELECT 1") == "1", "the connection is usable after the failed copy")
+    }
+
+    /// A rejected row's cells go through COPY packed into one field and come back exactly.
+    @Test func cellsPackAndUnpackExactly() throws {
+        let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
+        try connection.execute("CREATE TABLE t (n int, cells text)")
+        let rows: [[String]] = [[], [""], ["a", "", "b:c", "12:34", "ünï", "\n\t\\"], [String(repeating: "é", count: 300), "1"]]
+        let copy = try connection.copyIn("COPY t FROM STDIN")
+        for (n, cells) in rows.enumerated() {
+            copy.integer(n)
+            copy.packed(cells)
+            try copy.endRow()
+        }
+        try copy.finish()
+        var back: [[String]] = []
+        try connection.stream("SELECT cells FROM t ORDER BY n") { back.append(CellPacking.unpack($0[0] ?? "")) }
+        #expect(back == rows)
+    }
+
+    /// Several nodes may start against a new database at once: one migrates, the others wait
+    /// and find the schema current.
+    @Test func concurrentMigrationsRunOnce() throws {
+        let url = try PostgresServer.shared().newDatabase()
+        // Threads of their own: each blocks on the server's lock, which must not hold up the
+        // cooperative threads other tests run on.
+        let done = DispatchGroup()
+        let failures = Mutex<[String]>([])
+        for _ in 0..<4 {
+            done.enter()
+            Thread.detachNewThread {
+                do { _ = try PostgresImportStore(url: url) } catch { failures.withLock { $0.append("\(error)") } }
+                done.leave()
+            }
+        }
+        done.wait()
+        #expect(failures.withLock { $0 } == [])
+        let connection = try PostgresConnection(url)
+        #expect(try connection.scalar("SELECT string_agg(version::text, ',') FROM intake_schema") == String(PostgresSchema.currentVersion))
+    }
+}
