@@ -75,6 +75,9 @@ public struct Settings: Sendable {
     }
 
     public var http = HTTP()
+    /// `database`: the store, when not the SQLite file under the data root: a PostgreSQL URL
+    /// (`postgres://USER@HOST:PORT/DB`) or another SQLite file. `--db` overrides it.
+    public var database: String?
     public var defaults = Partner()
     public var partners: [String: Partner] = [:]
 
@@ -124,7 +127,10 @@ public struct Settings: Sendable {
             case "defaults": settings.defaults = try partner(value, over: Partner())
             case "partners": break
             case "http": settings.http = try http(value)
-            default: throw SettingsError(node: key, "unknown top-level key '\(key.string ?? "?")' (use 'defaults', 'partners' and 'http')")
+            case "database":
+                guard let text = value.string, !text.isEmpty else { throw SettingsError(node: value, "database must be a PostgreSQL URL or a SQLite file path") }
+                settings.database = text
+            default: throw SettingsError(node: key, "unknown top-level key '\(key.string ?? "?")' (use 'defaults', 'partners', 'http' and 'database')")
             }
         }
         if let partners = top["partners"] {

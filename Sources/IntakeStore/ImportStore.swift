@@ -20,6 +20,11 @@ public protocol ImportStore: AnyObject {
     func removeUnfinishedImport(_ id: Int64) throws
     /// The first completed import of this content for `partner`, if any.
     func completedImport(partner: String, sha256: String) throws -> ImportRecord?
+    /// One import by id.
+    func findImport(_ id: Int64) throws -> ImportRecord?
+    /// Drops the undo data of `partner`'s imports finished before `cutoff` (UTC text); returns
+    /// how many imports expired now.
+    func pruneUndo(partner: String, finishedBefore cutoff: String, now: String) throws -> Int
     /// A writer of import `importID`'s rows, inside the running transaction.
     func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter
     /// Work that may overlap the result workbook's compression before the commit (SQLite moves
@@ -85,6 +90,10 @@ public final class SQLiteImportStore: ImportStore {
     public func removeUnfinishedImport(_ id: Int64) throws { try log.remove(unfinished: id) }
     public func completedImport(partner: String, sha256: String) throws -> ImportRecord? {
         try log.completedImport(partner: partner, sha256: sha256)
+    }
+    public func findImport(_ id: Int64) throws -> ImportRecord? { try log.find(id) }
+    public func pruneUndo(partner: String, finishedBefore cutoff: String, now: String) throws -> Int {
+        try ImportHistory(database: database).prune(partner: partner, finishedBefore: cutoff, now: now)
     }
 
     public func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter {

@@ -33,6 +33,25 @@ public struct JournalEntry: Sendable, Equatable {
     /// Tries of this entry that failed inside the running service, and why the last one did.
     public var failures = 0
     public var lastError: String?
+
+    public init(id: Int64, partner: String, fileName: String, processingPath: String, sha256: String?, size: Int64?, step: Step,
+                attempts: Int, importID: Int64?, outcome: Outcome?, archivePath: String?, dryRun: Bool = false, failures: Int = 0,
+                lastError: String? = nil) {
+        self.id = id
+        self.partner = partner
+        self.fileName = fileName
+        self.processingPath = processingPath
+        self.sha256 = sha256
+        self.size = size
+        self.step = step
+        self.attempts = attempts
+        self.importID = importID
+        self.outcome = outcome
+        self.archivePath = archivePath
+        self.dryRun = dryRun
+        self.failures = failures
+        self.lastError = lastError
+    }
 }
 
 /// The journal's table, one method per step, each a single statement that is safe to repeat.

@@ -11,6 +11,7 @@ public final class ImportHistory {
     public struct Refusal: Error, Sendable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// What an undo did, by external_id.
@@ -140,21 +141,53 @@ public final class ImportHistory {
             FROM customer_changes c JOIN imports i ON i.id = c.import_id
             WHERE c.partner = ?1 AND c.external_id = ?2 ORDER BY c.id
             """).rows([.text(partner), .text(externalID)])
-        var changes: [Change] = []
-        for row in rows {
-            // The schema's CHECK allows only the three actions; anything else is a damaged database.
-            guard let action = Action(rawValue: row[3] ?? "") else {
-                throw SQLiteError(code: SQLITE_CORRUPT, message: "customer_changes holds an unknown action \"\(row[3] ?? "NULL")\"")
-            }
-            changes.append(Change(entry: Entry(importID: Int64(row[0] ?? "0") ?? 0, fileName: row[1] ?? "", tokenName: row[7], at: row[2] ?? "", action: action, values: row[4]),
-                                  before: row[5], beforeBy: row[6].flatMap { Int64($0) }))
-        }
         let current = try database.cachedStatement("""
             SELECT created_by_import, updated_by_import,
                    json_object('email', email, 'name', name, 'phone', phone, 'created_at', created_at,
                                'custom_attributes', json(custom_attributes))
             FROM customers WHERE partner = ?1 AND external_id = ?2
             """).rows([.text(partner), .text(externalID)]).first
+        let made = try database.cachedStatement("SELECT file_name, coalesce(finished_at, started_at), token_name FROM imports WHERE id = ?1")
+        do {
+            return try Self.assemble(changes: rows, current: current) { id throws(SQLiteError) in try made.rows([.integer(id)]).first }
+        } catch let error as SQLiteError {
+            throw error
+        } catch {
+            throw SQLiteError(code: SQLITE_CORRUPT, message: "\(error)")
+        }
+    }
+
+    /// A customer's history from its stored change rows, the same for every store.
+    ///
+    /// - Parameters:
+    ///   - changes: its `customer_changes` rows in order, each: import id, file name, when, action,
+    ///     values after, values before (the five fields), the import that set the values before,
+    ///     the API token's name.
+    ///   - current: the customer as stored now (created by, updated by, values), nil when gone.
+    ///   - importInfo: an import's file name, time and token name.
+    /// - Throws: ``HistoryError`` when a row holds an unknown action (a damaged database), or
+    ///   what `importInfo` throws.
+    public static func assemble(changes rows: [[String?]], current: [String?]?, importInfo: (Int64) throws -> [String?]?) throws -> [Entry] {
+        var changes: [Change] = []
+        for row in rows {
+            // The schema's CHECK allows only the three actions; anything else is a damaged database.
+            guard let action = Action(rawValue: row[3] ?? "") else {
+                throw HistoryError(message: "customer_changes holds an unknown action \"\(row[3] ?? "NULL")\"")
+            }
+            changes.append(Change(entry: Entry(importID: Int64(row[0] ?? "0") ?? 0, fileName: row[1] ?? "", tokenName: row[7], at: row[2] ?? "", action: action, values: row[4]),
+                                  before: row[5], beforeBy: row[6].flatMap { Int64($0) }))
+        }
+        /// The created entry that starts a life of a customer.
+        func creation(by importID: Int64, _ life: [Change], fallback: String?) throws -> Entry {
+            let made = try importInfo(importID)
+            var values = fallback
+            // The values as created are what the first change of this life found, if that change
+            // was made over the creation itself (not over a later change whose row was pruned).
+            if let first = life.first(where: { $0.entry.action == .updated }) {
+                values = first.beforeBy == importID ? first.before : nil
+            }
+            return Entry(importID: importID, fileName: made?[0] ?? "", tokenName: made?[2] ?? nil, at: made?[1] ?? "", action: .created, values: values)
+        }
         var entries: [Entry] = []
         var life: [Change] = []
         for change in changes {
@@ -174,19 +207,13 @@ public final class ImportHistory {
         return entries + life.map(\.entry)
     }
 
-    private struct Change { var entry: Entry; var before: String?; var beforeBy: Int64? }
-
-    /// The created entry that starts a life of a customer (see ``history(partner:externalID:)``).
-    private func creation(by importID: Int64, _ life: [Change], fallback: String?) throws(SQLiteError) -> Entry {
-        let made = try database.cachedStatement("SELECT file_name, coalesce(finished_at, started_at), token_name FROM imports WHERE id = ?1").rows([.integer(importID)]).first
-        var values = fallback
-        // The values as created are what the first change of this life found, if that change was
-        // made over the creation itself (not over a later change whose row was pruned).
-        if let first = life.first(where: { $0.entry.action == .updated }) {
-            values = first.beforeBy == importID ? first.before : nil
-        }
-        return Entry(importID: importID, fileName: made?[0] ?? "", tokenName: made?[2] ?? nil, at: made?[1] ?? "", action: .created, values: values)
+    /// A customer's history that cannot be read (a damaged change row).
+    public struct HistoryError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
     }
+
+    private struct Change { var entry: Entry; var before: String?; var beforeBy: Int64? }
 
     /// Drops the undo data of a partner's imports that finished before `cutoff`
     /// (`YYYY-MM-DD HH:MM:SS`) and marks them as no longer undoable; returns how many imports

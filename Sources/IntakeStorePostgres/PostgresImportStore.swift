@@ -52,6 +52,23 @@ public final class PostgresImportStore: ImportStore {
             """, [partner, sha256]).first.map(Self.record)
     }
 
+    public func findImport(_ id: Int64) throws -> ImportRecord? {
+        try connection.query("SELECT \(Self.columns) FROM imports WHERE id = $1", [String(id)]).first.map(Self.record)
+    }
+
+    public func pruneUndo(partner: String, finishedBefore cutoff: String, now: String) throws -> Int {
+        let expired = try connection.query("""
+            UPDATE imports SET undo_pruned_at = $3
+            WHERE partner = $1 AND finished_at < $2 AND status = 'completed' AND undo_pruned_at IS NULL
+            RETURNING id
+            """, [partner, cutoff, now]).count
+        try connection.query("""
+            DELETE FROM customer_changes WHERE partner = $1 AND import_id IN (
+                SELECT id FROM imports WHERE partner = $1 AND finished_at < $2)
+            """, [partner, cutoff])
+        return expired
+    }
+
     /// File imports (not the API's single writes), newest first; one partner's, or everyone's.
     public func list(partner: String?, limit: Int = 1000) throws(PostgresError) -> [ImportRecord] {
         try connection.query("""

@@ -81,11 +81,9 @@ final class PostgresRowWriter: CustomerRowWriter {
         try connection.query("""
             INSERT INTO customer_changes (partner, import_id, external_id, action, before, after, changed_at)
             SELECT $1, $2::bigint, p.external_id, 'updated',
-                   json_build_object('email', p.old_email, 'name', p.old_name, 'phone', p.old_phone, 'created_at', p.old_created_at,
-                                     'custom_attributes', p.old_attributes, 'updated_by_import', p.old_by,
-                                     'updated_at', p.old_at, 'import_row', p.old_row),
-                   json_build_object('email', c.email, 'name', c.name, 'phone', c.phone, 'created_at', c.created_at,
-                                     'custom_attributes', c.custom_attributes),
+                   intake_snapshot(p.old_email, p.old_name, p.old_phone, p.old_created_at, p.old_attributes,
+                                   p.old_by, p.old_at, p.old_row)::json,
+                   intake_snapshot(c.email, c.name, c.phone, c.created_at, c.custom_attributes)::json,
                    $3
             FROM intake_plan p JOIN customers c ON c.partner = $1 AND c.external_id = p.external_id
             WHERE p.status = 'updated'

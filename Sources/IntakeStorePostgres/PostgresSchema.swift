@@ -102,6 +102,70 @@ public enum PostgresSchema {
             )
         $$;
         """,
+        // 2: several nodes. The watcher's journal (as in SQLite), the reservations that let one
+        // node move an inbox file, and the nodes themselves with their leases.
+        """
+        CREATE TABLE journal (
+            id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            partner         text NOT NULL,
+            file_name       text NOT NULL,
+            processing_path text NOT NULL UNIQUE,
+            sha256          text,
+            size            bigint,
+            step            text NOT NULL CHECK (step IN ('claimed', 'imported', 'result_written', 'archived')),
+            dry_run         boolean NOT NULL DEFAULT false,
+            attempts        integer NOT NULL DEFAULT 0,
+            import_id       bigint,
+            outcome         text,
+            archive_path    text,
+            claimed_at      text NOT NULL,
+            updated_at      text NOT NULL,
+            last_error      text,
+            failures        integer NOT NULL DEFAULT 0,
+            inode           bigint,
+            node            text
+        );
+        CREATE INDEX journal_unfinished ON journal (partner, id) WHERE step <> 'archived';
+
+        -- A node's lease, renewed every few seconds while it runs. A node whose lease ran out is
+        -- dead to the others: its reservations can be taken.
+        CREATE TABLE nodes (
+            id          text PRIMARY KEY,
+            host        text NOT NULL,
+            pid         integer NOT NULL,
+            started_at  timestamptz NOT NULL DEFAULT now(),
+            last_seen   timestamptz NOT NULL DEFAULT now(),
+            lease_until timestamptz NOT NULL,
+            importing   text
+        );
+
+        -- An inbox file one node is moving into the processing area: taken before the move,
+        -- ended in the transaction that records the file's journal entry.
+        CREATE TABLE claims (
+            partner    text NOT NULL,
+            inbox_name text NOT NULL,
+            inode      bigint NOT NULL,
+            node       text NOT NULL,
+            claimed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (partner, inbox_name, inode)
+        );
+
+        -- A customer's values as one compact JSON object, the shape SQLite's json_object gives
+        -- (so both stores' history reads alike); the second form adds what undo puts back.
+        CREATE FUNCTION intake_snapshot(email text, name text, phone text, created_at text, attributes json) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT '{"email":' || coalesce(to_json(email)::text, 'null') || ',"name":' || coalesce(to_json(name)::text, 'null')
+                || ',"phone":' || coalesce(to_json(phone)::text, 'null') || ',"created_at":' || coalesce(to_json(created_at)::text, 'null')
+                || ',"custom_attributes":' || coalesce(attributes::text, '{}') || '}'
+        $$;
+        CREATE FUNCTION intake_snapshot(email text, name text, phone text, created_at text, attributes json,
+                                        updated_by bigint, updated_at text, import_row bigint) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT left(intake_snapshot(email, name, phone, created_at, attributes), -1)
+                || ',"updated_by_import":' || coalesce(updated_by::text, 'null') || ',"updated_at":' || coalesce(to_json(updated_at)::text, 'null')
+                || ',"import_row":' || coalesce(import_row::text, 'null') || '}'
+        $$;
+        """,
     ]
 
     /// The version a database has once every migration ran.
@@ -111,8 +175,8 @@ public enum PostgresSchema {
     /// lock lets one migrate while the others wait, then find nothing left to do.
     static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
         try connection.execute("""
-            CREATE TABLE IF NOT EXISTS intake_schema (version integer NOT NULL);
             SELECT pg_advisory_lock(\(advisoryLockKey));
+            CREATE TABLE IF NOT EXISTS intake_schema (version integer NOT NULL);
             """)
         defer { try? connection.execute("SELECT pg_advisory_unlock(\(advisoryLockKey))") }
         var version = Int(try connection.scalar("SELECT max(version) FROM intake_schema") ?? "0") ?? 0

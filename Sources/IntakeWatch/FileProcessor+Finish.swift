@@ -8,7 +8,7 @@ extension FileProcessor {
     /// Puts the result workbook in the outbox: moved from the scratch path where the import left
     /// it, or (if a crash lost it) rebuilt from the `imports` row.
     func ensureResult(_ entry: JournalEntry) throws {
-        guard let importID = entry.importID, let record = try ImportLog(database: database).find(importID) else { return }
+        guard let importID = entry.importID, let record = try store.findImport(importID) else { return }
         let outbox = root.outbox(entry.partner)
         let finalPath = record.resultPath ?? Importer.resultPath(outbox: outbox, fileName: entry.fileName, importID: importID)
         let scratch = root.scratchResult(journalEntry: entry.id)
@@ -42,7 +42,7 @@ extension FileProcessor {
     func pruneUndoData(_ partner: String, days: Int) {
         let cutoff = UTC.format(Int(clock.wallSeconds()) - days * 86_400)
         do {
-            let expired = try ImportHistory(database: database).prune(partner: partner, finishedBefore: cutoff, now: clock.utcNow())
+            let expired = try store.pruneUndo(partner: partner, finishedBefore: cutoff, now: clock.utcNow())
             if expired > 0 { logger.info("undo data pruned", metadata: ["partner": "\(partner)", "imports": "\(expired)", "before": "\(cutoff)"]) }
         } catch {
             logger.error("pruning undo data failed", metadata: ["partner": "\(partner)", "error": "\(error)"])

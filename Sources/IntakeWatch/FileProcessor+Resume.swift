@@ -10,7 +10,8 @@ extension FileProcessor {
         for partner in (try? FileSystem.contents(of: root.processing)) ?? [] {
             for file in (try? FileSystem.contents(of: root.processing(partner))) ?? [] {
                 let path = root.processingFile(partner, file)
-                guard (try? journal.knows(processingPath: path)) == false else { continue }
+                let inode = FileSystem.linkStatus(path).map { Int64(bitPattern: UInt64($0.st_ino)) }
+                guard (try? journal.knows(processingPath: path, partner: partner, inode: inode)) == false else { continue }
                 // A name made by the previous version is read its way; any other name (put there by
                 // hand) is adopted as a check: a dry run changes nothing, so a wrong guess costs a
                 // re-send, never a wrong import.
@@ -24,13 +25,21 @@ extension FileProcessor {
                 } else {
                     name = ProcessingName(token: "", check: true, fileName: file)
                 }
-                _ = try? journal.claimed(partner: partner, fileName: name.fileName, processingPath: path, dryRun: name.check, now: clock.utcNow())
+                _ = try? journal.claimed(partner: partner, fileName: name.fileName, processingPath: path, dryRun: name.check, inode: inode, now: clock.utcNow())
                 logger.notice("adopted a claimed file found at start", metadata: [
                     "partner": "\(partner)", "file": "\(name.fileName)", "check": "\(name.check)",
                 ])
             }
         }
-        for entry in (try? journal.unfinished()) ?? [] {
+        let unfinished = (try? journal.unfinished()) ?? []
+        if journal.sharedByNodes {
+            // Each partner's files go to the node whose turn it is, in order.
+            var partners: [String] = []
+            for entry in unfinished where !partners.contains(entry.partner) { partners.append(entry.partner) }
+            for partner in partners where !shuttingDown() { drivePartner(partner) }
+            return
+        }
+        for entry in unfinished {
             if shuttingDown() { return }
             logger.notice("resuming", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
             drive(entry)

@@ -28,7 +28,7 @@ extension FileProcessor {
             retries[id] = nil
             guard let entry = try? journal.entry(id), entry.step != .archived else { continue }
             logger.notice("retrying", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
-            drive(entry)
+            if journal.sharedByNodes { drivePartner(entry.partner) } else { drive(entry) }
         }
     }
 }

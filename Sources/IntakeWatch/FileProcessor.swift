@@ -8,12 +8,12 @@ import Logging
 /// journal so that any step can be repeated after a crash (see ``JournalEntry``). Crash recovery
 /// is in `FileProcessor+Resume.swift`; the inbox side of a claim is ``Inbox``.
 ///
-/// Not `Sendable`: it owns a database connection, used by the ``BlockingWorker`` thread only.
+/// Not `Sendable`: it owns the stores' connections, used by the ``BlockingWorker`` thread only.
 final class FileProcessor {
     let configuration: WatchConfiguration
     let inbox: Inbox
-    let database: Database
-    let journal: Journal
+    let store: any ImportStore
+    let journal: any JournalStore
     let importer: Importer
     let logger: Logger
     let clock: any TimeSource
@@ -33,9 +33,16 @@ final class FileProcessor {
             try FileSystem.createDirectories(folder, mode: folder == root.partners ? 0o755 : 0o750)
         }
         inbox = Inbox(root: root, clock: clock)
-        database = try Database(path: root.database)
-        journal = Journal(database: database)
-        importer = Importer(database: database, logger: logger, clock: clock)
+        if let open = configuration.openStores {
+            let stores = try open()
+            store = stores.imports
+            journal = stores.journal
+        } else {
+            let database = try Database(path: root.database)
+            store = SQLiteImportStore(database: database)
+            journal = Journal(database: database)
+        }
+        importer = Importer(store: store, logger: logger, clock: clock)
         self.logger = logger
         self.clock = clock
         self.shuttingDown = shuttingDown
@@ -59,10 +66,14 @@ final class FileProcessor {
         case waitingForMarker
         /// Gone, or not ours to take (a temporary name, the check folder).
         case skipped
+        /// Another node has the partner's turn (nodes sharing the journal); ask again later.
+        case otherNodesTurn
     }
 
     /// Handles a settled candidate: refuse it, wait for it, or claim and process it.
-    func handleReady(partner: String, name: String, check: Bool = false, incompleteSince: Double?) -> ReadyOutcome {
+    /// With `drive` false (a node taking a partner's turn) the claimed file is only recorded;
+    /// the caller drives the partner's files after claiming the rest.
+    func handleReady(partner: String, name: String, check: Bool = false, incompleteSince: Double?, drive driveNow: Bool = true) -> ReadyOutcome {
         guard inbox.isCandidate(name, check: check) else { return .skipped }
         let path = root.inboxFile(partner, name, check: check)
         if let refusal = inbox.refusal(at: path) {
@@ -79,7 +90,7 @@ final class FileProcessor {
         case .notUsed: break
         case .present(let path): marker = path
         case .missing: return .waitingForMarker
-        case .isMarker(let data): return handleReady(partner: partner, name: data, check: check, incompleteSince: incompleteSince)
+        case .isMarker(let data): return handleReady(partner: partner, name: data, check: check, incompleteSince: incompleteSince, drive: driveNow)
         }
         if name.lowercased().hasSuffix(".xlsx") && !ZipTail.isComplete(path) {
             let waited = incompleteSince.map { clock.monotonicSeconds() - $0 } ?? 0
@@ -87,11 +98,24 @@ final class FileProcessor {
             logger.warning("XLSX never completed; importing it anyway so it fails with a clear message",
                            metadata: ["partner": "\(partner)", "file": "\(name)"])
         }
+        // Nodes sharing the data root reserve the file first; the one that gets it moves it.
+        let reservation = journal.sharedByNodes ? FileSystem.linkStatus(path).map { Int64(bitPattern: UInt64($0.st_ino)) } : nil
+        if let inode = reservation {
+            let key = Self.reservationName(name, check: check)
+            do {
+                guard try journal.reserve(partner: partner, inboxName: key, inode: inode) else { return .skipped }
+            } catch {
+                logger.error("cannot reserve the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+                return .skipped
+            }
+        }
         let claim: Inbox.Claim
         do { claim = try inbox.claim(partner: partner, name: name, check: check) } catch {
             logger.error("cannot claim the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+            releaseReservation(partner: partner, name: name, check: check, inode: reservation)
             return .skipped
         }
+        if case .claimed = claim {} else { releaseReservation(partner: partner, name: name, check: check, inode: reservation) }
         switch claim {
         case .claimed(let processingName, let processingPath, let size, let inode):
             let entry: JournalEntry?
@@ -105,7 +129,7 @@ final class FileProcessor {
                 return .processed
             }
             if let marker { archiveMarker(marker, partner: partner, token: processingName.token) }
-            if let entry { drive(entry) }
+            if driveNow, let entry { drive(entry) }
             return .processed
         case .busy:
             return .busy
@@ -156,7 +180,7 @@ final class FileProcessor {
                     guard try importClaimed(entry) else { return }
                 case .imported:
                     try ensureResult(entry)
-                    try journal.advance(entry.id, to: .resultWritten, now: clock.utcNow())
+                    try journal.advance(entry.id, to: .resultWritten, archivePath: nil, now: clock.utcNow())
                 case .resultWritten:
                     let archived = try archive(entry)
                     try journal.advance(entry.id, to: .archived, archivePath: archived, now: clock.utcNow())
@@ -170,7 +194,7 @@ final class FileProcessor {
                 return
             }
         }
-        let record = entry.importID.flatMap { try? ImportLog(database: database).find($0) }
+        let record = entry.importID.flatMap { try? store.findImport($0) }
         logger.info("file done", metadata: [
             "partner": "\(entry.partner)", "file": "\(entry.fileName)", "size": "\(entry.size ?? 0)",
             "import": "\(entry.importID.map(String.init) ?? "-")", "status": "\(record?.status.rawValue ?? "?")",

@@ -103,6 +103,14 @@ struct SettleTracker {
         candidates[c.path] = c
     }
 
+    /// Puts back a settled candidate to be asked about again once the settle time passes anew
+    /// (another node has its partner's turn now).
+    mutating func requeueLater(_ candidate: Candidate, now: Double) {
+        var c = candidate
+        c.lastChange = now
+        candidates[c.path] = c
+    }
+
     /// Puts back a candidate that settled but is not complete yet, remembering since when.
     mutating func requeueIncomplete(_ candidate: Candidate, now: Double) {
         var c = candidate

@@ -1,4 +1,5 @@
 import IntakeImport
+import IntakeStore
 import Synchronization
 
 /// How `intake watch` runs.
@@ -25,6 +26,16 @@ public struct WatchConfiguration: Sendable {
     /// The settings file, reloaded on SIGHUP; nil for the defaults.
     public var settingsPath: String?
 
+    /// Opens the stores the watcher writes to, on its worker thread; nil for SQLite at the data
+    /// root's database. The command line opens PostgreSQL here (`--db postgres://…`).
+    public var openStores: (@Sendable () throws -> WatchStores)?
+
+    /// Seconds between rescans of every inbox and of the journal's unfinished files; nil for
+    /// none (inotify sees every change on a local disk). Nodes sharing a data root need it:
+    /// inotify does not see other machines' writes on network storage, and a file a dead node
+    /// left is taken up at a rescan.
+    public var rescanSeconds: Double?
+
     /// The defaults above for the data root `root`.
     public init(root: DataRoot) { self.root = root }
 }
@@ -41,4 +52,15 @@ public final class SettingsBox: Sendable {
 
     /// Puts `settings` in force for every file claimed from now on.
     public func replace(_ settings: Settings) { current.withLock { $0 = settings } }
+}
+
+/// The stores of one watcher: the import history and customers, and the journal.
+public struct WatchStores {
+    public var imports: any ImportStore
+    public var journal: any JournalStore
+
+    public init(imports: any ImportStore, journal: any JournalStore) {
+        self.imports = imports
+        self.journal = journal
+    }
 }

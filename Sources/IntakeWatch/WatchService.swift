@@ -162,6 +162,8 @@ public final class WatchService: Service {
         observer.ready()
         // Files claimed before a crash or stop go first; the worker runs jobs in order.
         try await worker.run { processor.value.resume() }
+        var lastRescan = clock.monotonicSeconds()
+        let sharedJournal = try await worker.run { processor.value.journal.sharedByNodes }
 
         for await signal in stream {
             switch signal {
@@ -229,31 +231,52 @@ public final class WatchService: Service {
                 }
             }
             if shutdown.isSet { break }
+            if let every = configuration.rescanSeconds, clock.monotonicSeconds() - lastRescan >= every {
+                // What inotify cannot see: other machines' uploads on shared storage, and files a
+                // node that died left claimed.
+                lastRescan = clock.monotonicSeconds()
+                try await scanAll()
+                try await worker.run { processor.value.resume() }
+                logger.debug("rescanned")
+            }
             if settingsReloaded.take() {
                 logger.info("settings changed; rescanning every inbox and resuming waiting files")
                 try await worker.run { processor.value.resume() }
                 try await scanAll()
             }
-            try await processReady(&tracker, worker: worker, processor: processor)
+            try await processReady(&tracker, worker: worker, processor: processor, sharedJournal: sharedJournal)
             try await worker.run { processor.value.retryDue() }
             observer.passed(tracker.candidates.count)
         }
     }
 
-    private func processReady(_ tracker: inout SettleTracker, worker: BlockingWorker, processor: Unchecked<FileProcessor>) async throws {
+    private func processReady(_ tracker: inout SettleTracker, worker: BlockingWorker, processor: Unchecked<FileProcessor>, sharedJournal: Bool) async throws {
+        // In the order the uploads arrived: last modified first, then by name.
         let ready = tracker.takeReady(now: clock.monotonicSeconds(), settle: { settleSeconds($0.partner) }) { FileSignature(path: $0) }
+            .sorted { ($0.signature.modified, $0.name) < ($1.signature.modified, $1.name) }
+        if sharedJournal {
+            let outcomes = try await worker.run { processor.value.handleReadyInTurns(ready) }
+            for (candidate, outcome) in zip(ready, outcomes) { requeue(candidate, after: outcome, in: &tracker) }
+            return
+        }
         for candidate in ready {
             if shutdown.isSet { return }
             let outcome = try await worker.run {
                 processor.value.handleReady(partner: candidate.partner, name: candidate.name, check: candidate.check, incompleteSince: candidate.incompleteSince)
             }
-            switch outcome {
-            case .incomplete: tracker.requeueIncomplete(candidate, now: clock.monotonicSeconds())
-            case .busy: tracker.requeueBusy(candidate, now: clock.monotonicSeconds())
-            // Left in the inbox: the rescan after a settings reload, or the marker's arrival,
-            // brings it back.
-            case .processed, .skipped, .waitingForSettings, .waitingForMarker: break
-            }
+            requeue(candidate, after: outcome, in: &tracker)
+        }
+    }
+
+    /// Puts a candidate back in the tracker when its outcome says to ask again.
+    private func requeue(_ candidate: SettleTracker.Candidate, after outcome: FileProcessor.ReadyOutcome, in tracker: inout SettleTracker) {
+        switch outcome {
+        case .incomplete: tracker.requeueIncomplete(candidate, now: clock.monotonicSeconds())
+        case .busy: tracker.requeueBusy(candidate, now: clock.monotonicSeconds())
+        case .otherNodesTurn: tracker.requeueLater(candidate, now: clock.monotonicSeconds())
+        // Left in the inbox: the rescan after a settings reload, or the marker's arrival,
+        // brings it back.
+        case .processed, .skipped, .waitingForSettings, .waitingForMarker: break
         }
     }
 }

@@ -24,19 +24,19 @@ struct StorageOptions: ParsableArguments {
 
     var dataRoot: DataRoot { DataRoot.chosen(root) }
 
-    var databasePath: String { db ?? dataRoot.database }
+    /// `--db`, else the settings file's `database`, else nil (the data root's SQLite file).
+    var chosenDB: String? { db ?? (try? loadSettings(nil, root: dataRoot))?.database }
 
-    /// The PostgreSQL URL when `--db` names a server rather than a file.
-    var postgresURL: String? {
-        guard let db, db.hasPrefix("postgres://") || db.hasPrefix("postgresql://") else { return nil }
-        return db
-    }
+    var databasePath: String { chosenDB ?? dataRoot.database }
+
+    /// The PostgreSQL URL when the store is a server rather than a file.
+    var postgresURL: String? { chosenDB.flatMap(postgresURL(_:)) }
 
     func openDatabase() throws -> Database {
         if postgresURL != nil {
-            throw ValidationError("this command works on the SQLite store only; on PostgreSQL there are import, imports and export")
+            throw ValidationError("this command works on the SQLite store only; on PostgreSQL there are import, imports, export, show, history, undo, nodes and watch")
         }
-        if db == nil { try dataRoot.prepare() }
+        if chosenDB == nil { try dataRoot.prepare() }
         return try Database(path: databasePath)
     }
 
@@ -44,6 +44,12 @@ struct StorageOptions: ParsableArguments {
     func openImportStore() throws -> any ImportStore {
         if let postgresURL { return try PostgresImportStore(url: postgresURL) }
         return SQLiteImportStore(database: try openDatabase())
+    }
+
+    /// Undo and history on the chosen store.
+    func openHistory() throws -> any HistoryStore {
+        if let postgresURL { return PostgresHistory(store: try PostgresImportStore(url: postgresURL)) }
+        return ImportHistory(database: try openDatabase())
     }
 }
 
@@ -227,7 +233,7 @@ struct Show: ParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() throws {
-        guard let r = try ImportLog(database: try storage.openDatabase()).find(id) else {
+        guard let r = try storage.openImportStore().findImport(id) else {
             throw ValidationError("there is no import \(id)")
         }
         let lines: [(String, String?)] = [
@@ -258,7 +264,7 @@ struct Undo: ParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() throws {
-        let history = ImportHistory(database: try storage.openDatabase())
+        let history = try storage.openHistory()
         do {
             let report = try history.undo(id, force: force, now: SystemTime().utcNow())
             print("import \(id) undone: \(report.removed.count) removed, \(report.restored.count) restored, \(report.skipped.count) skipped")
@@ -285,7 +291,7 @@ struct History: ParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() throws {
-        let entries = try ImportHistory(database: try storage.openDatabase()).history(partner: partner, externalID: externalId)
+        let entries = try storage.openHistory().history(partner: partner, externalID: externalId)
         if entries.isEmpty { print("no recorded changes for \(externalId) of \(partner) (history is kept for the undo retention time)") }
         for e in entries {
             // An API change names its source and token: `api 12  PUT /v4/consumers/42 (token crm)`.
@@ -293,4 +299,9 @@ struct History: ParsableCommand {
             print("\(e.at)\t\(source)\t\(e.action.rawValue)\t\(e.values ?? (e.action == .created ? "(values no longer kept)" : "(removed)"))")
         }
     }
+}
+
+/// `text` when it is a PostgreSQL URL (rather than a SQLite file's path).
+func postgresURL(_ text: String) -> String? {
+    text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") ? text : nil
 }

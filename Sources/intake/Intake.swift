@@ -11,7 +11,7 @@ struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File-drop ingestion of partner customer lists (CSV, XLSX) into SQLite.",
         version: IntakeVersion.string,
-        subcommands: [Watch.self, Import.self, Export.self, Imports.self, Show.self, History.self, Undo.self, Preview.self, Token.self, User.self]
+        subcommands: [Watch.self, Import.self, Export.self, Imports.self, Show.self, History.self, Undo.self, Preview.self, Token.self, User.self, Nodes.self]
     )
 }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import IntakeImport
 import IntakeServe
+import IntakeStore
+import IntakeStorePostgres
 import IntakeSystem
 import IntakeWatch
 import Logging
@@ -52,6 +54,15 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: """
+        The store: a PostgreSQL URL (postgres://USER@HOST:PORT/DB), shared by every node on one \
+        data root, or a SQLite file. Default: the settings' database, else <root>/state/intake.sqlite.
+        """)
+    var db: String?
+
+    @Option(help: "Seconds between rescans of every inbox and of files other nodes left. Default: 5 on PostgreSQL, none on SQLite; 0 turns them off.")
+    var rescanInterval: Double?
+
     func run() async throws {
         let dataRoot = DataRoot.chosen(root)
         try dataRoot.prepare()
@@ -71,6 +82,33 @@ struct Watch: AsyncParsableCommand {
             throw ValidationError("\(configuration.settingsPath ?? "settings"): \(error)")
         }
         let box = SettingsBox(settings)
+        let store = db ?? settings.database
+        var lease: NodeLease?
+        defer { lease?.stop() }
+        if let store, let url = postgresURL(store) {
+            if http ?? settings.http.listen != nil {
+                throw ValidationError("the HTTP side (API, portal, metrics) runs on the SQLite store only so far; start this node without --http and http.listen")
+            }
+            let node = NodeLease.newNodeID()
+            lease = try NodeLease(url: url, node: node) {
+                LiveProgress.shared.running(partner: nil).map { "\($0.partner)/\($0.fileName) (\($0.rows) rows)" }.first
+            }
+            configuration.openStores = {
+                let imports = try PostgresImportStore(url: url)
+                return WatchStores(imports: imports, journal: PostgresJournal(store: imports, node: node))
+            }
+            configuration.rescanSeconds = rescanInterval ?? 5
+            logger.info("node started", metadata: ["node": "\(node)", "store": "PostgreSQL"])
+        } else {
+            if let path = store {
+                configuration.openStores = {
+                    let database = try Database(path: path)
+                    return WatchStores(imports: SQLiteImportStore(database: database), journal: Journal(database: database))
+                }
+            }
+            configuration.rescanSeconds = rescanInterval
+        }
+        if configuration.rescanSeconds == 0 { configuration.rescanSeconds = nil }
         if once {
             try await WatchService(configuration: configuration, settings: box, logger: logger).runOnce()
             return
@@ -84,7 +122,7 @@ struct Watch: AsyncParsableCommand {
             apiLogger.logLevel = logLevel
             let registry = MetricsBootstrap.prometheus()
             services.append(try APIService(
-                configuration: APIConfiguration(listen: address, root: dataRoot, databasePath: dataRoot.database, http: settings.http,
+                configuration: APIConfiguration(listen: address, root: dataRoot, databasePath: store ?? dataRoot.database, http: settings.http,
                                                 health: health, metrics: { registry.emitToBuffer() }),
                 settings: box, logger: apiLogger))
         }

@@ -52,13 +52,14 @@ import Testing
 
 /// `intake import --mode/--dry-run`, `show`, `history` and `undo` as an operator runs them.
 @Suite struct HistoryCLITests {
-    @Test func dryRunShowHistoryAndUndo() throws {
+    @Test(arguments: StoreKind.allCases) func dryRunShowHistoryAndUndo(_ kind: StoreKind) throws {
         try withTemporaryDirectory { dir in
             let root = dir + "/var"
+            let storage = kind == .postgres ? ["--root", root, "--db", try PostgresServer.shared().newDatabase()] : ["--root", root]
             let first = dir + "/first.csv", second = dir + "/second.csv"
             try writeFile(first, "external_id,email,name,phone,created_at\nC-1,a@example.com,Ann,,\n")
             try writeFile(second, "external_id,email,name,phone,created_at\nC-1,b@example.com,,,\nC-2,,Bob,,\n")
-            func intake(_ arguments: String...) throws -> ChildResult { try runChild(TestPaths.intake, arguments + ["--root", root]) }
+            func intake(_ arguments: String...) throws -> ChildResult { try runChild(TestPaths.intake, arguments + storage) }
 
             #expect(try intake("import", first).status == 0)
             let check = try intake("import", second, "--dry-run")

@@ -6,12 +6,6 @@ import IntakeTestSupport
 import Logging
 import Testing
 
-/// The stores an import can write to; every test in ``StoreBehaviourTests`` runs on each.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
-    case sqlite, postgres
-    var testDescription: String { rawValue }
-}
-
 /// A data root and an importer on one store, with the store's customers read back as text.
 struct StoreUnderTest {
     let kind: StoreKind
@@ -19,6 +13,9 @@ struct StoreUnderTest {
     let importer: Importer
     let customersOf: (String) throws -> [[String?]]
     let count: (String) throws -> Int
+    /// Every column of every customer, for before/after comparisons.
+    let dump: () throws -> [[String?]]
+    let history: any HistoryStore
 
     var scratch: String { root.path + "/scratch" }
 
@@ -56,7 +53,9 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
             return try body(StoreUnderTest(
                 kind: kind, root: root, importer: Importer(database: database, logger: logger),
                 customersOf: { try database.cachedStatement(statement).rows([.text($0)]) },
-                count: { Int(try database.scalar("SELECT count(*) FROM \($0)") ?? -1) }))
+                count: { Int(try database.scalar("SELECT count(*) FROM \($0)") ?? -1) },
+                dump: { try database.cachedStatement("SELECT * FROM customers ORDER BY partner, external_id").rows() },
+                history: ImportHistory(database: database)))
         case .postgres:
             let url = try PostgresServer.shared().newDatabase()
             let store = try PostgresImportStore(url: url)
@@ -69,7 +68,15 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
                         WHERE partner = $1 ORDER BY external_id
                         """, [$0])
                 },
-                count: { Int(try connection.scalar("SELECT count(*) FROM \($0)") ?? "") ?? -1 }))
+                count: { Int(try connection.scalar("SELECT count(*) FROM \($0)") ?? "") ?? -1 },
+                dump: {
+                    try connection.query("""
+                        SELECT partner, external_id, email, name, phone, created_at, custom_attributes::text, created_by_import,
+                               updated_by_import, updated_at, import_row
+                        FROM customers ORDER BY partner, external_id
+                        """)
+                },
+                history: PostgresHistory(store: store)))
         }
     }
 }
@@ -168,6 +175,40 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
             let cleared = try store.importText("external_id,email,name,phone,created_at\nA,a@x.io,,,\n", name: "clear.csv", mode: .replace)
             #expect(cleared.record.updated == 1)
             #expect(try store.customers() == [["A", "a@x.io", nil, nil, nil, "{}"]])
+        }
+    }
+
+    /// Two files of updates over a base (merge: empty cells kept, new attribute keys, a repeat),
+    /// undone newest first: every column of every customer as after the base, and the history
+    /// of one customer in order.
+    @Test(arguments: StoreKind.allCases) func undoRestoresEveryColumn(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            let count = 301
+            try store.importText(LargeUpdateUndoTests.file(count, variant: 0), name: "base.csv")
+            let afterBase = try store.dump()
+            var edited = LargeUpdateUndoTests.file(count, variant: 1)
+            edited += "C-7,again@example.com,Again,,,,\n"
+            let second = try store.importText(edited, name: "edited.csv")
+            #expect((second.record.updated, second.record.rejected) == (count, 1))
+            #expect(try store.customers().first { $0[0] == "C-5" }?[5] == #"{"tier":"gold","note":"changed 1, \"quoted\""}"#)
+            let third = try store.importText(LargeUpdateUndoTests.file(count, variant: 2), name: "again.csv")
+            #expect(third.record.updated == count)
+
+            let early = try #require(throws: ImportHistory.Refusal.self) { try store.history.undo(second.importID, force: false, now: "2030-01-01 00:00:00") }
+            #expect(early.message.hasPrefix("later imports or API writes changed \(count) of the customers import \(second.importID) touched"))
+            _ = try store.history.undo(third.importID, force: false, now: "2030-01-01 00:00:00")
+            let report = try store.history.undo(second.importID, force: false, now: "2030-01-01 00:00:01")
+            #expect(report.restored.count == count && report.removed.isEmpty)
+            #expect(try store.dump() == afterBase, "the state after the base import, every column")
+            let entries = try store.history.history(partner: "acme", externalID: "C-5")
+            #expect(entries.map(\.action.rawValue) == ["created", "updated", "updated", "undone", "undone"])
+            #expect(entries.map(\.fileName) == ["base.csv", "edited.csv", "again.csv", "again.csv", "edited.csv"])
+            #expect(entries[1].values == #"{"email":"c5@example.com","name":"Name 5 v1","phone":"+79001000005","created_at":"2018-01-01 00:11:22","custom_attributes":{"tier":"gold","note":"changed 1, \"quoted\""}}"#)
+
+            // Undoing the base then removes what it created.
+            let removed = try store.history.undo(1, force: false, now: "2030-01-01 00:00:02")
+            #expect(removed.removed.count == count)
+            #expect(try store.customers().isEmpty)
         }
     }
 

@@ -78,6 +78,7 @@ import Testing
         done.wait()
         #expect(failures.withLock { $0 } == [])
         let connection = try PostgresConnection(url)
-        #expect(try connection.scalar("SELECT string_agg(version::text, ',') FROM intake_schema") == String(PostgresSchema.currentVersion))
+        let versions = try connection.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM intake_schema")
+        #expect(versions == (1...PostgresSchema.currentVersion).map(String.init).joined(separator: ","), "each migration once")
     }
 }

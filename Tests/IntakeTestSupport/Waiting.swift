@@ -1,4 +1,5 @@
 import Foundation
+import IntakeSystem
 
 /// Polls `condition` until it holds or `timeout` passes; never a fixed sleep. Returns whether it held.
 @discardableResult
@@ -43,4 +44,13 @@ public func eventually(timeout: Double = 60, _ condition: () async throws -> Boo
         try? await Task.sleep(for: .milliseconds(2))
     }
     return try await condition()
+}
+
+/// Runs `body` on a thread of its own and awaits it: for a test that blocks for a long time
+/// (child processes, polling), so that it does not hold one of the few cooperative threads that
+/// the in-process services of async tests running alongside need.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DetachedThread.start { continuation.resume(with: Result { try body() }) }
+    }
 }

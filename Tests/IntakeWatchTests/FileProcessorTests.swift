@@ -33,7 +33,7 @@ import Glibc
         guard case .claimed(_, let path, _, _) = try processor.inbox.claim(partner: "acme", name: name, check: check) else {
             throw TestFailure("\(name) was not claimed")
         }
-        #expect(try processor.journal.knows(processingPath: path) == false)
+        #expect(try processor.journal.knows(processingPath: path, partner: "acme", inode: nil) == false)
         return path
     }
 
