@@ -3,9 +3,10 @@ import IntakeStore
 /// Applies one file's rows to PostgreSQL set-based: every row goes into a temporary table with
 /// `COPY`, and after the last one a few statements decide and write them all.
 ///
-/// 1. `intake_plan` takes the first row of each external_id (a later one is a repeat, rejected
-///    like SQLite's writer does) joined with the stored customer, and names its status: created,
-///    updated, unchanged, skipped, already exists (create-only), not found (update-only).
+/// 1. `intake_plan` gives every row its status: rejected before the store, a repeat of an
+///    earlier row's external_id (rejected, as SQLite's writer does), or, for the first row of an
+///    id, joined with the stored customer: created, updated, unchanged, skipped, already exists
+///    (create-only), not found (update-only).
 /// 2. One `INSERT` creates, one `UPDATE` changes, one `INSERT` logs each change's values before
 ///    (for undo) and after (for history). Unchanged rows are not written.
 /// 3. The rows come back in file order (libpq's single-row mode), rejected ones with their cells,
@@ -21,6 +22,8 @@ final class PostgresRowWriter: CustomerRowWriter {
     private let mode: ImportMode
     private let now: String
     private let copy: CopyIn
+    /// The ids this file brought so far, as a Bloom filter: flat memory for any file.
+    private var seen = BloomFilter(bits: 1 << 24)
 
     var defersVerdicts: Bool { true }
 
@@ -36,20 +39,24 @@ final class PostgresRowWriter: CustomerRowWriter {
                 row bigint NOT NULL, external_id text NOT NULL, email text, name text, phone text, created_at text,
                 attributes text, rejection text, cells text
             ) ON COMMIT DROP;
-            SET LOCAL work_mem = '64MB';
             """)
         copy = try connection.copyIn("COPY intake_rows FROM STDIN")
     }
 
     func take(_ customer: CustomerUpdate, row: Int, cells: [String]) throws -> UpsertResult? {
-        // The cells travel too: a row the plan rejects (a repeat, create-only, update-only) is
-        // listed on the Rejected sheet with them.
         copy.integer(row)
         for field in [customer.externalID, customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON] {
             copy.field(field)
         }
         copy.null()
-        copy.packed(cells)
+        // The cells travel only with a row the plan may reject, for the Rejected sheet: any row
+        // in create-only and update-only, else only a repeat of an id, which `seen` tells
+        // (a false "maybe" sends cells for nothing; a repeat is never missed).
+        if mode == .createOnly || mode == .updateOnly || seen.insert(customer.externalID) {
+            copy.packed(cells)
+        } else {
+            copy.null()
+        }
         try copy.endRow()
         return nil
     }
@@ -67,9 +74,16 @@ final class PostgresRowWriter: CustomerRowWriter {
         try copy.finish()
         let parameters: [String?] = [partner, String(importID), now]
         // The staged rows have no statistics, and the planner's guess (a few hundred rows) makes
-        // it look each one up through the index; for a file of any size a merge or hash join of
-        // the whole file against the partner's customers is the plan that scales.
-        try connection.execute("SET LOCAL enable_nestloop = off")
+        // it look each one up through the index; for a file of any size a hash join of the whole
+        // file against the partner's customers is the plan that scales. The memory lets that
+        // join and the final sort by row stay in memory for a million rows.
+        try connection.execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'")
+        // The ids the file repeats, usually none: a hash aggregate, no sort of the whole file.
+        try connection.execute("""
+            CREATE TEMP TABLE intake_repeats ON COMMIT DROP AS
+            SELECT external_id, min(row) AS first_row FROM intake_rows WHERE rejection IS NULL
+            GROUP BY external_id HAVING count(*) > 1
+            """)
         try connection.query(planSQL, [partner])
         try connection.query("""
             INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
@@ -89,38 +103,30 @@ final class PostgresRowWriter: CustomerRowWriter {
             WHERE p.status = 'updated'
             ORDER BY p.row
             """, parameters)
-        try connection.stream("""
-            SELECT r.row, r.external_id, r.rejection, p.row, p.status,
-                   CASE WHEN r.rejection IS NOT NULL OR p.row <> r.row OR p.status IN ('not_found', 'already_exists') THEN r.cells END
-            FROM intake_rows r LEFT JOIN intake_plan p ON r.rejection IS NULL AND p.external_id = r.external_id
-            ORDER BY r.row
-            """) { fields in
+        try connection.stream("SELECT row, external_id, status, first_row, rejection, cells FROM intake_plan ORDER BY row") { fields in
             let row = Int(fields[0] ?? "") ?? 0
             let externalID = fields[1] ?? ""
             let cells = fields[5].map(CellPacking.unpack) ?? []
-            if let rejection = fields[2] {
-                try each(DeferredVerdict(row: row, externalID: externalID, outcome: .rejected(message: rejection, cells: cells)))
-                return
-            }
-            let first = Int(fields[3] ?? "") ?? row
             let result: UpsertResult
-            if first != row {
-                result = .repeated(firstRow: first)
-            } else {
-                switch fields[4] {
-                case "created": result = .created
-                case "updated": result = .updated
-                case "unchanged": result = .unchanged
-                case "skipped": result = .skipped
-                case "already_exists": result = .alreadyExists
-                default: result = .notFound
-                }
+            switch fields[2] {
+            case "rejected":
+                try each(DeferredVerdict(row: row, externalID: externalID, outcome: .rejected(message: fields[4] ?? "", cells: cells)))
+                return
+            case "repeated": result = .repeated(firstRow: Int(fields[3] ?? "") ?? 0)
+            case "created": result = .created
+            case "updated": result = .updated
+            case "unchanged": result = .unchanged
+            case "skipped": result = .skipped
+            case "already_exists": result = .alreadyExists
+            default: result = .notFound
             }
             try each(DeferredVerdict(row: row, externalID: externalID, outcome: .stored(result, cells: cells)))
         }
     }
 
-    /// The first row of each external_id, with the stored customer's values and the row's status.
+    /// Every staged row with its status: rejected before the store, a repeat of an earlier row's
+    /// id, or what the first row of an id does to the stored customer (whose values it carries,
+    /// for the change log). Cells are kept only for the rows the Rejected sheet lists.
     private var planSQL: String {
         let found = "c.external_id IS NOT NULL"
         let status: String
@@ -133,13 +139,23 @@ final class PostgresRowWriter: CustomerRowWriter {
         }
         return """
             CREATE TEMP TABLE intake_plan ON COMMIT DROP AS
-            SELECT f.row, f.external_id, f.email, f.name, f.phone, f.created_at, f.attributes,
-                   c.email AS old_email, c.name AS old_name, c.phone AS old_phone, c.created_at AS old_created_at,
-                   c.custom_attributes AS old_attributes, c.updated_by_import AS old_by, c.updated_at AS old_at,
-                   c.import_row AS old_row,
-                   \(status) AS status
-            FROM (SELECT DISTINCT ON (external_id) * FROM intake_rows WHERE rejection IS NULL ORDER BY external_id, row) AS f
-            LEFT JOIN customers c ON c.partner = $1 AND c.external_id = f.external_id
+            SELECT row, external_id, email, name, phone, created_at, attributes, rejection, first_row,
+                   old_email, old_name, old_phone, old_created_at, old_attributes, old_by, old_at, old_row, status,
+                   CASE WHEN status IN ('rejected', 'repeated', 'already_exists', 'not_found') THEN cells END AS cells
+            FROM (
+                SELECT f.row, f.external_id, f.email, f.name, f.phone, f.created_at, f.attributes, f.rejection, f.cells,
+                       d.first_row,
+                       c.email AS old_email, c.name AS old_name, c.phone AS old_phone, c.created_at AS old_created_at,
+                       c.custom_attributes AS old_attributes, c.updated_by_import AS old_by, c.updated_at AS old_at,
+                       c.import_row AS old_row,
+                       CASE WHEN f.rejection IS NOT NULL THEN 'rejected'
+                            WHEN d.first_row IS NOT NULL AND d.first_row <> f.row THEN 'repeated'
+                            ELSE \(status) END AS status
+                FROM intake_rows f
+                LEFT JOIN intake_repeats d ON f.rejection IS NULL AND d.external_id = f.external_id
+                LEFT JOIN customers c ON f.rejection IS NULL AND (d.first_row IS NULL OR d.first_row = f.row)
+                                     AND c.partner = $1 AND c.external_id = f.external_id
+            ) AS planned
             """
     }
 
@@ -189,5 +205,36 @@ enum CellPacking {
             index = end
         }
         return cells
+    }
+}
+
+/// A set that may answer "maybe" for an element it never saw, never "no" for one it did; 2 MiB
+/// for 2^24 bits keeps false answers near 1% up to a million elements, 3 hashes per element.
+struct BloomFilter {
+    private var words: [UInt64]
+    private let mask: UInt64
+
+    init(bits: Int) {
+        words = [UInt64](repeating: 0, count: bits / 64)
+        mask = UInt64(bits - 1)
+    }
+
+    /// Adds `element`; returns whether it may have been added before.
+    mutating func insert(_ element: String) -> Bool {
+        var hasher = Hasher()
+        hasher.combine(element)
+        let hash = UInt64(bitPattern: Int64(hasher.finalize()))
+        var seenBefore = true
+        // Three positions from one 64-bit hash (Kirsch–Mitzenmacher: h1 + i·h2).
+        let h1 = hash & 0xFFFF_FFFF, h2 = (hash >> 32) | 1
+        for i in 0..<UInt64(3) {
+            let bit = (h1 &+ i &* h2) & mask
+            let word = Int(bit >> 6), flag = UInt64(1) << (bit & 63)
+            if words[word] & flag == 0 {
+                seenBefore = false
+                words[word] |= flag
+            }
+        }
+        return seenBefore
     }
 }

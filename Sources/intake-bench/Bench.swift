@@ -94,12 +94,17 @@ enum Bench {
             }
             results.append((rows, figures))
         }
+        var nodes: [(nodes: Int, filesPerMinute: Double)] = []
+        if !skipPostgres && !apiOnly {
+            Bench.log("many small files, 1 and 3 nodes on PostgreSQL:")
+            nodes = try NodesBench.run(intake: intake, scratch: scratch, server: try PostgresBench.started.get())
+        }
         Bench.log("API: \(APIBench.seconds) s of load per line")
         let api = try APIBench.run(intake: intake, scratch: scratch, bigCSV: apiOnly ? nil : sizes.max().map { "\(scratch)/\($0)/customers.csv" })
-        report(results, api: api)
+        report(results, nodes: nodes, api: api)
     }
 
-    static func report(_ results: [(rows: Int, figures: [(String, Measurement)])], api: [APIBench.Load]) {
+    static func report(_ results: [(rows: Int, figures: [(String, Measurement)])], nodes: [(nodes: Int, filesPerMinute: Double)], api: [APIBench.Load]) {
         var json = JSONWriter()
         json.beginObject()
         json.key("machine")
@@ -144,6 +149,19 @@ enum Bench {
             json.endObject()
         }
         json.endObject()
+        if !nodes.isEmpty {
+            print("Many small files on PostgreSQL (\(NodesBench.files) files of \(NodesBench.rowsPerFile) rows, \(NodesBench.partners) partners)")
+            print(pad("nodes", 10) + "files/min")
+            json.key("nodes")
+            json.beginObject()
+            for figure in nodes {
+                print(pad(String(figure.nodes), 10) + String(Int(figure.filesPerMinute)))
+                json.key(String(figure.nodes))
+                json.raw(format(figure.filesPerMinute, digits: 1))
+            }
+            json.endObject()
+            print("")
+        }
         json.key("api")
         json.beginObject()
         print("API (durable PUTs, each a new customer; \(APIBench.seconds) s each)")

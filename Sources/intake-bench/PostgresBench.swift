@@ -8,8 +8,12 @@ enum PostgresBench {
 
     typealias Measure = (_ label: String, _ prepare: () throws -> Void, _ command: [String]) throws -> Void
 
+    /// The benchmark's cluster, started on first use: durable, with the memory a server of a
+    /// few GiB would give PostgreSQL.
+    static let started = Result { try PostgresServer(durable: true) }
+
     static func measure(intake: String, dir: String, csv: String, nightly: String, _ measure: Measure) throws {
-        let server = try PostgresServer(durable: true)
+        let server = try started.get()
         Bench.log("  PostgreSQL \(server.url("bench")) (folder \(server.base))")
         let root = "\(dir)/pg-root"
         func recreate(_ name: String, _ setup: String? = nil) throws {
