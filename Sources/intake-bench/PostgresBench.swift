@@ -8,9 +8,9 @@ enum PostgresBench {
 
     typealias Measure = (_ label: String, _ prepare: () throws -> Void, _ command: [String]) throws -> Void
 
-    /// The benchmark's cluster, started on first use: durable, with the memory a server of a
-    /// few GiB would give PostgreSQL.
-    static let started = Result { try PostgresServer(durable: true) }
+    /// The benchmark's cluster, started on first use: durable, with the memory and WAL room a
+    /// server of a few GiB would give PostgreSQL (Debian's defaults are for a small machine).
+    static let started = Result { try PostgresServer(durable: true, settings: ["shared_buffers=1GB", "max_wal_size=8GB", "wal_buffers=64MB"]) }
 
     static func measure(intake: String, dir: String, csv: String, nightly: String, _ measure: Measure) throws {
         let server = try started.get()

@@ -212,6 +212,22 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
         }
     }
 
+    /// A file that breaks part-way (a quote that never closes, after thousands of rows already
+    /// sent to the store) is rejected whole, and the store takes the next file as usual.
+    @Test(arguments: StoreKind.allCases) func aFileThatBreaksPartWayIsRejectedWhole(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            var broken = Self.header
+            for i in 0..<20_000 { broken += "B-\(i),b\(i)@x.io,Name \(i),,,,\n" }
+            broken += "B-x,\"never closed,,,,,\n"
+            let outcome = try store.importText(broken, name: "broken.csv")
+            #expect(outcome.fileError?.contains("broken.csv") == true, "\(outcome.fileError ?? "no error")")
+            #expect(try store.count("customers") == 0)
+            let next = try store.importText(Self.header + "A,a@x.io,Ann,,,,\n", name: "next.csv")
+            #expect(next.record.created == 1)
+            #expect(try store.count("customers") == 1)
+        }
+    }
+
     /// Each mode, on a file that creates, changes, repeats and leaves alone: both stores give the
     /// same Rows sheet, the same counts and the same customers.
     @Test(arguments: ImportMode.allCases) func storesAgree(_ mode: ImportMode) throws {

@@ -19,8 +19,9 @@ public final class PostgresServer: Sendable {
 
     private static let started: Result<PostgresServer, any Error> = Result { try PostgresServer(durable: false) }
 
-    /// Starts a cluster of its own; `durable` keeps fsync and full-page writes on.
-    public init(durable: Bool) throws {
+    /// Starts a cluster of its own; `durable` keeps fsync and full-page writes on; `settings`
+    /// are more server settings (`shared_buffers=1GB`), each a `-c` of the server.
+    public init(durable: Bool, settings: [String] = []) throws {
         guard let bin = Self.binDirectory() else {
             throw TestFailure("PostgreSQL is not installed (apt-get install postgresql; make test does it)")
         }
@@ -36,7 +37,7 @@ public final class PostgresServer: Sendable {
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         let runAs = getuid() == 0 ? "postgres" : ""
-        _ = try spawnChild("/bin/sh", [script, bin, base, String(port), runAs, durable ? "on" : "off"], stdout: base + "/cluster.out", stderr: base + "/cluster.err", stdin: fds[0])
+        _ = try spawnChild("/bin/sh", [script, bin, base, String(port), runAs, durable ? "on" : "off"] + settings, stdout: base + "/cluster.out", stderr: base + "/cluster.err", stdin: fds[0])
         close(fds[0])
         let ready = waitUntil(timeout: 60) { self.output.contains("ready") || self.output.contains("failed") }
         guard ready, output.contains("ready") else {
@@ -75,6 +76,9 @@ public final class PostgresServer: Sendable {
     /// the test process's pipe to close and clean up.
     private static let script = #"""
         BIN=$1 BASE=$2 PORT=$3 RUNAS=$4 DURABLE=$5
+        shift 5
+        EXTRA=""
+        for setting in "$@"; do EXTRA="$EXTRA -c $setting"; done
         as_owner() { if [ -n "$RUNAS" ]; then setpriv --reuid="$RUNAS" --regid="$RUNAS" --init-groups "$@"; else "$@"; fi; }
         [ -n "$RUNAS" ] && chown "$RUNAS": "$BASE"
         if ! as_owner "$BIN/initdb" -D "$BASE/data" -U intake --auth=trust -E UTF8 --locale=C --no-sync >"$BASE/initdb.log" 2>&1; then
@@ -83,7 +87,7 @@ public final class PostgresServer: Sendable {
         # Not through the function: a function in the background is a subshell, and $! would be
         # that subshell, not the server the signal below must reach.
         set -- "$BIN/postgres" -D "$BASE/data" -p "$PORT" -k "$BASE" -c listen_addresses=127.0.0.1 \
-            -c fsync=$DURABLE -c synchronous_commit=$DURABLE -c full_page_writes=$DURABLE -c max_connections=200
+            -c fsync=$DURABLE -c synchronous_commit=$DURABLE -c full_page_writes=$DURABLE -c max_connections=200 $EXTRA
         if [ -n "$RUNAS" ]; then
             setpriv --reuid="$RUNAS" --regid="$RUNAS" --init-groups "$@" >"$BASE/server.log" 2>&1 &
         else
