@@ -174,7 +174,7 @@ public final class Importer {
                                 logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(row.number)"])
                             }
                         case .success(let customer):
-                            if let result = try writer.take(customer, row: row.number, cells: row.cells) {
+                            if let result = try writer.take(customer, row: row.number, shownID: prepared.externalID, cells: row.cells) {
                                 settle(row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: row.cells)
                             }
                         }

@@ -41,9 +41,10 @@ public protocol ImportStore: AnyObject {
 public protocol CustomerRowWriter: AnyObject {
     /// Whether verdicts come only from ``finishRows(_:)``.
     var defersVerdicts: Bool { get }
-    /// Takes the customer of file row `row` (whose `cells` a deferring store gives back if it
-    /// rejects the row); returns its verdict, or nil when it comes later.
-    func take(_ customer: CustomerUpdate, row: Int, cells: [String]) throws -> UpsertResult?
+    /// Takes the customer of file row `row` (`shownID` is its id as the file wrote it, for the
+    /// result; `cells` a deferring store gives back if it rejects the row); returns its verdict,
+    /// or nil when it comes later.
+    func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult?
     /// Takes a row that failed validation (deferring stores only), to give it back in order.
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws
     /// After the last row: the deferred verdicts in row order (none from a store that does not
@@ -109,7 +110,9 @@ public final class SQLiteImportStore: ImportStore {
 extension CustomerWriter: CustomerRowWriter {
     public var defersVerdicts: Bool { false }
 
-    public func take(_ customer: CustomerUpdate, row: Int, cells: [String]) throws -> UpsertResult? { try apply(customer, row: row) }
+    public func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult? {
+        try apply(customer, row: row)
+    }
 
     public func reject(row: Int, externalID: String, message: String, cells: [String]) throws {}
 

@@ -20,18 +20,48 @@ public final class PostgresConnection {
     /// `PGPASSFILE`), as for psql.
     /// - Throws: ``PostgresError`` with the server's or libpq's reason.
     public init(_ url: String) throws(PostgresError) {
-        guard let handle = PQconnectdb(url) else { throw PostgresError(message: "libpq could not allocate a connection") }
+        // A server that vanished (power loss, a partition) must not hold a node forever: connect
+        // within 10 s, and let TCP give up on a silent peer within about 30 s. Listed before the
+        // URL, whose own values win (libpq takes the last value of a keyword).
+        let defaults = [("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "10"), ("keepalives_interval", "5"),
+                        ("keepalives_count", "3"), ("tcp_user_timeout", "30000")]
+        let keywords = (defaults.map(\.0) + ["dbname"]).map { strdup($0) } + [nil]
+        let values = (defaults.map(\.1) + [url]).map { strdup($0) } + [nil]
+        defer { (keywords + values).forEach { free($0) } }
+        let connected = keywords.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { k in
+            values.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 1) }
+        }
+        guard let handle = connected else { throw PostgresError(message: "libpq could not allocate a connection") }
         guard PQstatus(handle) == CONNECTION_OK else {
             let error = PostgresError(result: nil, connection: handle, sql: nil)
             PQfinish(handle)
             throw error
         }
         self.handle = handle
-        // Intake's text is UTF-8 and its timestamps are UTC text; notices (NOTICE: … already
-        // exists) would go to stderr otherwise. JIT compilation is off: an import's statements
-        // run once each over a table without statistics, whose guessed cost sets JIT off for
-        // a third of a second per statement and wins nothing back.
-        try execute("SET client_encoding = 'UTF8'; SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET jit = off")
+        try configureSession()
+    }
+
+    /// The session's settings, after connecting and after a reconnect.
+    ///
+    /// Intake's text is UTF-8 and its timestamps are UTC text; notices (NOTICE: … already exists)
+    /// would go to stderr otherwise. JIT compilation is off: an import's statements run once each
+    /// over a table without statistics, whose guessed cost sets JIT off for a third of a second
+    /// per statement and wins nothing back. The server-side keepalives let the server end this
+    /// session, and with it the partner turns and locks it holds, soon after this node vanishes.
+    private func configureSession() throws(PostgresError) {
+        try execute("""
+            SET client_encoding = 'UTF8'; SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET jit = off;
+            SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 30000
+            """)
+    }
+
+    /// After a failure: when the connection itself broke (the server restarted or failed over),
+    /// connect again, so the next statement works. What the session held (a transaction, temporary
+    /// tables, advisory locks) is gone with it; the failed statement is not repeated.
+    private func recoverIfBroken() {
+        guard PQstatus(handle) == CONNECTION_BAD else { return }
+        PQreset(handle)
+        if PQstatus(handle) == CONNECTION_OK { try? configureSession() }
     }
 
     deinit { PQfinish(handle) }
@@ -41,6 +71,17 @@ public final class PostgresConnection {
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         try check(result, sql: sql)
+    }
+
+    /// Commits the open transaction. A transaction a failed statement aborted answers COMMIT
+    /// with ROLLBACK, which is an error here, not a success.
+    public func commit() throws(PostgresError) {
+        let result = PQexec(handle, "COMMIT")
+        defer { PQclear(result) }
+        try check(result, sql: "COMMIT")
+        guard let tag = PQcmdStatus(result), String(cString: tag) == "COMMIT" else {
+            throw PostgresError(message: "the transaction was rolled back, not committed (a statement in it had failed)", sql: "COMMIT")
+        }
     }
 
     /// Runs `sql` with `parameters` ($1, $2, … in text format; nil is NULL) and returns its rows.
@@ -65,22 +106,30 @@ public final class PostgresConnection {
         let sent = try withParameters(parameters) { values in
             PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
-        guard sent == 1 else { throw PostgresError(result: nil, connection: handle, sql: sql) }
-        PQsetSingleRowMode(handle)
+        guard sent == 1 else {
+            let error = PostgresError(result: nil, connection: handle, sql: sql)
+            recoverIfBroken()
+            throw error
+        }
+        // Without single-row mode every row would arrive in one result at the end: still read
+        // below, only not streamed.
+        _ = PQsetSingleRowMode(handle)
         var failure: (any Error)?
         // Every result must be read, even after a failure, before the connection takes another query.
         while let result = PQgetResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
-            case PGRES_SINGLE_TUPLE:
-                guard failure == nil else { continue }
-                do { try each(Self.row(0, of: result)) } catch { failure = error }
-            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+            case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK:
+                for index in 0..<PQntuples(result) where failure == nil {
+                    do { try each(Self.row(index, of: result)) } catch { failure = error }
+                }
+            case PGRES_COMMAND_OK:
                 continue
             default:
                 if failure == nil { failure = PostgresError(result: result, connection: handle, sql: sql) }
             }
         }
+        if failure != nil { recoverIfBroken() }
         if let failure { throw failure }
     }
 
@@ -98,7 +147,7 @@ public final class PostgresConnection {
         try execute("BEGIN")
         do {
             let value = try body()
-            try execute(commit ? "COMMIT" : "ROLLBACK")
+            if commit { try self.commit() } else { try execute("ROLLBACK") }
             return value
         } catch {
             try? execute("ROLLBACK")
@@ -109,7 +158,10 @@ public final class PostgresConnection {
     func check(_ result: OpaquePointer?, sql: String?) throws(PostgresError) {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
-        default: throw PostgresError(result: result, connection: handle, sql: sql)
+        default:
+            let error = PostgresError(result: result, connection: handle, sql: sql)
+            recoverIfBroken()
+            throw error
         }
     }
 
@@ -224,12 +276,18 @@ public final class CopyIn {
     }
 
     /// COPY's text format: backslash, tab, newline and carriage return are escaped; the rest is
-    /// copied as is, in runs.
+    /// copied as is, in runs. PostgreSQL's text cannot hold a NUL at all: one (only ever in a row
+    /// rejected for it, shown on the Rejected sheet) becomes U+FFFD, the replacement character.
     static func escape(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
         var start = 0
         for (index, byte) in bytes.enumerated() {
             let escaped: UInt8
             switch byte {
+            case 0:
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                buffer.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                start = index + 1
+                continue
             case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
             case UInt8(ascii: "\t"): escaped = UInt8(ascii: "t")
             case UInt8(ascii: "\n"): escaped = UInt8(ascii: "n")

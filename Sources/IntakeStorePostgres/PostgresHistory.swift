@@ -14,10 +14,12 @@ public final class PostgresHistory: HistoryStore {
     public func undo(_ id: Int64, force: Bool, now: String) throws -> ImportHistory.UndoReport {
         try store.transaction(commit: true) {
             typealias Refusal = ImportHistory.Refusal
-            guard let record = try store.findImport(id) else { throw Refusal(message: "there is no import \(id)") }
-            let partner = record.partner
-            // One undo or import of the partner at a time (the import's own lock).
+            guard let found = try store.findImport(id) else { throw Refusal(message: "there is no import \(id)") }
+            let partner = found.partner
+            // One undo, prune or import of the partner at a time (the import's own lock); the
+            // record is read again under it, as another undo may have finished meanwhile.
             try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+            guard let record = try store.findImport(id) else { throw Refusal(message: "there is no import \(id)") }
             if let undone = record.undoneAt { throw Refusal(message: "import \(id) was already undone at \(undone) UTC") }
             guard record.status == .completed else {
                 throw Refusal(message: "import \(id) is \(record.status.rawValue); only completed imports change customers and can be undone")

@@ -57,16 +57,20 @@ public final class PostgresImportStore: ImportStore {
     }
 
     public func pruneUndo(partner: String, finishedBefore cutoff: String, now: String) throws -> Int {
-        let expired = try connection.query("""
-            UPDATE imports SET undo_pruned_at = $3
-            WHERE partner = $1 AND finished_at < $2 AND status = 'completed' AND undo_pruned_at IS NULL
-            RETURNING id
-            """, [partner, cutoff, now]).count
-        try connection.query("""
-            DELETE FROM customer_changes WHERE partner = $1 AND import_id IN (
-                SELECT id FROM imports WHERE partner = $1 AND finished_at < $2)
-            """, [partner, cutoff])
-        return expired
+        // Under the partner's import lock: an undo never sees half a prune.
+        try connection.transaction {
+            try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+            let expired = try connection.query("""
+                UPDATE imports SET undo_pruned_at = $3
+                WHERE partner = $1 AND finished_at < $2 AND status = 'completed' AND undo_pruned_at IS NULL
+                RETURNING id
+                """, [partner, cutoff, now]).count
+            try connection.query("""
+                DELETE FROM customer_changes WHERE partner = $1 AND import_id IN (
+                    SELECT id FROM imports WHERE partner = $1 AND finished_at < $2)
+                """, [partner, cutoff])
+            return expired
+        }
     }
 
     /// File imports (not the API's single writes), newest first; one partner's, or everyone's.

@@ -22,6 +22,11 @@ final class PostgresRowWriter: CustomerRowWriter {
     private let mode: ImportMode
     private let now: String
     private let copy: CopyIn
+    /// Rows staged so far.
+    private var staged = 0
+    /// From this many rows on, the file is joined whole against the partner's customers rather
+    /// than looked up row by row (about where a scan of a large partner costs less).
+    static let setBasedRows = 20_000
     /// The ids this file brought so far, as a Bloom filter: flat memory for any file.
     private var seen = BloomFilter(bits: 1 << 24)
 
@@ -36,14 +41,15 @@ final class PostgresRowWriter: CustomerRowWriter {
         // Dropped at the transaction's end, committed or rolled back (a check).
         try connection.execute("""
             CREATE TEMP TABLE intake_rows (
-                row bigint NOT NULL, external_id text NOT NULL, email text, name text, phone text, created_at text,
-                attributes text, rejection text, cells text
+                row bigint NOT NULL, external_id text COLLATE "C" NOT NULL, email text, name text, phone text, created_at text,
+                attributes text, rejection text, cells text, shown_id text
             ) ON COMMIT DROP;
             """)
         copy = try connection.copyIn("COPY intake_rows FROM STDIN")
     }
 
-    func take(_ customer: CustomerUpdate, row: Int, cells: [String]) throws -> UpsertResult? {
+    func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult? {
+        staged += 1
         copy.integer(row)
         for field in [customer.externalID, customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON] {
             copy.field(field)
@@ -57,16 +63,20 @@ final class PostgresRowWriter: CustomerRowWriter {
         } else {
             copy.null()
         }
+        // The id as the file wrote it (spaces and all), for the result workbook, when it differs.
+        copy.field(shownID == customer.externalID ? nil : shownID)
         try copy.endRow()
         return nil
     }
 
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws {
+        staged += 1
         copy.integer(row)
         copy.field(externalID)
         for _ in 0..<5 { copy.null() }
         copy.field(message)
         copy.packed(cells)
+        copy.null()
         try copy.endRow()
     }
 
@@ -74,10 +84,10 @@ final class PostgresRowWriter: CustomerRowWriter {
         try copy.finish()
         let parameters: [String?] = [partner, String(importID), now]
         // The staged rows have no statistics, and the planner's guess (a few hundred rows) makes
-        // it look each one up through the index; for a file of any size a hash join of the whole
-        // file against the partner's customers is the plan that scales. The memory lets that
-        // join and the final sort by row stay in memory for a million rows.
-        try connection.execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'")
+        // it look each one up through the index: right for a small file, while for a large one a
+        // hash join of the whole file against the partner's customers is the plan that scales.
+        // The memory lets that join and the final sort by row stay in memory for a million rows.
+        if staged >= Self.setBasedRows { try connection.execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'") }
         // The ids the file repeats, usually none: a hash aggregate, no sort of the whole file.
         try connection.execute("""
             CREATE TEMP TABLE intake_repeats ON COMMIT DROP AS
@@ -103,7 +113,7 @@ final class PostgresRowWriter: CustomerRowWriter {
             WHERE p.status = 'updated'
             ORDER BY p.row
             """, parameters)
-        try connection.stream("SELECT row, external_id, status, first_row, rejection, cells FROM intake_plan ORDER BY row") { fields in
+        try connection.stream("SELECT row, coalesce(shown_id, external_id), status, first_row, rejection, cells FROM intake_plan ORDER BY row") { fields in
             let row = Int(fields[0] ?? "") ?? 0
             let externalID = fields[1] ?? ""
             let cells = fields[5].map(CellPacking.unpack) ?? []
@@ -139,11 +149,11 @@ final class PostgresRowWriter: CustomerRowWriter {
         }
         return """
             CREATE TEMP TABLE intake_plan ON COMMIT DROP AS
-            SELECT row, external_id, email, name, phone, created_at, attributes, rejection, first_row,
+            SELECT row, external_id, shown_id, email, name, phone, created_at, attributes, rejection, first_row,
                    old_email, old_name, old_phone, old_created_at, old_attributes, old_by, old_at, old_row, status,
                    CASE WHEN status IN ('rejected', 'repeated', 'already_exists', 'not_found') THEN cells END AS cells
             FROM (
-                SELECT f.row, f.external_id, f.email, f.name, f.phone, f.created_at, f.attributes, f.rejection, f.cells,
+                SELECT f.row, f.external_id, f.shown_id, f.email, f.name, f.phone, f.created_at, f.attributes, f.rejection, f.cells,
                        d.first_row,
                        c.email AS old_email, c.name AS old_name, c.phone AS old_phone, c.created_at AS old_created_at,
                        c.custom_attributes AS old_attributes, c.updated_by_import AS old_by, c.updated_at AS old_at,

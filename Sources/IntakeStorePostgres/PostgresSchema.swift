@@ -7,6 +7,9 @@
 /// key is a trigger per row, half of a fresh import's insert time; Intake writes both sides in
 /// one transaction.
 ///
+/// Ids and partner names compare by bytes (`COLLATE "C"`), as in SQLite, whatever the
+/// database's locale: exports list customers in the same order on both stores.
+///
 /// Every key and index leads with `partner`, so the tables can be partitioned or distributed by
 /// partner (Citus: `SELECT create_distributed_table('customers', 'partner')`, and the same for
 /// `imports` and `customer_changes`). Timestamps stay UTC text, as in SQLite, so both stores give
@@ -17,7 +20,7 @@ public enum PostgresSchema {
         // 1: the import path: the history, customers, and what each import changed.
         """
         CREATE TABLE imports (
-            partner        text NOT NULL,
+            partner        text COLLATE "C" NOT NULL,
             id             bigint GENERATED ALWAYS AS IDENTITY,
             file_name      text NOT NULL,
             sha256         text NOT NULL,
@@ -47,8 +50,8 @@ public enum PostgresSchema {
         CREATE INDEX imports_by_hash ON imports (partner, sha256);
 
         CREATE TABLE customers (
-            partner           text NOT NULL,
-            external_id       text NOT NULL,
+            partner           text COLLATE "C" NOT NULL,
+            external_id       text COLLATE "C" NOT NULL,
             email             text,
             name              text,
             phone             text,
@@ -62,10 +65,10 @@ public enum PostgresSchema {
         );
 
         CREATE TABLE customer_changes (
-            partner     text NOT NULL,
+            partner     text COLLATE "C" NOT NULL,
             id          bigint GENERATED ALWAYS AS IDENTITY,
             import_id   bigint NOT NULL,
-            external_id text NOT NULL,
+            external_id text COLLATE "C" NOT NULL,
             action      text NOT NULL CHECK (action IN ('created', 'updated', 'undone')),
             before      json,
             after       json,
@@ -179,6 +182,12 @@ public enum PostgresSchema {
             CREATE TABLE IF NOT EXISTS intake_schema (version integer NOT NULL);
             """)
         defer { try? connection.execute("SELECT pg_advisory_unlock(\(advisoryLockKey))") }
+        // Intake's text is UTF-8 (Cyrillic names, accents): a database in another encoding would
+        // refuse rows one file at a time.
+        let encoding = try connection.scalar("SHOW server_encoding") ?? ""
+        guard encoding == "UTF8" else {
+            throw PostgresError(message: "the database's encoding is \(encoding); Intake needs UTF8 (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)")
+        }
         var version = Int(try connection.scalar("SELECT max(version) FROM intake_schema") ?? "0") ?? 0
         while version < migrations.count {
             try connection.execute("BEGIN")

@@ -124,8 +124,10 @@ final class FileProcessor {
                 logger.info("claimed", metadata: ["partner": "\(partner)", "file": "\(name)", "size": "\(size)", "journal": "\(id)"])
                 entry = try journal.entry(id)
             } catch {
-                // The file is in the processing area without an entry: the next start adopts it.
+                // The file is in the processing area without an entry: the next start (or, with
+                // its reservation dropped, another node's rescan) adopts it.
                 logger.error("cannot record the claim", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+                releaseReservation(partner: partner, name: name, check: check, inode: reservation)
                 return .processed
             }
             if let marker { archiveMarker(marker, partner: partner, token: processingName.token) }

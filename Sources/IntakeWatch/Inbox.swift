@@ -17,6 +17,8 @@ final class Inbox: Sendable {
     let root: DataRoot
     private let clock: any TimeSource
     private let counter = Atomic<Int>(0)
+    /// Random per process: nodes on other machines sharing the data root may have the same pid.
+    private static let processNonce = UInt32.random(in: 0...UInt32.max)
 
     init(root: DataRoot, clock: any TimeSource) {
         self.root = root
@@ -137,7 +139,7 @@ final class Inbox: Sendable {
     /// A token unique to this claim or refusal: the wall-clock second, the process and a counter.
     private func nextToken() -> String {
         let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return "\(Int(clock.wallSeconds()))-\(getpid())-\(n)"
+        return "\(Int(clock.wallSeconds()))-\(getpid())-\(Self.processNonce)-\(n)"
     }
 }
 

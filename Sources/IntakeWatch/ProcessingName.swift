@@ -2,7 +2,7 @@ import IntakeSystem
 
 /// The name a claimed file gets in the processing area, encoded and decoded in this one place.
 ///
-/// `<claim token>.<kind>--<the partner's file name>`, where the token is `<epoch>-<pid>-<n>` and
+/// `<claim token>.<kind>--<the partner's file name>`, where the token is `<epoch>-<pid>-<nonce>-<n>` and
 /// the kind is `import` or `check`. The token and kind are ours and hold no `--`, so the first
 /// `--` ends them whatever the partner named the file: an upload called `check--x.csv` stays an
 /// import. The journal, not the name, says what a file is wherever it has an entry; the name is

@@ -30,10 +30,20 @@ extension WatchService {
             for candidate in tracker.candidates.values.sorted(by: { $0.path < $1.path }) {
                 logger.info("still settling; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
             }
-            for candidate in ready {
+            let sorted = ready.map { candidate in
                 // An XLSX without its zip directory is waited for since it last changed.
-                let outcome = p.handleReady(partner: candidate.partner, name: candidate.name, check: candidate.check, incompleteSince: candidate.lastChange)
-                if outcome == .busy || outcome == .incomplete {
+                var c = candidate
+                c.incompleteSince = c.lastChange
+                return c
+            }.sorted { ($0.signature.modified, $0.name) < ($1.signature.modified, $1.name) }
+            // Nodes sharing the journal: only the node with a partner's turn takes its files.
+            let outcomes = p.journal.sharedByNodes
+                ? p.handleReadyInTurns(sorted)
+                : sorted.map { p.handleReady(partner: $0.partner, name: $0.name, check: $0.check, incompleteSince: $0.incompleteSince) }
+            for (candidate, outcome) in zip(sorted, outcomes) {
+                if outcome == .otherNodesTurn {
+                    logger.info("another node has this partner's turn; left to it", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
+                } else if outcome == .busy || outcome == .incomplete {
                     logger.info("not finished yet; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
                 }
             }

@@ -30,7 +30,7 @@ struct StorageOptions: ParsableArguments {
     var databasePath: String { chosenDB ?? dataRoot.database }
 
     /// The PostgreSQL URL when the store is a server rather than a file.
-    var postgresURL: String? { chosenDB.flatMap(postgresURL(_:)) }
+    var postgresURL: String? { chosenDB.flatMap(serverAddress(_:)) }
 
     func openDatabase() throws -> Database {
         if postgresURL != nil {
@@ -41,7 +41,13 @@ struct StorageOptions: ParsableArguments {
     }
 
     /// The store an import writes to: PostgreSQL when `--db` is its URL, else SQLite.
-    func openImportStore() throws -> any ImportStore {
+    /// `settingsDatabase` is `database:` of the settings file the command loaded (`--config`),
+    /// which `--db` overrides.
+    func openImportStore(settingsDatabase: String? = nil) throws -> any ImportStore {
+        if db == nil, let chosen = settingsDatabase {
+            if let url = serverAddress(chosen) { return try PostgresImportStore(url: url) }
+            return SQLiteImportStore(database: try Database(path: chosen))
+        }
         if let postgresURL { return try PostgresImportStore(url: postgresURL) }
         return SQLiteImportStore(database: try openDatabase())
     }
@@ -108,7 +114,7 @@ struct Import: ParsableCommand {
         readOptions.delimiter = flags.delimiter ?? readOptions.delimiter
         let outbox = self.outbox ?? storage.dataRoot.outbox(partner)
         try FileSystem.createDirectories(outbox)
-        let store = try storage.openImportStore()
+        let store = try storage.openImportStore(settingsDatabase: settings.database)
         var logger = Logger(label: "intake.import")
         logger.logLevel = logLevel
         let importer = Importer(store: store, logger: logger)
@@ -301,7 +307,10 @@ struct History: ParsableCommand {
     }
 }
 
-/// `text` when it is a PostgreSQL URL (rather than a SQLite file's path).
-func postgresURL(_ text: String) -> String? {
-    text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") ? text : nil
+/// `text` when it names a PostgreSQL server (a URL, or libpq's `host=… dbname=…`) rather than
+/// a SQLite file's path.
+func serverAddress(_ text: String) -> String? {
+    if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") { return text }
+    let keywords = ["host=", "hostaddr=", "dbname=", "port=", "user=", "service="]
+    return text.split(separator: " ").contains { word in keywords.contains { word.hasPrefix($0) } } ? text : nil
 }

@@ -85,7 +85,7 @@ struct Watch: AsyncParsableCommand {
         let store = db ?? settings.database
         var lease: NodeLease?
         defer { lease?.stop() }
-        if let store, let url = postgresURL(store) {
+        if let store, let url = serverAddress(store) {
             if http ?? settings.http.listen != nil {
                 throw ValidationError("the HTTP side (API, portal, metrics) runs on the SQLite store only so far; start this node without --http and http.listen")
             }

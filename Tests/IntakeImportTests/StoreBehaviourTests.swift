@@ -228,6 +228,32 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
         }
     }
 
+    /// A NUL byte in a row rejects that row on either store (PostgreSQL's text cannot hold it;
+    /// the Rejected sheet shows it as U+FFFD there), and the other rows go in.
+    @Test(arguments: StoreKind.allCases) func aNulByteRejectsItsRowOnly(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            let outcome = try store.importText(Self.header + "A,a@x.io,Ann,,,,\nN\u{0}1,n@x.io,Nul,,,,\nB,b@x.io,Bo,,,,\n")
+            #expect(outcome.fileError == nil)
+            #expect((outcome.record.created, outcome.record.rejected) == (2, 1))
+            #expect(try sheet(outcome.resultPath, "Rejected").count == 2)
+        }
+    }
+
+    /// An id written with spaces around it is stored trimmed and listed in the result as the file
+    /// wrote it, on both stores.
+    @Test func theResultShowsTheIdAsWritten() throws {
+        var listed: [[String]] = []
+        for kind in StoreKind.allCases {
+            try withStore(kind) { store in
+                let outcome = try store.importText(Self.header + "  A  ,a@x.io,Ann,,,,\n")
+                #expect(try store.customers().map { $0[0] } == ["A"])
+                listed.append(try sheet(outcome.resultPath, "Rows")[1])
+            }
+        }
+        #expect(listed.count == 2 && listed[0] == listed[1])
+        #expect(listed.first?[1] == "  A  ")
+    }
+
     /// Each mode, on a file that creates, changes, repeats and leaves alone: both stores give the
     /// same Rows sheet, the same counts and the same customers.
     @Test(arguments: ImportMode.allCases) func storesAgree(_ mode: ImportMode) throws {

@@ -43,6 +43,33 @@ import Testing
         #expect(try connection.scalar("SELECT 1") == "1", "the connection is usable after the failed copy")
     }
 
+    /// COMMIT of a transaction a failed statement aborted is answered ROLLBACK: an error here.
+    @Test func aCommitThatRollsBackIsAnError() throws {
+        let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
+        try connection.execute("CREATE TABLE t (n int)")
+        let error = try #require(throws: PostgresError.self) {
+            try connection.transaction(commit: true) {
+                try connection.execute("INSERT INTO t VALUES (1)")
+                _ = try? connection.execute("SELECT * FROM no_such_table")
+            }
+        }
+        #expect(error.message.contains("rolled back"))
+        #expect(try connection.scalar("SELECT count(*) FROM t") == "0")
+    }
+
+    /// A connection whose server session ended (a restart, a failover, an operator's
+    /// pg_terminate_backend) fails the statement in flight, then connects again for the next.
+    @Test func aBrokenConnectionConnectsAgain() throws {
+        let url = try PostgresServer.shared().newDatabase()
+        let connection = try PostgresConnection(url)
+        let pid = try #require(try connection.scalar("SELECT pg_backend_pid()"))
+        let other = try PostgresConnection(url)
+        try other.query("SELECT pg_terminate_backend($1::int)", [pid])
+        #expect(throws: PostgresError.self) { try connection.scalar("SELECT 1") }
+        #expect(try connection.scalar("SELECT 1") == "1")
+        #expect(try connection.scalar("SHOW jit") == "off", "the session's settings are made again")
+    }
+
     /// A rejected row's cells go through COPY packed into one field and come back exactly.
     @Test func cellsPackAndUnpackExactly() throws {
         let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
