@@ -7,7 +7,7 @@ import IntakeSystem
 extension Importer {
     /// Records a rejected file and writes a result workbook that says why.
     func rejectFile(_ request: ImportRequest, record: inout ImportRecord, reason: String,
-                            status: ImportRecord.Status = .rejected, hooks: ImportHooks) throws(ImportFailure) -> ImportOutcome {
+                    status: ImportRecord.Status = .rejected, hooks: ImportHooks) throws(ImportFailure) -> ImportOutcome {
         record.status = status
         record.error = reason
         record.rowsRead = 0

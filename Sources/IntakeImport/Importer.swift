@@ -193,7 +193,7 @@ public final class Importer {
                     try writer.finishRows { deferred in
                         switch deferred.outcome {
                         case .stored(let result, let cells):
-                            settle(deferred.row, deferred.externalID, RowVerdict(result, externalID: deferred.externalID), cells: cells)
+                            settle(deferred.row, deferred.externalID, RowVerdict(result, externalID: deferred.storedID), cells: cells)
                         case .rejected(let message, let cells):
                             settle(deferred.row, deferred.externalID, RowVerdict(rejected: message), cells: cells)
                         }

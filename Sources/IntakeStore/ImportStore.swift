@@ -55,7 +55,10 @@ public protocol CustomerRowWriter: AnyObject {
 /// A row's verdict given after the file's last row.
 public struct DeferredVerdict: Sendable {
     public var row: Int
+    /// The id as the file wrote it, for the result's line.
     public var externalID: String
+    /// The id as stored (trimmed), for the row's message.
+    public var storedID: String
     /// What the store did, or why the row was rejected before it; with the row's cells where the
     /// row was rejected.
     public var outcome: Outcome
@@ -65,9 +68,10 @@ public struct DeferredVerdict: Sendable {
         case rejected(message: String, cells: [String])
     }
 
-    public init(row: Int, externalID: String, outcome: Outcome) {
+    public init(row: Int, externalID: String, storedID: String? = nil, outcome: Outcome) {
         self.row = row
         self.externalID = externalID
+        self.storedID = storedID ?? externalID
         self.outcome = outcome
     }
 }

@@ -46,7 +46,9 @@ public final class CopyIn {
     func packed(_ cells: [String]) {
         separate()
         for var cell in cells {
-            buffer.append(contentsOf: String(cell.utf8.count).utf8)
+            // The length of the text as stored: a NUL becomes three bytes (see `escape`).
+            let nuls = cell.utf8.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+            buffer.append(contentsOf: String(cell.utf8.count + 2 * nuls).utf8)
             buffer.append(UInt8(ascii: ":"))
             cell.withUTF8 { Self.escape($0, into: &buffer) }
         }

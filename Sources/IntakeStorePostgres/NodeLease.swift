@@ -53,6 +53,7 @@ public final class NodeLease: Sendable {
     }
 
     private func renew(importing: String?) throws(PostgresError) {
+        try connection.value.reconnectIfBroken()
         try connection.value.query("""
             INSERT INTO nodes (id, host, pid, lease_until, importing) VALUES ($1, $2, $3::integer, now() + make_interval(secs => $4::float8), $5)
             ON CONFLICT (id) DO UPDATE SET last_seen = now(), lease_until = excluded.lease_until, importing = excluded.importing

@@ -17,14 +17,15 @@ public final class PostgresConnection {
 
     /// Connects with a libpq connection string or URL (`postgres://user@host:port/db?sslmode=require`);
     /// anything it leaves out comes from the `PG*` environment variables and `~/.pgpass` (or
-    /// `PGPASSFILE`), as for psql.
+    /// `PGPASSFILE`), as for psql, except the connect timeout (10 s) and TCP keepalives, which
+    /// Intake sets unless the URL does. Needs PostgreSQL 10 or later.
     /// - Throws: ``PostgresError`` with the server's or libpq's reason.
     public init(_ url: String) throws(PostgresError) {
         // A server that vanished (power loss, a partition) must not hold a node forever: connect
-        // within 10 s, and let TCP give up on a silent peer within about 30 s. Listed before the
-        // URL, whose own values win (libpq takes the last value of a keyword).
+        // within 10 s, and let TCP keepalives give up on a silent peer within about 25 s. Listed
+        // before the URL, whose own values win (libpq takes the last value of a keyword).
         let defaults = [("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "10"), ("keepalives_interval", "5"),
-                        ("keepalives_count", "3"), ("tcp_user_timeout", "30000")]
+                        ("keepalives_count", "3")]
         let keywords = (defaults.map(\.0) + ["dbname"]).map { strdup($0) } + [nil]
         let values = (defaults.map(\.1) + [url]).map { strdup($0) } + [nil]
         defer { (keywords + values).forEach { free($0) } }
@@ -51,20 +52,39 @@ public final class PostgresConnection {
     private func configureSession() throws(PostgresError) {
         try execute("""
             SET client_encoding = 'UTF8'; SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET jit = off;
-            SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 30000
+            SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3
             """)
     }
 
-    /// After a failure: when the connection itself broke (the server restarted or failed over),
-    /// connect again, so the next statement works. What the session held (a transaction, temporary
-    /// tables, advisory locks) is gone with it; the failed statement is not repeated.
-    private func recoverIfBroken() {
+    /// When the connection broke (the server restarted or failed over), connects again. Called
+    /// only at points where nothing of the old session is relied on: before a node takes a
+    /// partner's turn (a session lock, gone with the session) and before a lease renewal. A
+    /// statement on a broken connection fails until then, so nothing runs on without the locks
+    /// it was started under.
+    /// - Throws: ``PostgresError`` when the server still cannot be reached or the session cannot
+    ///   be set up (the connection stays broken; the next call tries again).
+    public func reconnectIfBroken() throws(PostgresError) {
         guard PQstatus(handle) == CONNECTION_BAD else { return }
         PQreset(handle)
-        if PQstatus(handle) == CONNECTION_OK { try? configureSession() }
+        guard PQstatus(handle) == CONNECTION_OK else { throw PostgresError(result: nil, connection: handle, sql: nil) }
+        try configureSession()
     }
 
     deinit { PQfinish(handle) }
+
+    /// Whether `text` names a PostgreSQL server (a `postgres://` URL, or a libpq `key=value`
+    /// string libpq itself accepts) rather than a SQLite file's path.
+    public static func isConnectionString(_ text: String) -> Bool {
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") { return true }
+        guard text.contains("=") else { return false }
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(text, &error) else {
+            PQfreemem(error)
+            return false
+        }
+        PQconninfoFree(options)
+        return true
+    }
 
     /// Runs one or more statements without parameters.
     public func execute(_ sql: String) throws(PostgresError) {
@@ -106,11 +126,7 @@ public final class PostgresConnection {
         let sent = try withParameters(parameters) { values in
             PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
-        guard sent == 1 else {
-            let error = PostgresError(result: nil, connection: handle, sql: sql)
-            recoverIfBroken()
-            throw error
-        }
+        guard sent == 1 else { throw PostgresError(result: nil, connection: handle, sql: sql) }
         // Without single-row mode every row would arrive in one result at the end: still read
         // below, only not streamed.
         _ = PQsetSingleRowMode(handle)
@@ -129,7 +145,6 @@ public final class PostgresConnection {
                 if failure == nil { failure = PostgresError(result: result, connection: handle, sql: sql) }
             }
         }
-        if failure != nil { recoverIfBroken() }
         if let failure { throw failure }
     }
 
@@ -158,10 +173,7 @@ public final class PostgresConnection {
     func check(_ result: OpaquePointer?, sql: String?) throws(PostgresError) {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
-        default:
-            let error = PostgresError(result: result, connection: handle, sql: sql)
-            recoverIfBroken()
-            throw error
+        default: throw PostgresError(result: result, connection: handle, sql: sql)
         }
     }
 

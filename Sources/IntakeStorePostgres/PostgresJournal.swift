@@ -103,6 +103,9 @@ public final class PostgresJournal: JournalStore {
     }
 
     public func withPartnerTurn(_ partner: String, _ body: () -> Void) throws -> Bool {
+        // A connection that broke since is made again here, and only here in the watcher: the
+        // turn is a session lock, so work under it never outlives the session that holds it.
+        try connection.reconnectIfBroken()
         // Key space 2 of the two-key form: "driving this partner's files".
         guard try connection.scalar("SELECT pg_try_advisory_lock(2, hashtext($1))", [partner]) == "t" else { return false }
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(2, hashtext($1))", [partner]) }

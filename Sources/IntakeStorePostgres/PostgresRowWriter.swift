@@ -113,9 +113,12 @@ final class PostgresRowWriter: CustomerRowWriter {
             WHERE p.status = 'updated'
             ORDER BY p.row
             """, parameters)
-        try connection.stream("SELECT row, coalesce(shown_id, external_id), status, first_row, rejection, cells FROM intake_plan ORDER BY row") { fields in
+        try connection.stream("""
+            SELECT row, coalesce(shown_id, external_id), status, first_row, rejection, cells, external_id FROM intake_plan ORDER BY row
+            """) { fields in
             let row = Int(fields[0] ?? "") ?? 0
             let externalID = fields[1] ?? ""
+            let storedID = fields[6] ?? externalID
             let cells = fields[5].map(CellPacking.unpack) ?? []
             let result: UpsertResult
             switch fields[2] {
@@ -130,7 +133,7 @@ final class PostgresRowWriter: CustomerRowWriter {
             case "already_exists": result = .alreadyExists
             default: result = .notFound
             }
-            try each(DeferredVerdict(row: row, externalID: externalID, outcome: .stored(result, cells: cells)))
+            try each(DeferredVerdict(row: row, externalID: externalID, storedID: storedID, outcome: .stored(result, cells: cells)))
         }
     }
 
@@ -204,9 +207,11 @@ enum CellPacking {
         let bytes = Array(packed.utf8)
         var index = 0
         while index < bytes.count {
+            // Only what `CopyIn.packed` wrote comes here; a damaged value stops the cells, never traps.
             var length = 0
             while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
-                length = length * 10 + Int(bytes[index] &- UInt8(ascii: "0"))
+                guard bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), length < Int.max / 20 else { return cells }
+                length = length * 10 + Int(bytes[index] - UInt8(ascii: "0"))
                 index += 1
             }
             index += 1

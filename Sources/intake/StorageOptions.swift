@@ -60,7 +60,5 @@ struct StorageOptions: ParsableArguments {
 /// `text` when it names a PostgreSQL server (a URL, or libpq's `host=… dbname=…`) rather than
 /// a SQLite file's path.
 func serverAddress(_ text: String) -> String? {
-    if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") { return text }
-    let keywords = ["host=", "hostaddr=", "dbname=", "port=", "user=", "service="]
-    return text.split(separator: " ").contains { word in keywords.contains { word.hasPrefix($0) } } ? text : nil
+    PostgresConnection.isConnectionString(text) ? text : nil
 }

@@ -33,6 +33,14 @@ import Testing
         #expect(try connection.scalar("SELECT count(*) FROM t") == "20009")
     }
 
+    @Test func connectionStringsAreToldFromPaths() {
+        #expect(PostgresConnection.isConnectionString("postgres://u@h/db"))
+        #expect(PostgresConnection.isConnectionString("host=db dbname=intake"))
+        #expect(PostgresConnection.isConnectionString("host = db dbname = intake"))
+        #expect(!PostgresConnection.isConnectionString("/srv/intake/state/intake.sqlite"))
+        #expect(!PostgresConnection.isConnectionString("/srv/a b/x.sqlite"))
+    }
+
     @Test func aRefusedCopyRowIsAnError() throws {
         let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
         try connection.execute("CREATE TABLE t (n int)")
@@ -58,7 +66,8 @@ import Testing
     }
 
     /// A connection whose server session ended (a restart, a failover, an operator's
-    /// pg_terminate_backend) fails the statement in flight, then connects again for the next.
+    /// pg_terminate_backend) fails its statements until it is told to connect again, at a point
+    /// where nothing of the old session (a partner's turn) is relied on.
     @Test func aBrokenConnectionConnectsAgain() throws {
         let url = try PostgresServer.shared().newDatabase()
         let connection = try PostgresConnection(url)
@@ -66,6 +75,8 @@ import Testing
         let other = try PostgresConnection(url)
         try other.query("SELECT pg_terminate_backend($1::int)", [pid])
         #expect(throws: PostgresError.self) { try connection.scalar("SELECT 1") }
+        #expect(throws: PostgresError.self) { try connection.scalar("SELECT 1") }
+        try connection.reconnectIfBroken()
         #expect(try connection.scalar("SELECT 1") == "1")
         #expect(try connection.scalar("SHOW jit") == "off", "the session's settings are made again")
     }
@@ -74,7 +85,8 @@ import Testing
     @Test func cellsPackAndUnpackExactly() throws {
         let connection = try PostgresConnection(try PostgresServer.shared().newDatabase())
         try connection.execute("CREATE TABLE t (n int, cells text)")
-        let rows: [[String]] = [[], [""], ["a", "", "b:c", "12:34", "ünï", "\n\t\\"], [String(repeating: "é", count: 300), "1"]]
+        let rows: [[String]] = [[], [""], ["a", "", "b:c", "12:34", "ünï", "\n\t\\"], [String(repeating: "é", count: 300), "1"],
+                                ["N\u{0}1", "x\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}y", "after"]]
         let copy = try connection.copyIn("COPY t FROM STDIN")
         for (n, cells) in rows.enumerated() {
             copy.integer(n)
@@ -84,7 +96,9 @@ import Testing
         try copy.finish()
         var back: [[String]] = []
         try connection.stream("SELECT cells FROM t ORDER BY n") { back.append(CellPacking.unpack($0[0] ?? "")) }
-        #expect(back == rows)
+        // PostgreSQL's text holds no NUL: each comes back as U+FFFD, and the cells stay apart.
+        #expect(back == rows.map { $0.map { $0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") } })
+        #expect(CellPacking.unpack("99999999999999999999999999:x") == [], "a damaged length never traps")
     }
 
     /// Several nodes may start against a new database at once: one migrates, the others wait
