@@ -159,6 +159,14 @@ public final class Importer {
                         }
                     }
 
+                    /// Stops the import when the caller asks (a shutdown) or it runs past `max_seconds`.
+                    func checkpoint() throws {
+                        if let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
+                        if clock.monotonicSeconds() - started > policy.maxSeconds {
+                            throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(policy.maxSeconds)) seconds, the limit max_seconds; nothing was imported")
+                        }
+                    }
+
                     while let prepared = try pipeline.next() {
                         let row = prepared.row
                         record.rowsRead += 1
@@ -182,15 +190,12 @@ public final class Importer {
                             throw FileRejection(message: "\(request.fileName): the file has more than \(maxRows) data rows, over this partner's limit (max_rows)")
                         }
                         if record.rowsRead % 4096 == 0 {
-                            if let reason = hooks.shouldStop?() { throw ImportFailure.stopped(reason) }
+                            try checkpoint()
                             hooks.rowsSoFar?(record.rowsRead)
-                            if clock.monotonicSeconds() - started > policy.maxSeconds {
-                                throw FileRejection(message: "\(request.fileName): the import took longer than \(Int(policy.maxSeconds)) seconds, the limit max_seconds; nothing was imported")
-                            }
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
                     }
-                    try writer.finishRows { deferred in
+                    try writer.finishRows(checkpoint: checkpoint) { deferred in
                         switch deferred.outcome {
                         case .stored(let result, let cells):
                             settle(deferred.row, deferred.externalID, RowVerdict(result, externalID: deferred.storedID), cells: cells)

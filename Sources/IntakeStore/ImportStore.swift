@@ -36,10 +36,10 @@ public protocol ImportStore: AnyObject {
 ///
 /// A store decides each row's verdict either at once (SQLite: one lookup and write per row) or
 /// after the last row (PostgreSQL: the rows go in with `COPY` and one set-based upsert decides them
-/// all). A deferring store is handed the rejected rows too, so ``finishRows(_:)`` gives back every
+/// all). A deferring store is handed the rejected rows too, so ``finishRows(checkpoint:_:)`` gives back every
 /// row in the file's order and the result workbook stays in that order.
 public protocol CustomerRowWriter: AnyObject {
-    /// Whether verdicts come only from ``finishRows(_:)``.
+    /// Whether verdicts come only from ``finishRows(checkpoint:_:)``.
     var defersVerdicts: Bool { get }
     /// Takes the customer of file row `row` (`shownID` is its id as the file wrote it, for the
     /// result; `cells` a deferring store gives back if it rejects the row); returns its verdict,
@@ -48,8 +48,10 @@ public protocol CustomerRowWriter: AnyObject {
     /// Takes a row that failed validation (deferring stores only), to give it back in order.
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws
     /// After the last row: the deferred verdicts in row order (none from a store that does not
-    /// defer), then whatever the writer must undo on its connection.
-    func finishRows(_ each: (DeferredVerdict) throws -> Void) throws
+    /// defer), then whatever the writer must undo on its connection. A store with long work here
+    /// calls `checkpoint` between its steps, which throws to stop the import (a shutdown, a
+    /// time limit).
+    func finishRows(checkpoint: () throws -> Void, _ each: (DeferredVerdict) throws -> Void) throws
 }
 
 /// A row's verdict given after the file's last row.
@@ -120,5 +122,5 @@ extension CustomerWriter: CustomerRowWriter {
 
     public func reject(row: Int, externalID: String, message: String, cells: [String]) throws {}
 
-    public func finishRows(_ each: (DeferredVerdict) throws -> Void) throws { try finish() }
+    public func finishRows(checkpoint: () throws -> Void, _ each: (DeferredVerdict) throws -> Void) throws { try finish() }
 }

@@ -80,8 +80,9 @@ final class PostgresRowWriter: CustomerRowWriter {
         try copy.endRow()
     }
 
-    func finishRows(_ each: (DeferredVerdict) throws -> Void) throws {
+    func finishRows(checkpoint: () throws -> Void, _ each: (DeferredVerdict) throws -> Void) throws {
         try copy.finish()
+        try checkpoint()
         let parameters: [String?] = [partner, String(importID), now]
         // The staged rows have no statistics, and the planner's guess (a few hundred rows) makes
         // it look each one up through the index: right for a small file, while for a large one a
@@ -95,13 +96,16 @@ final class PostgresRowWriter: CustomerRowWriter {
             GROUP BY external_id HAVING count(*) > 1
             """)
         try connection.query(planSQL, [partner])
+        try checkpoint()
         try connection.query("""
             INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
                                    created_by_import, updated_by_import, updated_at, import_row)
             SELECT $1, external_id, email, name, phone, created_at, attributes::json, $2::bigint, $2::bigint, $3, row
             FROM intake_plan WHERE status = 'created'
             """, parameters)
+        try checkpoint()
         try connection.query(updateSQL, parameters)
+        try checkpoint()
         try connection.query("""
             INSERT INTO customer_changes (partner, import_id, external_id, action, before, after, changed_at)
             SELECT $1, $2::bigint, p.external_id, 'updated',
@@ -113,12 +117,16 @@ final class PostgresRowWriter: CustomerRowWriter {
             WHERE p.status = 'updated'
             ORDER BY p.row
             """, parameters)
+        try checkpoint()
+        var streamed = 0
         try connection.stream("""
             SELECT row, coalesce(shown_id, external_id), status, first_row, rejection, cells, external_id FROM intake_plan ORDER BY row
             """) { fields in
             let row = Int(fields[0] ?? "") ?? 0
             let externalID = fields[1] ?? ""
             let storedID = fields[6] ?? externalID
+            streamed += 1
+            if streamed % 4096 == 0 { try checkpoint() }
             let cells = fields[5].map(CellPacking.unpack) ?? []
             let result: UpsertResult
             switch fields[2] {

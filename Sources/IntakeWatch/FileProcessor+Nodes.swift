@@ -46,17 +46,43 @@ extension FileProcessor {
         }
     }
 
-    /// With the partner's turn held: drives its unfinished files in journal order. Stops at a file
+    /// With the partner's turn held: drives its unfinished files in the order they arrived (a
+    /// claimed file keeps its upload's modification time; ties in claim order). Stops at a file
     /// that cannot finish now (a shutdown, a retry later, settings to fix), so no later file of
-    /// the partner overtakes it; returns whether every file finished.
+    /// the partner overtakes it, and before importing a file while an upload that arrived
+    /// earlier still waits in the inbox (another node may not have seen it settle yet): whoever
+    /// claims that one drives both, in order. Returns whether every file finished.
     private func driveInTurn(_ partner: String) -> Bool {
-        for entry in ((try? journal.unfinished()) ?? []) where entry.partner == partner {
+        let entries = ((try? journal.unfinished()) ?? []).filter { $0.partner == partner }
+            .map { entry in (entry, FileSignature(path: entry.processingPath)?.modified ?? 0) }
+            .sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }
+        for (entry, arrived) in entries {
             if shuttingDown() || retries[entry.id] != nil { return false }
+            if entry.step == .claimed, let earlier = earlierUpload(of: partner, before: arrived) {
+                logger.debug("waiting for an upload that arrived earlier", metadata: [
+                    "partner": "\(partner)", "file": "\(entry.fileName)", "earlier": "\(earlier)",
+                ])
+                return false
+            }
             drive(entry)
             guard (try? journal.entry(entry.id))?.step == .archived else { return false }
         }
         return true
     }
+
+    /// An upload in `partner`'s inbox modified before `time` (nanoseconds since 1970), and within
+    /// the last few minutes: one about to be claimed. An older one that stays (held open, waiting
+    /// for a marker that never comes) stops holding later files back once that time is past.
+    private func earlierUpload(of partner: String, before time: Int64) -> String? {
+        let now = Int64(clock.wallSeconds() * 1e9)
+        return inbox.entries(partner).first { name in
+            guard let signature = FileSignature(path: root.inboxFile(partner, name)) else { return false }
+            return signature.modified < time && now - signature.modified < Self.earlierUploadWait
+        }
+    }
+
+    /// How long an earlier upload still in the inbox holds later files of its partner back.
+    static let earlierUploadWait: Int64 = 300 * 1_000_000_000
 
     /// The name an inbox file is reserved under: a check's is under `check/`.
     static func reservationName(_ name: String, check: Bool) -> String { check ? "check/" + name : name }

@@ -181,6 +181,25 @@ import Testing
         #expect(listed.first?[1] == "  A  ")
     }
 
+    /// On PostgreSQL most of a file's work comes after its last row (plan, writes, readback); a
+    /// shutdown asked for then still stops the import, and none of the file is kept.
+    @Test func aStopDuringTheSetBasedStepsRollsTheFileBack() throws {
+        try withStore(.postgres) { store in
+            let path = store.scratch + "/small.csv"
+            try writeFile(path, Self.header + "A,a@x.io,Ann,,,,\nB,b@x.io,Bo,,,,\n")
+            try store.root.prepare(partner: "acme")
+            let request = ImportRequest(path: path, partner: "acme", outbox: store.root.outbox("acme"))
+            // Two rows never reach the read loop's check (every 4,096 rows): only the store's
+            // checkpoints can see the stop.
+            let error = try #require(throws: ImportFailure.self) {
+                try store.importer.run(request, hooks: ImportHooks(shouldStop: { .shutdown }))
+            }
+            guard case .stopped(.shutdown) = error else { Issue.record("stopped for another reason: \(error)"); return }
+            #expect(try store.count("customers") == 0)
+            #expect(try store.count("imports") == 0)
+        }
+    }
+
     /// Each mode, on a file that creates, changes, repeats and leaves alone: both stores give the
     /// same Rows sheet, the same counts and the same customers.
     @Test(arguments: ImportMode.allCases) func storesAgree(_ mode: ImportMode) throws {
