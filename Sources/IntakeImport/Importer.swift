@@ -254,10 +254,7 @@ public final class Importer {
     /// because it means the file is bad, not the service.
     private func wrap<T>(_ body: () throws -> T) throws -> T {
         do { return try body() }
-        catch let e as SQLiteError { throw ImportFailure.database(e) }
-        catch let e as any StoreError { throw ImportFailure.store(e) }
-        catch let e as SystemError { throw ImportFailure.system(e) }
-        catch let e as ReportError { throw ImportFailure.report(e) }
+        catch where error is SQLiteError || error is any StoreError || error is SystemError || error is ReportError { throw ImportFailure(error) }
     }
 }
 

@@ -3,7 +3,7 @@
 /// ``imported(_:importID:sha256:size:outcome:now:)`` runs inside the import's transaction.
 ///
 /// A journal shared by several nodes also arbitrates between them: an inbox file is reserved
-/// before it is moved (``reserve(partner:inboxName:inode:)``), and a partner's files are driven
+/// before it is moved (``reserve(partner:fileName:check:inode:)``), and a partner's files are driven
 /// by one node at a time, in claim order (``withPartnerTurn(_:_:)``).
 public protocol JournalStore: AnyObject {
     /// Whether other nodes share this journal (and so the reservations and turns matter).
@@ -25,9 +25,9 @@ public protocol JournalStore: AnyObject {
     func knows(processingPath: String, partner: String, inode: Int64?) throws -> Bool
 
     /// Reserves an inbox file for this node before it is moved; false when a live node holds it.
-    func reserve(partner: String, inboxName: String, inode: Int64) throws -> Bool
+    func reserve(partner: String, fileName: String, check: Bool, inode: Int64) throws -> Bool
     /// Drops a reservation whose move did not happen.
-    func release(partner: String, inboxName: String, inode: Int64) throws
+    func release(partner: String, fileName: String, check: Bool, inode: Int64) throws
     /// Runs `body` while this node has `partner`'s turn; false (and `body` not run) when another
     /// node has it, which then drives the partner's files itself.
     func withPartnerTurn(_ partner: String, _ body: () -> Void) throws -> Bool
@@ -40,8 +40,8 @@ extension Journal: JournalStore {
         try knows(processingPath: processingPath)
     }
 
-    public func reserve(partner: String, inboxName: String, inode: Int64) throws -> Bool { true }
-    public func release(partner: String, inboxName: String, inode: Int64) throws {}
+    public func reserve(partner: String, fileName: String, check: Bool, inode: Int64) throws -> Bool { true }
+    public func release(partner: String, fileName: String, check: Bool, inode: Int64) throws {}
     public func withPartnerTurn(_ partner: String, _ body: () -> Void) throws -> Bool {
         body()
         return true

@@ -24,7 +24,6 @@ public final class PostgresJournal: JournalStore {
     }
 
     /// The reservation key of an inbox file: its name, under `check/` for a check.
-    /// (The same key as the watcher's `FileProcessor.reservationName`.)
     static func inboxName(_ fileName: String, check: Bool) -> String { check ? "check/" + fileName : fileName }
 
     public func claimed(partner: String, fileName: String, processingPath: String, dryRun: Bool, inode: Int64?, now: String) throws -> Int64 {
@@ -87,19 +86,19 @@ public final class PostgresJournal: JournalStore {
             """, [processingPath, partner, inode.map(String.init)]) == "t"
     }
 
-    public func reserve(partner: String, inboxName: String, inode: Int64) throws -> Bool {
+    public func reserve(partner: String, fileName: String, check: Bool, inode: Int64) throws -> Bool {
         try !connection.query("""
             INSERT INTO claims (partner, inbox_name, inode, node) VALUES ($1, $2, $3::bigint, $4)
             ON CONFLICT (partner, inbox_name, inode) DO UPDATE SET node = excluded.node, claimed_at = now()
             WHERE claims.node = excluded.node
                OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = claims.node AND n.lease_until > now())
             RETURNING node
-            """, [partner, inboxName, String(inode), node]).isEmpty
+            """, [partner, Self.inboxName(fileName, check: check), String(inode), node]).isEmpty
     }
 
-    public func release(partner: String, inboxName: String, inode: Int64) throws {
+    public func release(partner: String, fileName: String, check: Bool, inode: Int64) throws {
         try connection.query("DELETE FROM claims WHERE partner = $1 AND inbox_name = $2 AND inode = $3::bigint AND node = $4",
-                             [partner, inboxName, String(inode), node])
+                             [partner, Self.inboxName(fileName, check: check), String(inode), node])
     }
 
     public func withPartnerTurn(_ partner: String, _ body: () -> Void) throws -> Bool {

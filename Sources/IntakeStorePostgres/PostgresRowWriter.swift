@@ -51,9 +51,12 @@ final class PostgresRowWriter: CustomerRowWriter {
     func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult? {
         staged += 1
         copy.integer(row)
-        for field in [customer.externalID, customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON] {
-            copy.field(field)
-        }
+        copy.field(customer.externalID)
+        copy.field(customer.email)
+        copy.field(customer.name)
+        copy.field(customer.phone)
+        copy.field(customer.createdAt)
+        copy.field(customer.attributesJSON)
         copy.null()
         // The cells travel only with a row the plan may reject, for the Rejected sheet: any row
         // in create-only and update-only, else only a repeat of an id, which `seen` tells

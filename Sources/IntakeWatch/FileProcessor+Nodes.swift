@@ -56,11 +56,13 @@ extension FileProcessor {
         let entries = ((try? journal.unfinished()) ?? []).filter { $0.partner == partner }
             .map { entry in (entry, FileSignature(path: entry.processingPath)?.modified ?? 0) }
             .sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }
+        // Nothing is claimed while this runs, so the inbox is looked at once.
+        let waiting = earliestRecentUpload(of: partner)
         for (entry, arrived) in entries {
             if shuttingDown() || retries[entry.id] != nil { return false }
-            if entry.step == .claimed, let earlier = earlierUpload(of: partner, before: arrived) {
+            if entry.step == .claimed, let earlier = waiting, earlier.modified < arrived {
                 logger.debug("waiting for an upload that arrived earlier", metadata: [
-                    "partner": "\(partner)", "file": "\(entry.fileName)", "earlier": "\(earlier)",
+                    "partner": "\(partner)", "file": "\(entry.fileName)", "earlier": "\(earlier.name)",
                 ])
                 return false
             }
@@ -70,27 +72,24 @@ extension FileProcessor {
         return true
     }
 
-    /// An upload in `partner`'s inbox modified before `time` (nanoseconds since 1970), and within
-    /// the last few minutes: one about to be claimed. An older one that stays (held open, waiting
-    /// for a marker that never comes) stops holding later files back once that time is past.
-    private func earlierUpload(of partner: String, before time: Int64) -> String? {
+    /// The earliest upload in `partner`'s inbox modified within the last few minutes (nanoseconds
+    /// since 1970): one about to be claimed. An older one that stays (held open, waiting for a
+    /// marker that never comes) stops holding later files back once that time is past.
+    private func earliestRecentUpload(of partner: String) -> (name: String, modified: Int64)? {
         let now = Int64(clock.wallSeconds() * 1e9)
-        return inbox.entries(partner).first { name in
-            guard let signature = FileSignature(path: root.inboxFile(partner, name)) else { return false }
-            return signature.modified < time && now - signature.modified < Self.earlierUploadWait
-        }
+        return inbox.entries(partner)
+            .compactMap { name in FileSignature(path: root.inboxFile(partner, name)).map { (name: name, modified: $0.modified) } }
+            .filter { now - $0.modified < Self.earlierUploadWait }
+            .min { $0.modified < $1.modified }
     }
 
     /// How long an earlier upload still in the inbox holds later files of its partner back.
     static let earlierUploadWait: Int64 = 300 * 1_000_000_000
 
-    /// The name an inbox file is reserved under: a check's is under `check/`.
-    static func reservationName(_ name: String, check: Bool) -> String { check ? "check/" + name : name }
-
     /// Drops this node's reservation of a file it did not move after all.
     func releaseReservation(partner: String, name: String, check: Bool, inode: Int64?) {
         guard let inode else { return }
-        do { try journal.release(partner: partner, inboxName: Self.reservationName(name, check: check), inode: inode) } catch {
+        do { try journal.release(partner: partner, fileName: name, check: check, inode: inode) } catch {
             logger.error("cannot drop a reservation; it lapses with this node's lease", metadata: [
                 "partner": "\(partner)", "file": "\(name)", "error": "\(error)",
             ])

@@ -101,9 +101,8 @@ final class FileProcessor {
         // Nodes sharing the data root reserve the file first; the one that gets it moves it.
         let reservation = journal.sharedByNodes ? FileSystem.linkStatus(path).map { Int64(bitPattern: UInt64($0.st_ino)) } : nil
         if let inode = reservation {
-            let key = Self.reservationName(name, check: check)
             do {
-                guard try journal.reserve(partner: partner, inboxName: key, inode: inode) else { return .skipped }
+                guard try journal.reserve(partner: partner, fileName: name, check: check, inode: inode) else { return .skipped }
             } catch {
                 logger.error("cannot reserve the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
                 return .skipped

@@ -35,6 +35,11 @@ struct FileSignature: Equatable, Sendable {
 /// so tests drive it without sleeping.
 struct SettleTracker {
     struct Candidate: Equatable, Sendable {
+        /// Uploads in the order they arrived: last modified first, then by name.
+        static func arrivedBefore(_ a: Candidate, _ b: Candidate) -> Bool {
+            (a.signature.modified, a.name) < (b.signature.modified, b.name)
+        }
+
         var partner: String
         var name: String
         var path: String

@@ -35,7 +35,7 @@ extension WatchService {
                 var c = candidate
                 c.incompleteSince = c.lastChange
                 return c
-            }.sorted { ($0.signature.modified, $0.name) < ($1.signature.modified, $1.name) }
+            }.sorted(by: SettleTracker.Candidate.arrivedBefore)
             // Nodes sharing the journal: only the node with a partner's turn takes its files.
             let outcomes = p.journal.sharedByNodes
                 ? p.handleReadyInTurns(sorted)

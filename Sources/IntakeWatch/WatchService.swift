@@ -253,7 +253,7 @@ public final class WatchService: Service {
     private func processReady(_ tracker: inout SettleTracker, worker: BlockingWorker, processor: Unchecked<FileProcessor>, sharedJournal: Bool) async throws {
         // In the order the uploads arrived: last modified first, then by name.
         let ready = tracker.takeReady(now: clock.monotonicSeconds(), settle: { settleSeconds($0.partner) }) { FileSignature(path: $0) }
-            .sorted { ($0.signature.modified, $0.name) < ($1.signature.modified, $1.name) }
+            .sorted(by: SettleTracker.Candidate.arrivedBefore)
         if sharedJournal {
             let outcomes = try await worker.run { processor.value.handleReadyInTurns(ready) }
             for (candidate, outcome) in zip(ready, outcomes) { requeue(candidate, after: outcome, in: &tracker) }

@@ -56,7 +56,7 @@ enum NodesBench {
     }
 
     static func count(_ server: PostgresServer, _ database: String, _ sql: String) throws -> Int {
-        Int(try server.psql(database, sql).stdout.trimmingCharacters) ?? -1
+        Int(try PostgresServer.rows(server.url(database), sql).first ?? "") ?? -1
     }
 
     /// Polls `condition` every 100 ms (a benchmark's wait, not a test's) until it holds.

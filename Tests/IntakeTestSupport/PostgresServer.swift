@@ -61,6 +61,13 @@ public final class PostgresServer: Sendable {
         try runChild("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url(name), "-c", sql])
     }
 
+    /// The rows `sql` gives in the database at `url`, one line each, columns joined by `|`.
+    public static func rows(_ url: String, _ sql: String) throws -> [String] {
+        let result = try runChild("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        guard result.status == 0 else { throw TestFailure("psql: \(result.stderr)") }
+        return result.stdout.split(separator: "\n").map(String.init)
+    }
+
     private var output: String { log(named: "cluster.out") }
 
     private func log(named name: String) -> String { (try? String(contentsOfFile: base + "/" + name, encoding: .utf8)) ?? "" }

@@ -14,21 +14,21 @@ import Testing
         try body(nodes)
     }
 
-    func query(_ url: String, _ sql: String) throws -> [String] {
-        let result = try runChild("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        try #require(result.status == 0, "\(result.stderr)")
-        return result.stdout.split(separator: "\n").map(String.init)
+    func query(_ url: String, _ sql: String) throws -> [String] { try PostgresServer.rows(url, sql) }
+
+    /// Runs `body` with a new database and data root, on a thread of its own (it waits on child
+    /// processes for many seconds).
+    func onSharedRoot(_ body: @escaping @Sendable (_ url: String, _ root: String) throws -> Void) async throws {
+        try await onOwnThread {
+            let url = try PostgresServer.shared().newDatabase()
+            try withDaemonRoot { root in try body(url, root) }
+        }
     }
 
     func count(_ url: String, _ sql: String) throws -> Int { Int(try query(url, sql).first ?? "") ?? -1 }
 
     @Test func aBurstOverThreeNodesIsImportedOnceAndInOrder() async throws {
-        try await onOwnThread { try Self().aBurstOverThreeNodesIsImportedOnceAndInOrderBody() }
-    }
-
-    func aBurstOverThreeNodesIsImportedOnceAndInOrderBody() throws {
-        let url = try PostgresServer.shared().newDatabase()
-        try withDaemonRoot { root in
+        try await onSharedRoot { url, root in
             let partners = (0..<5).map { "p\($0)" }
             let setup = Daemon(root: root)
             for partner in partners { try setup.addPartner(partner) }
@@ -62,12 +62,7 @@ import Testing
     }
 
     @Test func aKilledNodesFileIsFinishedByAnotherExactlyOnce() async throws {
-        try await onOwnThread { try Self().aKilledNodesFileIsFinishedByAnotherExactlyOnceBody() }
-    }
-
-    func aKilledNodesFileIsFinishedByAnotherExactlyOnceBody() throws {
-        let url = try PostgresServer.shared().newDatabase()
-        try withDaemonRoot { root in
+        try await onSharedRoot { url, root in
             let setup = Daemon(root: root)
             try setup.addPartner("big")
             try withNodes(3, root: root, url: url) { nodes in
@@ -100,12 +95,7 @@ import Testing
     }
 
     @Test func aNewNodeJoinsWithoutImportingAgain() async throws {
-        try await onOwnThread { try Self().aNewNodeJoinsWithoutImportingAgainBody() }
-    }
-
-    func aNewNodeJoinsWithoutImportingAgainBody() throws {
-        let url = try PostgresServer.shared().newDatabase()
-        try withDaemonRoot { root in
+        try await onSharedRoot { url, root in
             let setup = Daemon(root: root)
             try setup.addPartner("acme")
             try withNodes(2, root: root, url: url) { _ in

@@ -16,10 +16,7 @@ import Testing
             let daemon = Daemon(root: root, arguments: url.map { ["--db", $0] } ?? [])
             /// The first column of the first row of `sql`, on the store under test.
             func scalar(_ sql: String) throws -> Int64? {
-                if let url {
-                    let result = try runChild("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-d", url, "-c", sql])
-                    return Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-                }
+                if let url { return try PostgresServer.rows(url, sql).first.flatMap { Int64($0) } }
                 return try daemon.database().scalar(sql)
             }
             try daemon.addPartner("acme")
