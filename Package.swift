@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeServeTests",
-            dependencies: ["IntakeServe", "IntakeStore", "IntakeImport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"],
+            dependencies: ["IntakeServe", "IntakeStore", "IntakeStorePostgres", "IntakeImport", "IntakeSystem", "IntakeValidate", "IntakeTestSupport", "intake"],
             // The browser walkthrough is Python, run by PortalBrowserTests.
             exclude: ["Browser"]
         ),

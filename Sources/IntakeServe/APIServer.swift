@@ -11,19 +11,19 @@ import ServiceLifecycle
 public struct APIConfiguration: Sendable {
     public var listen: HostPort
     public var root: DataRoot
-    /// The database file (`<root>/state/intake.sqlite` unless `--db` says otherwise).
-    public var databasePath: String
+    /// The store: SQLite (the data root's file unless `--db` says otherwise) or PostgreSQL.
+    public var stores: ServeStores
     public var http: Settings.HTTP
     /// The watcher's state for `/readyz` (nil: not checked, as when no watcher runs).
     public var health: ServiceHealth?
     /// Renders the process's metrics in Prometheus text format for `/metrics` (nil: no endpoint).
     public var metrics: (@Sendable () -> [UInt8])?
 
-    public init(listen: HostPort, root: DataRoot, databasePath: String, http: Settings.HTTP,
+    public init(listen: HostPort, root: DataRoot, stores: ServeStores, http: Settings.HTTP,
                 health: ServiceHealth? = nil, metrics: (@Sendable () -> [UInt8])? = nil) {
         self.listen = listen
         self.root = root
-        self.databasePath = databasePath
+        self.stores = stores
         self.http = http
         self.health = health
         self.metrics = metrics
@@ -31,11 +31,11 @@ public struct APIConfiguration: Sendable {
 }
 
 /// The HTTP listener of `intake watch`: a `Service` in the same `ServiceGroup` as the watcher,
-/// stopped by the same graceful shutdown. It owns the API's ``GroupCommitter`` (the process's
-/// one API writer connection) and closes it once the server has answered its last request.
+/// stopped by the same graceful shutdown. It owns the API's writer (the process's one API writer
+/// connection) and closes it once the server has answered its last request.
 public struct APIService: Service {
     private let application: Application<RouterResponder<APIContext>>
-    private let writes: GroupCommitter
+    private let writes: any ServeWriting
 
     /// - Parameters:
     ///   - settings: the partners' settings now in force (modes, timestamp rules, limits).
@@ -46,9 +46,9 @@ public struct APIService: Service {
         for path in InboxUpload.removeLeftovers(root: configuration.root) {
             logger.notice("removed an upload an earlier run left unfinished", metadata: ["path": "\(path)"])
         }
-        let reads = ReadPool(path: configuration.databasePath)
+        let reads = configuration.stores.reads
         PortalPassword.prepare()
-        let writes = try GroupCommitter(path: configuration.databasePath, busySeconds: configuration.http.busySeconds)
+        let writes = configuration.stores.writes
         self.writes = writes
         let router = Router(context: APIContext.self)
         let routes = RouteTable()
@@ -67,7 +67,7 @@ public struct APIService: Service {
                      sessions: PortalSessions(reads: reads, writes: writes, clock: clock, idleSeconds: configuration.http.sessionIdleSeconds),
                      limiter: SignInLimiter(clock: clock), imports: imports, health: configuration.health, settings: partnerSettings, clock: clock)
             .register(on: router, routes: routes)
-        OperationsRoutes(root: configuration.root, databasePath: configuration.databasePath, reads: reads,
+        OperationsRoutes(root: configuration.root, databaseFile: configuration.stores.databaseFile, reads: reads,
                          health: configuration.health, metrics: configuration.metrics)
             .register(on: router, routes: routes)
         imports.register(on: router, routes: routes)

@@ -7,12 +7,12 @@ import IntakeValidate
 
 /// `/v4/consumers`: customers one at a time, as the platform partners integrate with.
 ///
-/// Writes go through the ``GroupCommitter`` (answered once durable); reads through the
-/// ``ReadPool``. Every statement is scoped by the token's partner, so another partner's
+/// Writes go through the store's writer (answered once durable), reads through its read
+/// connections, on SQLite or PostgreSQL alike. Every statement is scoped by the token's partner, so another partner's
 /// external_id is simply not found (404, never 403: the answer must not tell it exists).
 struct ConsumerRoutes: Sendable {
-    let reads: ReadPool
-    let writes: GroupCommitter
+    let reads: any ServeReading
+    let writes: any ServeWriting
     let settings: @Sendable (String) -> Settings.Partner
     let maxBodyBytes: Int
     let clock: any TimeSource
@@ -61,7 +61,7 @@ struct ConsumerRoutes: Sendable {
         let principal = try context.partner
         try RequestChecks.requireAcceptsJSON(request)
         let id = try pathID(context)
-        let found = try reads.read { database in try CustomerStore(database: database, partner: principal.partner).find(id) }
+        let found = try reads.read { store in try store.customer(partner: principal.partner, externalID: id) }
         guard let customer = found else { throw APIError.notFound("consumer \(id)") }
         return document(.ok, customer, location: false)
     }
@@ -80,7 +80,7 @@ struct ConsumerRoutes: Sendable {
             }
             after = id
         }
-        let page = try reads.read { database in try CustomerStore(database: database, partner: principal.partner).page(after: after, limit: size) }
+        let page = try reads.read { store in try store.customers(partner: principal.partner, after: after, limit: size) }
         return JSONAPI.response(.ok) { json in
             json.beginObject()
             json.key("data")
@@ -131,8 +131,8 @@ struct ConsumerRoutes: Sendable {
     private func write(_ update: CustomerUpdate, mode: ImportMode, principal: APIPrincipal, request: String, bytes: Int) async throws -> APIWrites.Outcome {
         let now = clock.utcNow()
         do {
-            return try await writes.write { database in
-                try APIWrites.apply(update, mode: mode, principal: principal, request: request, bytes: bytes, now: now, in: database)
+            return try await writes.write { store in
+                try store.writeCustomer(update, mode: mode, principal: principal, request: request, bytes: bytes, now: now)
             }
         } catch APIWrites.Refusal.alreadyExists {
             let why = mode == .createOnly && request.hasPrefix("PUT") ? " (this partner imports in create-only mode)" : ""

@@ -107,13 +107,13 @@ extension ImportRoutes {
                                   dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: sender.tokenName,
                                   userEmail: sender.userEmail, receivedAt: receivedAt)
         let recorded = record
-        try await writes.write { database in try Uploads(database: database).add(recorded) }
+        try await writes.write { store in try store.addUpload(recorded) }
         // fsync and rename block: off the cooperative pool.
         record.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
         if record.inboxName != fileName {
             let (id, name, partner) = (record.id, record.inboxName, sender.partner)
             // Only what the client is shown; the journal is matched by inode.
-            try? await writes.write { database in try Uploads(database: database).rename(partner: partner, id: id, inboxName: name) }
+            try? await writes.write { store in try store.renameUpload(partner: partner, id: id, inboxName: name) }
         }
         logger.info("file received over HTTP", metadata: ["file": "\(record.inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
         return record

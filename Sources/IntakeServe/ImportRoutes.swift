@@ -14,8 +14,8 @@ import NIOPosix
 /// to poll; the upload's import, once claimed, is found through the journal.
 struct ImportRoutes: Sendable {
     let root: DataRoot
-    let reads: ReadPool
-    let writes: GroupCommitter
+    let reads: any ServeReading
+    let writes: any ServeWriting
     let settings: @Sendable (String) -> Settings.Partner
     let maxUploadBytes: Int64
     let clock: any TimeSource
@@ -53,7 +53,7 @@ struct ImportRoutes: Sendable {
             guard let value = Int64(text), value > 0 else { throw APIError(.badRequest, "page[before] must be an import id", parameter: "page[before]") }
             before = value
         }
-        let records = try reads.read { database in try ImportLog(database: database).list(partner: principal.partner, before: before, limit: size) }
+        let records = try reads.read { store in try store.fileImports(partner: principal.partner, before: before, limit: size) }
         return JSONAPI.response(.ok) { json in
             json.beginObject()
             json.key("data")
@@ -73,7 +73,7 @@ struct ImportRoutes: Sendable {
         let principal = try context.partner
         try RequestChecks.requireAcceptsJSON(request)
         let id = context.parameters.get("id") ?? ""
-        let found = try reads.read { database throws -> Found? in try Self.find(id, partner: principal.partner, in: database) }
+        let found = try reads.read { store throws -> Found? in try Self.find(id, partner: principal.partner, in: store) }
         guard let found else { throw APIError.notFound("import \(id)") }
         return JSONAPI.response(.ok) { json in
             json.beginObject()
@@ -90,7 +90,7 @@ struct ImportRoutes: Sendable {
     func result(_ request: Request, _ context: APIContext) async throws -> Response {
         let principal = try context.partner
         let id = context.parameters.get("id") ?? ""
-        let found = try reads.read { database throws -> Found? in try Self.find(id, partner: principal.partner, in: database) }
+        let found = try reads.read { store throws -> Found? in try Self.find(id, partner: principal.partner, in: store) }
         guard let found else { throw APIError.notFound("import \(id)") }
         guard let path = found.record?.resultPath, FileSystem.exists(path) else {
             throw APIError(.notFound, "import \(id) has no result workbook yet; GET /v4/imports/\(id) tells its status")
@@ -120,12 +120,11 @@ struct ImportRoutes: Sendable {
         }
     }
 
-    private static func find(_ id: String, partner: String, in database: Database) throws -> Found? {
+    private static func find(_ id: String, partner: String, in store: any ServeReads) throws -> Found? {
         if let number = Int64(id) {
-            return try ImportLog(database: database).findFile(partner: partner, id: number).map(Found.record)
+            return try store.fileImport(partner: partner, id: number).map(Found.record)
         }
-        let uploads = Uploads(database: database)
-        guard let upload = try uploads.find(partner: partner, id: id) else { return nil }
-        return .upload(upload, try uploads.progress(of: upload))
+        guard let upload = try store.upload(partner: partner, id: id) else { return nil }
+        return .upload(upload, try store.progress(of: upload))
     }
 }

@@ -18,7 +18,8 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let routes: RouteTable
     let retryAfterSeconds: Int
-    /// Requests answered 503 because SQLite stayed locked past the busy timeout.
+    /// Requests answered 503 because the store stayed locked past the busy bound (the name is
+    /// from when SQLite was the only store; it counts PostgreSQL's lock waits too).
     static let busy = Counter(label: "intake_sqlite_busy_total", dimensions: [("where", "api")])
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
@@ -30,11 +31,11 @@ struct ErrorMiddleware: RouterMiddleware {
             Self.busy.increment()
             return JSONAPI.response(for: APIError(.serviceUnavailable, "the store is busy; retry after \(retryAfterSeconds) s",
                                                   headers: [.retryAfter: String(retryAfterSeconds)]))
-        } catch is GroupCommitter.Stopped {
+        } catch is StoreStopped {
             return JSONAPI.response(for: APIError(.serviceUnavailable, "Intake is shutting down; retry shortly", headers: [.retryAfter: "5"]))
         } catch let error as SystemError where error.code == EEXIST {
             return JSONAPI.response(for: APIError(.conflict, "the inbox already holds 100 files of this name; rename the file or wait until they are imported"))
-        } catch is GroupCommitter.Busy {
+        } catch is StoreBusy {
             Self.busy.increment()
             return JSONAPI.response(for: APIError(.serviceUnavailable, "the store is busy (a file import holds it); retry after \(retryAfterSeconds) s",
                                                   headers: [.retryAfter: String(retryAfterSeconds)]))
@@ -57,7 +58,7 @@ struct ErrorMiddleware: RouterMiddleware {
 /// logged with the peer's address and the reason, never the token.
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = APIContext
-    let reads: ReadPool
+    let reads: any ServeReading
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/v4/") || request.uri.path == "/v4" else { return try await next(request, context) }
@@ -71,7 +72,7 @@ struct TokenMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, "the Authorization header must be \"Token token=...\" or \"Bearer ...\"", headers: challenge)
         }
         let digest = APIToken.digest(token)
-        let found = try reads.read { database in try APITokens(database: database).principal(sha256: digest) }
+        let found = try reads.read { store in try store.tokenPrincipal(sha256: digest) }
         guard let (principal, stored) = found, APIToken.constantTimeEqual(stored, digest) else {
             context.logger.notice("API request with an unknown or revoked token", metadata: ["peer": "\(context.peer)", "path": "\(request.uri.path)"])
             throw APIError(.unauthorized, "the API token is unknown or was revoked", headers: challenge)

@@ -16,8 +16,9 @@ import Glibc
 /// - `GET /metrics`: Prometheus text exposition, the inbox backlog counted at scrape time.
 struct OperationsRoutes: Sendable {
     let root: DataRoot
-    let databasePath: String
-    let reads: ReadPool
+    /// The SQLite file; nil on a database server, whose writability a read does not tell.
+    let databaseFile: String?
+    let reads: any ServeReading
     let health: ServiceHealth?
     /// Renders every metric in Prometheus text format (the executable's registry); nil: no `/metrics`.
     let metrics: (@Sendable () -> [UInt8])?
@@ -37,14 +38,15 @@ struct OperationsRoutes: Sendable {
         var problems: [String] = []
         if let health, !health.isWatching { problems.append("the inbox watcher is not running") }
         do {
-            _ = try reads.read { database in try database.scalar("SELECT count(*) FROM imports WHERE id = 0") }
+            try reads.read { store in try store.checkReadable() }
         } catch {
             problems.append("the database cannot be read: \(error)")
         }
         // Writable without taking the write lock, which a long import holds: the file and its
         // folder (for the WAL and its index) must be writable by this process.
-        let folder = String(databasePath[..<(databasePath.lastIndex(of: "/") ?? databasePath.startIndex)])
-        if access(databasePath, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0 {
+        if let databasePath = databaseFile,
+           case let folder = String(databasePath[..<(databasePath.lastIndex(of: "/") ?? databasePath.startIndex)]),
+           access(databasePath, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0 {
             problems.append("the database \(databasePath) is not writable: \(String(cString: strerror(errno)))")
         }
         if problems.isEmpty { return Self.text(.ok, "ready\n") }

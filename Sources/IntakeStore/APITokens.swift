@@ -5,6 +5,14 @@ public struct APITokenRecord: Sendable, Equatable {
     public var name: String
     public var createdAt: String
     public var revokedAt: String?
+
+    public init(id: Int64, partner: String, name: String, createdAt: String, revokedAt: String?) {
+        self.id = id
+        self.partner = partner
+        self.name = name
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }
 
 /// Who a request's token belongs to.
@@ -31,6 +39,7 @@ public final class APITokens {
     public struct Refusal: Error, Sendable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// Records a new token of `partner` named `name` by its digest; returns its id.

@@ -18,6 +18,12 @@ public enum APIWrites {
         public var customer: StoredCustomer
         /// The id of the change record; nil when nothing changed.
         public var changeID: Int64?
+
+        public init(result: UpsertResult, customer: StoredCustomer, changeID: Int64?) {
+            self.result = result
+            self.customer = customer
+            self.changeID = changeID
+        }
     }
 
     /// Applies `update` for `principal` in `mode`, inside the caller's transaction.

@@ -7,6 +7,14 @@ public struct PortalUser: Sendable, Equatable {
     public var partner: String?
     public var isAdmin: Bool
     public var passwordHash: String
+
+    public init(id: Int64, email: String, partner: String?, isAdmin: Bool, passwordHash: String) {
+        self.id = id
+        self.email = email
+        self.partner = partner
+        self.isAdmin = isAdmin
+        self.passwordHash = passwordHash
+    }
 }
 
 /// A signed-in browser: who, and the token its forms must carry.
@@ -15,6 +23,12 @@ public struct PortalSession: Sendable, Equatable {
     public var csrf: String
     /// Wall-clock seconds (since 1970) of the last request, for expiry after inactivity.
     public var lastSeen: Double
+
+    public init(user: PortalUser, csrf: String, lastSeen: Double) {
+        self.user = user
+        self.csrf = csrf
+        self.lastSeen = lastSeen
+    }
 }
 
 /// Portal users and their sessions. Sessions are stored by the SHA-256 of the cookie's value
@@ -28,6 +42,7 @@ public final class PortalAccounts {
     public struct Refusal: Error, Sendable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// Adds a user, or sets the password (and partner) of the one with this email.

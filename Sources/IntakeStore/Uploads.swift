@@ -57,6 +57,18 @@ public struct UploadProgress: Sendable, Equatable {
         self.record = record
         self.lastError = lastError
     }
+
+    /// The progress of an upload whose journal entry has `journalOutcome` and `lastError`, with
+    /// its import `record` once that started.
+    public init(journalOutcome: String?, lastError: String?, record: ImportRecord?) {
+        switch record?.status {
+        case .completed?, .checked?, .duplicate?: self.init(state: .done, record: record)
+        case .rejected?: self.init(state: .rejected, record: record, lastError: record?.error)
+        case .running?, nil:
+            let failed = journalOutcome == JournalEntry.Outcome.failed.rawValue
+            self.init(state: failed ? .failed : .importing, record: record, lastError: lastError)
+        }
+    }
 }
 
 /// The uploads received over HTTP, and how far each got. The watcher knows nothing of them: the
@@ -102,14 +114,7 @@ public final class Uploads {
             """).rows([.text(upload.partner), .integer(upload.inode), .integer(upload.dryRun ? 1 : 0), .text(upload.receivedAt)]).first
         else { return UploadProgress(state: .waiting) }
         let record = try entry[2].flatMap { Int64($0) }.flatMap { id throws(SQLiteError) in try ImportLog(database: database).find(id) }
-        let lastError = entry[3]
-        switch record?.status {
-        case .completed?, .checked?, .duplicate?: return UploadProgress(state: .done, record: record)
-        case .rejected?: return UploadProgress(state: .rejected, record: record, lastError: record?.error)
-        case .running?, nil:
-            let failed = entry[1] == JournalEntry.Outcome.failed.rawValue
-            return UploadProgress(state: failed ? .failed : .importing, record: record, lastError: lastError)
-        }
+        return UploadProgress(journalOutcome: entry[1], lastError: entry[3], record: record)
     }
 
     /// How each of `partner`'s imports arrived: `browser` or `api` for a file sent over HTTP (its

@@ -11,6 +11,11 @@ public struct PostgresError: StoreError, Sendable, Equatable {
     /// The statement that failed, when there was one.
     public var sql: String?
 
+    /// SQLSTATE of a duplicate key.
+    public static let uniqueViolation = "23505"
+    /// SQLSTATE of a lock not granted within `lock_timeout`.
+    public static let lockNotAvailable = "55P03"
+
     public init(sqlState: String = "", message: String, sql: String? = nil) {
         self.sqlState = sqlState
         self.message = message

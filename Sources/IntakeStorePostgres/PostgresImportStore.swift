@@ -73,12 +73,14 @@ public final class PostgresImportStore: ImportStore {
         }
     }
 
-    /// File imports (not the API's single writes), newest first; one partner's, or everyone's.
-    public func list(partner: String?, limit: Int = 1000) throws(PostgresError) -> [ImportRecord] {
+    /// File imports (not the API's single writes), newest first, below `before` when given; one
+    /// partner's, or everyone's.
+    public func list(partner: String?, before: Int64? = nil, limit: Int = 1000) throws(PostgresError) -> [ImportRecord] {
         try connection.query("""
             SELECT \(Self.columns) FROM imports
-            WHERE ($1::text IS NULL OR partner = $1) AND source = 'file' ORDER BY id DESC LIMIT $2
-            """, [partner, String(limit)]).map(Self.record)
+            WHERE ($1::text IS NULL OR partner = $1) AND source = 'file' AND ($3::bigint IS NULL OR id < $3)
+            ORDER BY id DESC LIMIT $2
+            """, [partner, String(limit), before.map(String.init)]).map(Self.record)
     }
 
     public func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter {
@@ -89,7 +91,7 @@ public final class PostgresImportStore: ImportStore {
 
     public func prepareCommit() throws {}
 
-    private static let columns = """
+    static let columns = """
         id, partner, file_name, sha256, size, format, encoding, delimiter, sheet, status, rows_read,
         rows_created, rows_updated, rows_unchanged, rows_rejected, started_at, finished_at, error, result_path,
         rows_skipped, mode, undone_at
@@ -103,7 +105,7 @@ public final class PostgresImportStore: ImportStore {
         ]
     }
 
-    private static func record(_ f: [String?]) -> ImportRecord {
+    static func record(_ f: [String?]) -> ImportRecord {
         func int(_ i: Int) -> Int { Int(f[i] ?? "") ?? 0 }
         var r = ImportRecord(partner: f[1] ?? "", fileName: f[2] ?? "", sha256: f[3] ?? "", size: Int64(int(4)), startedAt: f[15] ?? "")
         r.id = Int64(int(0))

@@ -169,6 +169,57 @@ public enum PostgresSchema {
                 || ',"import_row":' || coalesce(import_row::text, 'null') || '}'
         $$;
         """,
+        // 3: the HTTP side, as SQLite's migrations 6 and 7: API tokens (their SHA-256 only),
+        // files received over HTTP, portal users (email unique without case) and their sessions
+        // (by the cookie's SHA-256).
+        """
+        CREATE INDEX imports_by_source ON imports (partner, source, id);
+        CREATE INDEX journal_by_inode ON journal (partner, inode);
+        CREATE INDEX journal_by_import ON journal (partner, import_id);
+
+        CREATE TABLE api_tokens (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            partner     text COLLATE "C" NOT NULL,
+            name        text NOT NULL,
+            sha256      text NOT NULL UNIQUE,
+            created_at  text NOT NULL,
+            revoked_at  text
+        );
+        CREATE UNIQUE INDEX api_tokens_live_names ON api_tokens (partner, name) WHERE revoked_at IS NULL;
+
+        CREATE TABLE uploads (
+            partner     text COLLATE "C" NOT NULL,
+            id          text NOT NULL,
+            file_name   text NOT NULL,
+            inbox_name  text NOT NULL,
+            dry_run     boolean NOT NULL,
+            size        bigint NOT NULL,
+            inode       bigint NOT NULL,
+            token_name  text,
+            received_at text NOT NULL,
+            user_email  text,
+            PRIMARY KEY (partner, id)
+        );
+        CREATE INDEX uploads_by_time ON uploads (partner, received_at);
+
+        CREATE TABLE users (
+            id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            email         text NOT NULL,
+            partner       text COLLATE "C",
+            is_admin      boolean NOT NULL DEFAULT false,
+            password_hash text NOT NULL,
+            created_at    text NOT NULL,
+            CHECK (partner IS NOT NULL OR is_admin)
+        );
+        CREATE UNIQUE INDEX users_by_email ON users (lower(email));
+        CREATE TABLE sessions (
+            sha256     text PRIMARY KEY,
+            user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            csrf       text NOT NULL,
+            created_at text NOT NULL,
+            last_seen  bigint NOT NULL
+        );
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -16,7 +16,7 @@ struct StorageOptions: ParsableArguments {
     @Option(help: """
         The SQLite database file, instead of <root>/state/intake.sqlite; or a PostgreSQL URL \
         (postgres://USER@HOST:PORT/DB, with ?sslmode=require for TLS; the password from the URL, \
-        PGPASSWORD or ~/.pgpass) for import, imports and export.
+        PGPASSWORD or ~/.pgpass).
         """)
     var db: String?
 
@@ -32,7 +32,7 @@ struct StorageOptions: ParsableArguments {
 
     func openDatabase() throws -> Database {
         if postgresURL != nil {
-            throw ValidationError("this command works on the SQLite store only; on PostgreSQL there are import, imports, export, show, history, undo, nodes and watch")
+            throw ValidationError("this command works on the SQLite store only")
         }
         if chosenDB == nil { try dataRoot.prepare() }
         return try Database(path: databasePath)
@@ -48,6 +48,12 @@ struct StorageOptions: ParsableArguments {
         }
         if let postgresURL { return try PostgresImportStore(url: postgresURL) }
         return SQLiteImportStore(database: try openDatabase())
+    }
+
+    /// API tokens and portal users on the chosen store.
+    func openAccounts() throws -> any AccountAdmin {
+        if let postgresURL { return PostgresAccounts(store: try PostgresImportStore(url: postgresURL)) }
+        return try openDatabase()
     }
 
     /// Undo and history on the chosen store.

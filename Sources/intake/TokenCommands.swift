@@ -29,8 +29,8 @@ struct Token: ParsableCommand {
             }
             let token = APIToken.generate()
             do {
-                _ = try APITokens(database: try storage.openDatabase())
-                    .add(partner: partner.partner, name: name, sha256: APIToken.digest(token), now: SystemTime().utcNow())
+                _ = try storage.openAccounts()
+                    .addToken(partner: partner.partner, name: name, sha256: APIToken.digest(token), now: SystemTime().utcNow())
             } catch let refusal as APITokens.Refusal {
                 throw ValidationError(refusal.message)
             }
@@ -47,7 +47,7 @@ struct Token: ParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() throws {
-            for token in try APITokens(database: try storage.openDatabase()).list(partner: partner) {
+            for token in try storage.openAccounts().tokens(partner: partner) {
                 print("\(token.partner)\t\(token.name)\tcreated \(token.createdAt)\t\(token.revokedAt.map { "revoked \($0)" } ?? "live")")
             }
         }
@@ -65,7 +65,7 @@ struct Token: ParsableCommand {
 
         func run() throws {
             do {
-                try APITokens(database: try storage.openDatabase()).revoke(partner: partner.partner, name: name, now: SystemTime().utcNow())
+                try storage.openAccounts().revokeToken(partner: partner.partner, name: name, now: SystemTime().utcNow())
             } catch let refusal as APITokens.Refusal {
                 throw ValidationError(refusal.message)
             }

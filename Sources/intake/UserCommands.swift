@@ -55,8 +55,8 @@ struct User: ParsableCommand {
                 password = readLine(strippingNewline: true) ?? ""
             }
             guard PortalPassword.isAcceptable(password) else { throw ValidationError(PortalPassword.lengthRule) }
-            let isNew = try PortalAccounts(database: try storage.openDatabase())
-                .put(email: email, partner: partner, isAdmin: admin, passwordHash: PortalPassword.hash(password), now: SystemTime().utcNow())
+            let isNew = try storage.openAccounts()
+                .putUser(email: email, partner: partner, isAdmin: admin, passwordHash: PortalPassword.hash(password), now: SystemTime().utcNow())
             print(isNew ? "added \(email)\(partner.map { " for partner \($0)" } ?? " (admin)")" : "updated \(email); its sessions ended")
         }
     }
@@ -67,7 +67,7 @@ struct User: ParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() throws {
-            for user in try PortalAccounts(database: try storage.openDatabase()).list() {
+            for user in try storage.openAccounts().users() {
                 print("\(user.email)\t\(user.partner ?? "admin")")
             }
         }
@@ -80,7 +80,7 @@ struct User: ParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() throws {
-            do { try PortalAccounts(database: try storage.openDatabase()).remove(email: email) } catch let refusal as PortalAccounts.Refusal {
+            do { try storage.openAccounts().removeUser(email: email) } catch let refusal as PortalAccounts.Refusal {
                 throw ValidationError(refusal.message)
             }
             print("removed \(email)")

@@ -86,9 +86,6 @@ struct Watch: AsyncParsableCommand {
         var lease: NodeLease?
         defer { lease?.stop() }
         if let store, let url = serverAddress(store) {
-            if http ?? settings.http.listen != nil {
-                throw ValidationError("the HTTP side (API, portal, metrics) runs on the SQLite store only so far; start this node without --http and http.listen")
-            }
             let node = NodeLease.newNodeID()
             lease = try NodeLease(url: url, node: node) {
                 LiveProgress.shared.running(partner: nil).map { "\($0.partner)/\($0.fileName) (\($0.rows) rows)" }.first
@@ -121,8 +118,11 @@ struct Watch: AsyncParsableCommand {
             var apiLogger = Logger(label: "intake.http")
             apiLogger.logLevel = logLevel
             let registry = MetricsBootstrap.prometheus()
+            let busySeconds = settings.http.busySeconds
+            let stores = try store.flatMap(serverAddress).map { url in try PostgresServeStores.open(url: url, busySeconds: busySeconds) }
+                ?? ServeStores.sqlite(path: store ?? dataRoot.database, busySeconds: busySeconds)
             services.append(try APIService(
-                configuration: APIConfiguration(listen: address, root: dataRoot, databasePath: store ?? dataRoot.database, http: settings.http,
+                configuration: APIConfiguration(listen: address, root: dataRoot, stores: stores, http: settings.http,
                                                 health: health, metrics: { registry.emitToBuffer() }),
                 settings: box, logger: apiLogger))
         }

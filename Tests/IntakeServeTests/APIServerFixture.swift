@@ -10,12 +10,15 @@ import Testing
 /// from its log, and tokens made with the real `intake token create`.
 final class APIServer {
     let root: String
+    /// The PostgreSQL database's URL when the service runs on PostgreSQL; nil for SQLite.
+    let postgresURL: String?
     private(set) var pid: pid_t = 0
     private(set) var port = 0
     private var logs: [String] = []
 
-    init(root: String, settings: String? = nil) throws {
+    init(root: String, settings: String? = nil, store: StoreKind = .sqlite) throws {
         self.root = root
+        postgresURL = store == .postgres ? try PostgresServer.shared().newDatabase() : nil
         if let settings { try writeFile(root + "/settings.yaml", settings) }
         try FileManager.default.createDirectory(atPath: root + "/partners", withIntermediateDirectories: true)
     }
@@ -24,7 +27,7 @@ final class APIServer {
     func start() throws {
         let log = root + "-http-\(logs.count).log"
         logs.append(log)
-        let pid = try spawnChild(TestPaths.intake, ["watch", "--root", root, "--settle", "0.2", "--http", "127.0.0.1:0", "--log-level", "debug"],
+        let pid = try spawnChild(TestPaths.intake, ["watch", "--root", root, "--settle", "0.2", "--http", "127.0.0.1:0", "--log-level", "debug"] + storeArguments,
                                  stdout: log + ".out", stderr: log)
         self.pid = pid
         var exited = false
@@ -50,7 +53,7 @@ final class APIServer {
     /// Runs `intake` with `arguments` on this root; fails the test unless it exits 0.
     @discardableResult
     func intake(_ arguments: [String]) throws -> String {
-        let result = try runChild(TestPaths.intake, arguments + ["--root", root])
+        let result = try runChild(TestPaths.intake, arguments + ["--root", root] + storeArguments)
         try #require(result.status == 0, "intake \(arguments) failed: \(result.stderr)")
         return result.stdout
     }
@@ -60,7 +63,18 @@ final class APIServer {
         try intake(["token", "create", "--partner", partner, "--name", name]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `--db` for the commands, on PostgreSQL.
+    var storeArguments: [String] { postgresURL.map { ["--db", $0] } ?? [] }
+
     func database() throws -> Database { try Database(path: root + "/state/intake.sqlite") }
+
+    /// The rows `sql` answers on the service's store, each as `a|b` (NULL as empty), the form
+    /// psql prints: tests that look into the store run unchanged on both.
+    @discardableResult
+    func rows(_ sql: String) throws -> [String] {
+        if let postgresURL { return try PostgresServer.rows(postgresURL, sql) }
+        return try database().cachedStatement(sql).rows().map { $0.map { $0 ?? "" }.joined(separator: "|") }
+    }
     func inbox(_ partner: String, check: Bool = false) -> String { root + "/partners/\(partner)/inbox" + (check ? "/check" : "") }
 
     /// What the partner's inbox holds (nothing when it was never made).

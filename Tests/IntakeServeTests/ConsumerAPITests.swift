@@ -1,5 +1,6 @@
 import Foundation
 import IntakeStore
+import IntakeStorePostgres
 import IntakeTestSupport
 import IntakeValidate
 import Testing
@@ -7,13 +8,15 @@ import Testing
 /// `/v4/consumers` against the real service on loopback: every status code the API promises,
 /// the file rules' sentences, partner modes, history and undo.
 @Suite struct ConsumerAPITests {
-    @Test func consumersAnswerWithEveryPromisedStatus() async throws {
+    @Test(arguments: StoreKind.allCases) func consumersAnswerWithEveryPromisedStatus(store: StoreKind) async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root, settings: "http:\n  max_json_bytes: 2048\n")
+            let server = try APIServer(root: root, settings: "http:\n  max_json_bytes: 2048\n", store: store)
             let token = try server.token("acme", name: "crm")
             try server.start()
             defer { server.stop() }
             let url = server.base + "/v4/consumers"
+            let ready = try await send("GET", server.base + "/readyz")
+            #expect(ready.status == 200 && ready.text == "ready\n", "\(ready.text)")
 
             // 201 with the stored resource and Location; values normalized by the file rules.
             let created = try await send("POST", url, token: token, json: consumer([
@@ -27,8 +30,8 @@ import Testing
             #expect(created.attributes["name"] as? String == "Ann")
             #expect(created.attributes["phone"] as? String == "+15550100100")
             // Numbers and booleans stay typed; the order sent is kept.
-            let stored = try server.database().cachedStatement("SELECT custom_attributes FROM customers WHERE external_id = '42'").rows()
-            #expect(stored == [[#"{"points":12,"tier":"gold","vip":true}"#]])
+            let stored = try server.rows("SELECT custom_attributes FROM customers WHERE external_id = '42'")
+            #expect(stored == [#"{"points":12,"tier":"gold","vip":true}"#])
 
             // 422 for an existing external_id, as the platform does.
             let again = try await send("POST", url, token: token, json: consumer(["external_id": "42"]))
@@ -96,7 +99,7 @@ import Testing
         }
     }
 
-    @Test func partnerModesDecideWhatAPutMayDo() async throws {
+    @Test(arguments: StoreKind.allCases) func partnerModesDecideWhatAPutMayDo(store: StoreKind) async throws {
         try await withAPIRoot { root in
             let server = try APIServer(root: root, settings: """
                 partners:
@@ -104,7 +107,7 @@ import Testing
                     mode: update-only
                   crt:
                     mode: create-only
-                """)
+                """, store: store)
             let update = try server.token("upd"), create = try server.token("crt")
             try server.start()
             defer { server.stop() }
@@ -117,9 +120,9 @@ import Testing
         }
     }
 
-    @Test func apiChangesJoinTheHistoryAndBlockAnUndoOfAnEarlierFile() async throws {
+    @Test(arguments: StoreKind.allCases) func apiChangesJoinTheHistoryAndBlockAnUndoOfAnEarlierFile(store: StoreKind) async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root)
+            let server = try APIServer(root: root, store: store)
             let token = try server.token("acme", name: "shop-backend")
             try server.start()
             defer { server.stop() }
@@ -139,7 +142,7 @@ import Testing
             #expect(lines.first?.contains("import \(importID)\tlist.csv\tcreated") == true, "\(history)")
             #expect(lines.last?.contains("PUT /v4/consumers/42 (token shop-backend)\tupdated") == true, "\(history)")
 
-            let undo = try runChild(TestPaths.intake, ["undo", String(importID), "--root", root])
+            let undo = try runChild(TestPaths.intake, ["undo", String(importID), "--root", root] + server.storeArguments)
             #expect(undo.status != 0 && undo.stdout.contains("later imports or API writes changed 1 of"), "\(undo.stdout)")
             // The API's change is not a file import: listings of files leave it out.
             let imports = try await send("GET", server.base + "/v4/imports", token: token)
@@ -147,9 +150,9 @@ import Testing
         }
     }
 
-    @Test func pagesWalkEveryConsumerOnceWhileOthersWrite() async throws {
+    @Test(arguments: StoreKind.allCases) func pagesWalkEveryConsumerOnceWhileOthersWrite(store: StoreKind) async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root)
+            let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
             try server.start()
             defer { server.stop() }
@@ -176,9 +179,9 @@ import Testing
         }
     }
 
-    @Test func concurrentPutsLoseNothingAndHistoryIsComplete() async throws {
+    @Test(arguments: StoreKind.allCases) func concurrentPutsLoseNothingAndHistoryIsComplete(store: StoreKind) async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root)
+            let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
             try server.start()
             defer { server.stop() }
@@ -202,33 +205,57 @@ import Testing
                 return all
             }
             #expect(statuses.allSatisfy { ($0.1 == 200 || $0.1 == 201) && $0.2 == 5 }, "\(statuses)")
-            let db = try server.database()
-            #expect(try db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme'") == Int64(1 + writers * 5))
-            let final: String = try db.cachedStatement("SELECT name FROM customers WHERE external_id = 'shared'").rows().first?[0].flatMap { $0 } ?? ""
+            #expect(try server.rows("SELECT count(*) FROM customers WHERE partner = 'acme'") == [String(1 + writers * 5)])
+            let final = try server.rows("SELECT name FROM customers WHERE external_id = 'shared'").first ?? ""
             #expect((0..<writers).map { "writer \($0)" }.contains(final))
             // Every write of the shared customer is in its history: one creation and 63 updates,
             // the last of which is what is stored.
-            let history = try ImportHistory(database: db).history(partner: "acme", externalID: "shared")
-            #expect(history.count == writers)
-            #expect(history.first?.action == .created && history.dropFirst().allSatisfy { $0.action == .updated })
-            #expect(history.last?.values?.contains("\"name\":\"\(final)\"") == true)
+            let history = try server.intake(["history", "--partner", "acme", "--external-id", "shared"]).split(separator: "\n")
+            #expect(history.count == writers, "\(history)")
+            #expect(history.first?.contains("\tcreated\t") == true && history.dropFirst().allSatisfy { $0.contains("\tupdated\t") })
+            #expect(history.last?.contains("\"name\":\"\(final)\"") == true)
         }
     }
 
-    @Test func aStoreHeldByAnotherWriterAnswers503WithRetryAfter() async throws {
+    @Test(arguments: StoreKind.allCases) func aStoreHeldByAnotherWriterAnswers503WithRetryAfter(store: StoreKind) async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root, settings: "http:\n  busy_seconds: 0.3\n")
+            let server = try APIServer(root: root, settings: "http:\n  busy_seconds: 0.3\n", store: store)
             let token = try server.token("acme")
             try server.start()
             defer { server.stop() }
-            let holder = try server.database()
-            try holder.execute("BEGIN IMMEDIATE")
+            // SQLite: another writer holds the database's write lock. PostgreSQL: a transaction
+            // holds the partner's import lock, as a file import of acme does.
+            let holder = try StoreLockHolder(server, partner: "acme")
             let busy = try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"]))
-            try holder.execute("ROLLBACK")
+            try holder.release()
             #expect(busy.status == 503 && busy.header("Retry-After") == "1", "\(busy.text)")
             // Reads go on meanwhile (WAL), and the write succeeds once the lock is gone.
             #expect(try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"])).status == 201)
         }
+    }
+}
+
+/// A transaction that holds what a file import of `partner` holds, until released.
+private struct StoreLockHolder {
+    private let sqlite: Database?
+    private let postgres: PostgresConnection?
+
+    init(_ server: APIServer, partner: String) throws {
+        if let url = server.postgresURL {
+            sqlite = nil
+            postgres = try PostgresConnection(url)
+            try postgres?.execute("BEGIN")
+            try postgres?.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+        } else {
+            postgres = nil
+            sqlite = try server.database()
+            try sqlite?.execute("BEGIN IMMEDIATE")
+        }
+    }
+
+    func release() throws {
+        try sqlite?.execute("ROLLBACK")
+        try postgres?.execute("ROLLBACK")
     }
 }
 

@@ -16,7 +16,7 @@ struct PortalBrowserTests {
 
     func addUser(_ server: APIServer, _ arguments: [String], dir: String) throws {
         try writeFile(dir + "/password", Self.password + "\n")
-        let run = try runChild(TestPaths.intake, ["user", "add"] + arguments + ["--password-file", dir + "/password", "--root", server.root])
+        let run = try runChild(TestPaths.intake, ["user", "add"] + arguments + ["--password-file", dir + "/password", "--root", server.root] + server.storeArguments)
         #expect(run.status == 0, "\(run.stderr)")
     }
 
@@ -37,9 +37,9 @@ struct PortalBrowserTests {
         }
     }
 
-    @Test func aPartnersDayInTheBrowser() async throws {
+    @Test(arguments: StoreKind.allCases) func aPartnersDayInTheBrowser(store: StoreKind) async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root)
+            let server = try APIServer(root: root, store: store)
             for partner in ["acme", "other"] { try FileManager.default.createDirectory(atPath: server.inbox(partner), withIntermediateDirectories: true) }
             let dir = root + "-browser"
             let (shots, downloads) = (TestPaths.packageRoot + "/.build/portal-screenshots", dir + "/downloads")
@@ -66,10 +66,9 @@ struct PortalBrowserTests {
             #expect(try String(contentsOfFile: try #require(facts["original"] as? String), encoding: .utf8) == Self.csv)
             let template = try readAllRecords(XLSXReader(path: try #require(facts["template"] as? String))).map(\.cells)
             #expect(template.first?.prefix(5) == ["external_id", "email", "name", "phone", "created_at"])
-            let db = try server.database()
-            #expect(try db.scalar("SELECT rows_rejected FROM imports WHERE id = \(try #require(facts["template_import_id"] as? Int))") == 0)
-            #expect(try db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme' AND external_id = 'C-1001'") == 1, "the template's example row")
-            #expect(try db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme' AND name = 'Anna'") == 1, "the checked file, run for real")
+            #expect(try server.rows("SELECT rows_rejected FROM imports WHERE id = \(try #require(facts["template_import_id"] as? Int))") == ["0"])
+            #expect(try server.rows("SELECT count(*) FROM customers WHERE partner = 'acme' AND external_id = 'C-1001'") == ["1"], "the template's example row")
+            #expect(try server.rows("SELECT count(*) FROM customers WHERE partner = 'acme' AND name = 'Anna'") == ["1"], "the checked file, run for real")
 
             // Another partner's user gets 404 for every page and download of acme's.
             let other = Curl(jar: dir + "/other.jar")
@@ -93,7 +92,7 @@ struct PortalBrowserTests {
             let forged = try anna.run(["-F", "file=@\(dir)/browser.csv;filename=forged.csv", server.base + "/upload"])
             #expect(forged.status == 403, "\(forged.status)")
             #expect(server.inboxEntries("acme").filter { $0 != "check" }.isEmpty && server.inboxEntries("acme", check: true).isEmpty)
-            #expect(try db.scalar("SELECT count(*) FROM imports WHERE file_name = 'forged.csv'") == 0)
+            #expect(try server.rows("SELECT count(*) FROM imports WHERE file_name = 'forged.csv'") == ["0"])
             for page in ["01-sign-in", "02-upload", "03-imports", "04-detail", "05-template", "06-customer", "07-imports-ru", "08-operator"] {
                 #expect(FileManager.default.fileExists(atPath: shots + "/\(page).png"), "screenshot \(page)")
             }

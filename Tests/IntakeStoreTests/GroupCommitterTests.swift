@@ -12,7 +12,7 @@ import Testing
             let path = dir + "/intake.sqlite"
             let setup = try Database(path: path)
             try setup.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
-            let committer = try GroupCommitter(path: path, busySeconds: 5)
+            let committer = try GroupCommitter<Database>(path: path, busySeconds: 5)
             let refusals = await withTaskGroup(of: Int.self) { group in
                 for k in 0..<200 {
                     group.addTask {
@@ -45,16 +45,16 @@ import Testing
             let path = dir + "/intake.sqlite"
             let holder = try Database(path: path)
             try holder.execute("CREATE TABLE t (k INTEGER)")
-            let committer = try GroupCommitter(path: path, busySeconds: 0.2)
+            let committer = try GroupCommitter<Database>(path: path, busySeconds: 0.2)
             try holder.execute("BEGIN IMMEDIATE")
-            await #expect(throws: GroupCommitter.Busy.self) {
+            await #expect(throws: StoreBusy.self) {
                 try await committer.write { db in try db.execute("INSERT INTO t VALUES (1)") }
             }
             try holder.execute("COMMIT")
             try await committer.write { db in try db.execute("INSERT INTO t VALUES (2)") }
             committer.shutdown()
             #expect(try holder.cachedStatement("SELECT k FROM t").rows() == [["2"]])
-            await #expect(throws: GroupCommitter.Stopped.self) {
+            await #expect(throws: StoreStopped.self) {
                 try await committer.write { db in try db.execute("INSERT INTO t VALUES (3)") }
             }
         }

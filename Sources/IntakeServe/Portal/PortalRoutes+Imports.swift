@@ -33,9 +33,9 @@ extension PortalRoutes {
     func importsPage(_ request: Request, _ session: PortalSession) throws -> Response {
         guard let partner = partner(of: session) else { return Self.redirect("/operator") }
         let text = PortalLanguage.chosen(request).text
-        let (records, channels) = try reads.read { database in
-            let records = try ImportLog(database: database).list(partner: partner, limit: 100)
-            return (records, try Uploads(database: database).channels(partner: partner, importIDs: records.map(\.id)))
+        let (records, channels) = try reads.read { store in
+            let records = try store.fileImports(partner: partner, before: nil, limit: 100)
+            return (records, try store.channels(partner: partner, importIDs: records.map(\.id)))
         }
         let rows: [[String: Any]] = records.map { record in
             var row: [String: Any] = [
@@ -55,9 +55,8 @@ extension PortalRoutes {
         // reloads it (without the script, the Refresh link does the same).
         var pending = false
         if let id = request.uri.queryParameters["upload"].map(String.init) {
-            let state = try reads.read { database -> UploadProgress.State? in
-                let uploads = Uploads(database: database)
-                return try uploads.find(partner: partner, id: id).map { try uploads.progress(of: $0).state }
+            let state = try reads.read { store -> UploadProgress.State? in
+                try store.upload(partner: partner, id: id).map { try store.progress(of: $0).state }
             }
             pending = state == .waiting || state == .importing
         }
@@ -91,13 +90,13 @@ extension PortalRoutes {
     /// import is not found, exactly like one that does not exist.
     func record(_ context: APIContext, _ session: PortalSession) throws -> ImportRecord? {
         guard let partner = partner(of: session), let id = context.parameters.get("id").flatMap(Int64.init) else { return nil }
-        return try reads.read { database in try ImportLog(database: database).findFile(partner: partner, id: id) }
+        return try reads.read { store in try store.fileImport(partner: partner, id: id) }
     }
 
     func detailPage(_ request: Request, _ context: APIContext, _ session: PortalSession) async throws -> Response {
         guard let record = try record(context, session) else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
-        let original = try reads.read { database in try Journal(database: database).archivedFile(partner: record.partner, importID: record.id) }
+        let original = try reads.read { store in try store.archivedFile(partner: record.partner, importID: record.id) }
         var facts: [String: Any] = [
             "id": record.id, "fileName": record.fileName, "status": statusWord(record, text), "dryRun": record.status == .checked,
             "mode": record.mode ?? "", "rowsRead": record.rowsRead, "created": record.created, "updated": record.updated,
@@ -132,7 +131,7 @@ extension PortalRoutes {
     func download(_ request: Request, _ context: APIContext, _ session: PortalSession, original: Bool) async throws -> Response {
         guard let record = try record(context, session) else { return notFound(request, session) }
         let path = original
-            ? try reads.read { database in try Journal(database: database).archivedFile(partner: record.partner, importID: record.id) }
+            ? try reads.read { store in try store.archivedFile(partner: record.partner, importID: record.id) }
             : record.resultPath
         guard let path, FileSystem.exists(path) else { return notFound(request, session) }
         // The archived copy is named `<import>-<processing name>`; the partner gets their own name.
@@ -149,7 +148,7 @@ extension PortalRoutes {
     func runForReal(_ request: Request, _ context: APIContext, _ session: PortalSession) async throws -> Response {
         guard checkCSRF(try await form(request)["csrf"], session) else { return problem(request, session, .forbidden, "csrf") }
         guard let record = try record(context, session), record.status == .checked,
-              let path = try reads.read({ database in try Journal(database: database).archivedFile(partner: record.partner, importID: record.id) }),
+              let path = try reads.read({ store in try store.archivedFile(partner: record.partner, importID: record.id) }),
               FileSystem.exists(path) else { return notFound(request, session) }
         // Copying a file of up to the upload limit blocks: off the cooperative threads.
         let upload = try await NIOThreadPool.singleton.runIfActive { [root] in
@@ -166,7 +165,7 @@ extension PortalRoutes {
         let entry = UploadRecord(id: ImportRoutes.newID(), partner: record.partner, fileName: record.fileName,
                                  inboxName: record.fileName, dryRun: false, size: upload.size, inode: try upload.inode, tokenName: nil,
                                  userEmail: session.user.email, receivedAt: clock.utcNow())
-        try await imports.writes.write { database in try Uploads(database: database).add(entry) }
+        try await imports.writes.write { store in try store.addUpload(entry) }
         let name = try await NIOThreadPool.singleton.runIfActive { [fileName = record.fileName] in try upload.deliver(as: fileName) }
         context.logger.info("dry run sent for real from the portal", metadata: ["import": "\(record.id)", "file": "\(name)", "user": "\(session.user.email)"])
         return Self.redirect("/imports?received=" + Query.encode(name) + "&upload=" + entry.id)

@@ -20,9 +20,8 @@ extension PortalRoutes {
         let query = Self.queryValue(request, "external_id") ?? ""
         var extra: [String: Any] = ["query": query, "searched": !query.isEmpty]
         if !query.isEmpty {
-            let (customer, history) = try reads.read { database in
-                (try CustomerStore(database: database, partner: partner).find(query),
-                 try ImportHistory(database: database).history(partner: partner, externalID: query))
+            let (customer, history) = try reads.read { store in
+                (try store.customer(partner: partner, externalID: query), try store.history(partner: partner, externalID: query))
             }
             if let customer {
                 extra["customer"] = [
@@ -44,7 +43,7 @@ extension PortalRoutes {
     func operatorPage(_ request: Request, _ session: PortalSession) throws -> Response {
         guard session.user.isAdmin else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
-        let records = try reads.read { database in try ImportLog(database: database).list(partner: nil, limit: 200) }
+        let records = try reads.read { store in try store.fileImports(partner: nil, before: nil, limit: 200) }
         func row(_ record: ImportRecord) -> [String: Any] {
             var row: [String: Any] = [
                 "partner": record.partner, "fileName": record.fileName, "status": statusWord(record, text), "error": record.error ?? "",

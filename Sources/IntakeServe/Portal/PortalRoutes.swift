@@ -19,7 +19,7 @@ import NIOPosix
 /// through the API's own upload path (``ImportRoutes/receive(_:from:check:checkInQuery:beforeFile:logger:)``).
 struct PortalRoutes: Sendable {
     let root: DataRoot
-    let reads: ReadPool
+    let reads: any ServeReading
     let sessions: PortalSessions
     let limiter: SignInLimiter
     let imports: ImportRoutes
@@ -63,9 +63,9 @@ struct PortalRoutes: Sendable {
                     return try await handler(request, context)
                 } catch let error as SQLiteError where error.isBusy {
                     return busy(request)
-                } catch is GroupCommitter.Busy {
+                } catch is StoreBusy {
                     return busy(request)
-                } catch is GroupCommitter.Stopped {
+                } catch is StoreStopped {
                     return busy(request)
                 } catch let error as SystemError where error.code == EEXIST {
                     return problem(request, nil, .conflict, "uploadFailed", detail: "the inbox already holds 100 files of this name")
@@ -197,7 +197,7 @@ struct PortalRoutes: Sendable {
             response.headers[.retryAfter] = String(wait)
             return response
         }
-        let user = try reads.read { database in try PortalAccounts(database: database).user(email: email) }
+        let user = try reads.read { store in try store.user(email: email) }
         // bcrypt is slow on purpose: off the cooperative threads; a decoy hash for unknown emails.
         let hash = user?.passwordHash ?? PortalPassword.decoy
         let matches = try await NIOThreadPool.singleton.runIfActive { PortalPassword.verify(password, hash: hash) }

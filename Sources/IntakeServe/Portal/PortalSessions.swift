@@ -13,8 +13,8 @@ import Synchronization
 /// browser talking to the loopback listener directly gets them without `Secure`, which a browser
 /// would otherwise drop on plain HTTP. A session ends after ``idleSeconds`` without a request.
 struct PortalSessions: Sendable {
-    let reads: ReadPool
-    let writes: GroupCommitter
+    let reads: any ServeReading
+    let writes: any ServeWriting
     let clock: any TimeSource
     let idleSeconds: Double
     /// Last requests seen by this process, by session digest. The database's `last_seen` is
@@ -22,7 +22,7 @@ struct PortalSessions: Sendable {
     /// through, this keeps a session someone is using from expiring.
     private let seen = SeenSessions()
 
-    init(reads: ReadPool, writes: GroupCommitter, clock: any TimeSource, idleSeconds: Double) {
+    init(reads: any ServeReading, writes: any ServeWriting, clock: any TimeSource, idleSeconds: Double) {
         self.reads = reads
         self.writes = writes
         self.clock = clock
@@ -39,19 +39,19 @@ struct PortalSessions: Sendable {
     func session(_ request: Request) async throws -> PortalSession? {
         guard let value = request.cookies[Self.cookie]?.value, value.hasPrefix("its_") else { return nil }
         let digest = APIToken.digest(value)
-        guard let session = try reads.read({ database in try PortalAccounts(database: database).session(sha256: digest) }) else { return nil }
+        guard let session = try reads.read({ store in try store.session(sha256: digest) }) else { return nil }
         let now = clock.wallSeconds()
         let lastSeen = max(session.lastSeen, seen.last(digest) ?? 0)
         if now - lastSeen > idleSeconds {
             seen.forget(digest)
-            _ = try? await writes.write { database in try PortalAccounts(database: database).endSession(sha256: digest) }
+            _ = try? await writes.write { store in try store.endSession(sha256: digest) }
             return nil
         }
         // The stored time is refreshed at most once a minute per session, and only tried once a
         // minute: behind a file import's lock the write waits `busy_seconds`, which a page view
         // should not do every time.
         if seen.saw(digest, at: now, idleSeconds: idleSeconds, touchDue: now - session.lastSeen > 60) {
-            _ = try? await writes.write { database in try PortalAccounts(database: database).touchSession(sha256: digest, seconds: now) }
+            _ = try? await writes.write { store in try store.touchSession(sha256: digest, seconds: now) }
         }
         return session
     }
@@ -66,11 +66,10 @@ struct PortalSessions: Sendable {
         // Sessions in use whose stored time fell behind (touches that waited behind an import)
         // get their time from memory first, so the sweep below ends only idle ones.
         let recent = seen.recent(since: seconds - idle)
-        try await writes.write { database in
-            let accounts = PortalAccounts(database: database)
-            for (digest, time) in recent { try accounts.touchSession(sha256: digest, seconds: time) }
-            try accounts.endSessions(idleSince: seconds - idle)
-            try accounts.startSession(sha256: digest, userID: user.id, csrf: csrf, now: now, seconds: seconds)
+        try await writes.write { store in
+            for (digest, time) in recent { try store.touchSession(sha256: digest, seconds: time) }
+            try store.endSessions(idleSince: seconds - idle)
+            try store.startSession(sha256: digest, userID: user.id, csrf: csrf, now: now, seconds: seconds)
         }
         return Self.cookie(Self.cookie, value, secure: secure)
     }
@@ -79,7 +78,7 @@ struct PortalSessions: Sendable {
         guard let value = request.cookies[Self.cookie]?.value else { return }
         let digest = APIToken.digest(value)
         seen.forget(digest)
-        try await writes.write { database in try PortalAccounts(database: database).endSession(sha256: digest) }
+        try await writes.write { store in try store.endSession(sha256: digest) }
     }
 
     static func cookie(_ name: String, _ value: String, secure: Bool, maxAge: Int? = nil) -> Cookie {
