@@ -57,7 +57,7 @@ public final class PostgresAccounts: AccountAdmin {
     }
 
     public func users() throws -> [PortalUser] {
-        try connection.query("SELECT \(Self.userColumns) FROM users ORDER BY email").map(Self.user)
+        try connection.query("SELECT \(Self.userColumns) FROM users ORDER BY lower(email) COLLATE \"C\", email").map(Self.user)
     }
 
     public func removeUser(email: String) throws {

@@ -72,6 +72,9 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
+    /// Whether libpq knows the connection is gone (it learns so from a failed call).
+    public var isBroken: Bool { PQstatus(handle) == CONNECTION_BAD }
+
     /// Whether `text` names a PostgreSQL server (a `postgres://` URL, or a libpq `key=value`
     /// string libpq itself accepts) rather than a SQLite file's path.
     public static func isConnectionString(_ text: String) -> Bool {

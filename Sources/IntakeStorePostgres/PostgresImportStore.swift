@@ -15,6 +15,11 @@ public final class PostgresImportStore: ImportStore {
         try PostgresSchema.migrate(connection)
     }
 
+    /// A store on `connection`, whose database another connection of this process migrated.
+    init(migrated connection: PostgresConnection) {
+        self.connection = connection
+    }
+
     public func transaction<T>(commit: Bool, _ body: () throws -> T) throws -> T {
         try connection.transaction(commit: commit, body)
     }

@@ -1,15 +1,26 @@
 import IntakeStore
+import IntakeSystem
 
 /// The HTTP side's writes on the writer's connection, batched by a ``GroupCommitter``: one
 /// transaction per batch, a savepoint per write, committed before any caller is answered.
 extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
     public func beginBatch() throws {
         // Between batches this connection holds no session state worth keeping (its locks are
-        // the transaction's), so a broken connection is simply made again.
+        // the transaction's), so a broken connection is made again: at once when libpq knows,
+        // else after BEGIN found out (nothing was sent yet, so one more try is safe).
         try connection.reconnectIfBroken()
-        // A write waits for a partner's file import (which holds the partner's lock for the whole
-        // file) at most the busy bound, then answers "busy", as SQLite's busy timeout does.
-        try connection.execute("BEGIN; SET LOCAL lock_timeout = \(busyMilliseconds)")
+        do {
+            try connection.execute("BEGIN")
+        } catch {
+            guard connection.isBroken else { throw error }
+            try connection.reconnectIfBroken()
+            try connection.execute("BEGIN")
+        }
+        // The batch's writes wait for partners' file imports (each holds its partner's lock for
+        // the whole file) at most `busySeconds` in all, as SQLite's busy timeout bounds the
+        // batch's one wait for the write lock.
+        batchDeadline = SystemTime().monotonicSeconds() + busySeconds
+        busyPartners = []
     }
 
     public func savepoint() throws { try connection.execute("SAVEPOINT write") }
@@ -18,8 +29,40 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
     public func commitBatch() throws { try connection.commit() }
     public func rollbackBatch() { try? connection.execute("ROLLBACK") }
 
+    /// A lost connection (the server restarted or failed over) is "try again" too: the next
+    /// batch connects again. A COMMIT cut off that way is in doubt; a client's retry of a PUT
+    /// finds its values stored, a POST's answers 422.
     public func isBusy(_ error: any Error) -> Bool {
-        (error as? PostgresError)?.sqlState == PostgresError.lockNotAvailable
+        guard let error = error as? PostgresError else { return false }
+        return Self.isTransient(error) || connection.isBroken
+    }
+
+    /// Lock waits past the bound, a deadlock between two nodes' batches (each waiting for a
+    /// partner the other holds), a serialization failure, the server shutting down or the
+    /// connection lost: nothing of the write stays, and the client may try again.
+    static func isTransient(_ error: PostgresError) -> Bool {
+        [PostgresError.lockNotAvailable, "40P01", "40001", "57P01", "57P02", "57P03"].contains(error.sqlState) || error.sqlState.hasPrefix("08")
+    }
+
+    /// Takes `partner`'s import lock for the rest of the batch, waiting at most what is left of
+    /// the batch's bound.
+    /// - Throws: ``StoreBusy`` when a file import of the partner holds it past that.
+    private func lockPartner(_ partner: String) throws {
+        if busyPartners.contains(partner) { throw StoreBusy() }
+        let left = Int((batchDeadline - SystemTime().monotonicSeconds()) * 1000)
+        do {
+            if left > 0 {
+                // Local to the savepoint: a write that fails takes its setting with it.
+                try connection.query("SELECT set_config('lock_timeout', $1, true)", [String(left)])
+                try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+                return
+            }
+            if try connection.scalar("SELECT pg_try_advisory_xact_lock(1, hashtext($1))", [partner]) == "t" { return }
+        } catch {
+            guard Self.isTransient(error) else { throw error }
+        }
+        busyPartners.insert(partner)
+        throw StoreBusy()
     }
 
     /// As SQLite's ``APIWrites/apply(_:mode:principal:request:bytes:now:in:)``: an `imports` row
@@ -30,13 +73,7 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
     public func writeCustomer(_ update: CustomerUpdate, mode: ImportMode, principal: APIPrincipal, request: String,
                               bytes: Int, now: String) throws -> APIWrites.Outcome {
         let partner = principal.partner
-        do {
-            try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
-        } catch {
-            // Held past the bound by this partner's file import.
-            guard error.sqlState == PostgresError.lockNotAvailable else { throw error }
-            throw StoreBusy()
-        }
+        try lockPartner(partner)
         guard let changeID = try connection.scalar("""
             INSERT INTO imports (partner, file_name, sha256, size, status, rows_read, started_at, finished_at, mode, source, token_name)
             VALUES ($1, $2, '', $3, 'completed', 1, $4, $4, $5, 'api', $6) RETURNING id

@@ -6,13 +6,18 @@ import IntakeStore
 public final class PostgresServeConnection: ServeReads {
     let store: PostgresImportStore
     var connection: PostgresConnection { store.connection }
-    /// How long a write waits for a partner's file import before answering "busy".
-    let busyMilliseconds: Int
+    /// How long a batch of writes waits for partners' file imports, in all, before answering "busy".
+    let busySeconds: Double
+    /// The writer's batch in progress: when its waiting for partner locks must end, and the
+    /// partners whose lock it could not get (their next writes in the batch are busy at once).
+    var batchDeadline = 0.0
+    var busyPartners: Set<String> = []
 
-    /// Connects to `url` (migrating the schema when needed).
-    public init(url: String, busySeconds: Double) throws(PostgresError) {
-        store = try PostgresImportStore(url: url)
-        busyMilliseconds = max(1, Int(busySeconds * 1000))
+    /// Connects to `url`; `migrate` brings the schema up to date (the first connection of a
+    /// process does; the others find it done).
+    public init(url: String, busySeconds: Double, migrate: Bool = true) throws(PostgresError) {
+        store = migrate ? try PostgresImportStore(url: url) : PostgresImportStore(migrated: try PostgresConnection(url))
+        self.busySeconds = busySeconds
     }
 
     public func tokenPrincipal(sha256: String) throws -> (APIPrincipal, storedDigest: String)? {
@@ -58,12 +63,18 @@ public final class PostgresServeConnection: ServeReads {
         }
     }
 
+    /// Clocks of the nodes may differ by this much: the node that received an upload stamps its
+    /// arrival, another node may claim it. An inode is only taken again by a later file after the
+    /// earlier one left the data root, so the margin cannot match a file of long before.
+    static let clockSkew = "interval '2 minutes'"
+
     /// As ``Uploads/progress(of:)``: the first journal entry claimed after the upload arrived
-    /// with its inode.
+    /// with its inode (within the nodes' clock skew).
     public func progress(of upload: UploadRecord) throws -> UploadProgress {
         guard let entry = try connection.query("""
             SELECT step, outcome, import_id, last_error FROM journal
-            WHERE partner = $1 AND inode = $2 AND dry_run = $3 AND claimed_at >= $4 ORDER BY id LIMIT 1
+            WHERE partner = $1 AND inode = $2 AND dry_run = $3 AND claimed_at::timestamp >= $4::timestamp - \(Self.clockSkew)
+            ORDER BY id LIMIT 1
             """, [upload.partner, String(upload.inode), upload.dryRun ? "true" : "false", upload.receivedAt]).first
         else { return UploadProgress(state: .waiting) }
         let record = try entry[2].flatMap { Int64($0) }.flatMap { id in
@@ -78,7 +89,8 @@ public final class PostgresServeConnection: ServeReads {
         for row in try connection.query("""
             SELECT id, coalesce((
                 SELECT CASE WHEN u.user_email IS NOT NULL THEN 'browser' ELSE 'api' END
-                FROM journal j JOIN uploads u ON u.partner = j.partner AND u.inode = j.inode AND u.dry_run = j.dry_run AND u.received_at <= j.claimed_at
+                FROM journal j JOIN uploads u ON u.partner = j.partner AND u.inode = j.inode AND u.dry_run = j.dry_run
+                    AND u.received_at::timestamp - \(Self.clockSkew) <= j.claimed_at::timestamp
                 WHERE j.partner = $1 AND j.import_id = ids.id ORDER BY u.received_at DESC LIMIT 1), 'sftp')
             FROM unnest($2::bigint[]) AS ids(id)
             """, [partner, "{" + importIDs.map(String.init).joined(separator: ",") + "}"]) {
