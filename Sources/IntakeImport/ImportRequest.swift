@@ -67,6 +67,9 @@ public struct ImportOutcome: Sendable {
     public var record: ImportRecord
     /// The result workbook in the outbox.
     public var resultPath: String
+    /// Rows found unchanged by their digest alone (see ``StoredDigests``), neither validated
+    /// nor compared: part of `record`'s unchanged count.
+    public var rowsMatchedByDigest = 0
     public var importID: Int64 { record.id }
     /// Why the whole file was rejected; nil when it was processed (even with rejected rows).
     public var fileError: String? { record.status == .completed || record.status == .checked ? nil : record.error }

@@ -68,6 +68,7 @@ public final class Importer {
             logger.info("import finished", metadata: [
                 "import": "\(outcome.importID)", "rows": "\(record.rowsRead)", "created": "\(record.created)",
                 "updated": "\(record.updated)", "unchanged": "\(record.unchanged)", "rejected": "\(record.rejected)",
+                "unchanged_by_digest": "\(outcome.rowsMatchedByDigest)",
             ])
             return outcome
         } catch let rejection as FileRejection {
@@ -122,6 +123,7 @@ public final class Importer {
         var scratchPath = ""
         var finalPath = ""
         var cutOffRow: Int?
+        var matchedByDigest = 0
 
         record.mode = policy.mode.rawValue
         if policy.dryRun {
@@ -143,7 +145,13 @@ public final class Importer {
                     let writer = try store.rowWriter(partner: request.partner, importID: record.id, mode: policy.mode, now: now())
                     // Reading and validating run ahead on two threads of their own (see RowPipeline), the
                     // workbook is written on a third (ResultWriter); this thread only stores.
-                    let pipeline = RowPipeline(table: table, validator: validator, columns: columns)
+                    // Rows sent again pass over validation by their digest (SQLite); the stored
+                    // digests are read in a snapshot taken now, inside this transaction.
+                    let matching = try store.storedDigests(partner: request.partner).map { stored in
+                        RowMatching(digester: RowDigester(key: stored.key, header: columns.header, policy: policy), stored: stored,
+                                    matches: policy.mode == .merge || policy.mode == .replace || policy.mode == .updateOnly)
+                    }
+                    let pipeline = RowPipeline(table: table, validator: validator, columns: columns, matching: matching)
                     defer { pipeline.cancel() }
 
                     /// Counts a row's verdict and lists it in the workbook (unchanged rows only when asked).
@@ -171,7 +179,11 @@ public final class Importer {
                         let row = prepared.row
                         record.rowsRead += 1
                         switch prepared.outcome {
-                        case .failure(let rejection):
+                        case .sameAsStored(let externalID):
+                            matchedByDigest += 1
+                            settle(row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, row: row.number), externalID: externalID),
+                                   cells: row.cells)
+                        case .invalid(let rejection):
                             if writer.defersVerdicts {
                                 try writer.reject(row: row.number, externalID: prepared.externalID, message: rejection.message, cells: row.cells)
                             } else {
@@ -181,7 +193,7 @@ public final class Importer {
                                 cutOffRow = row.number
                                 logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(row.number)"])
                             }
-                        case .success(let customer):
+                        case .valid(let customer):
                             if let result = try writer.take(customer, row: row.number, shownID: prepared.externalID, cells: row.cells) {
                                 settle(row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: row.cells)
                             }
@@ -247,7 +259,9 @@ public final class Importer {
             throw error
         }
         try wrap { try FileSystem.rename(scratchPath, to: finalPath) }
-        return ImportOutcome(record: record, resultPath: finalPath)
+        var outcome = ImportOutcome(record: record, resultPath: finalPath)
+        outcome.rowsMatchedByDigest = matchedByDigest
+        return outcome
     }
 
     /// Maps the typed errors of the lower layers onto ``ImportFailure``; ReadError passes through

@@ -6,8 +6,27 @@ import IntakeValidate
 /// A row read and validated ahead of the store.
 struct PreparedRow: Sendable {
     var row: SourceRow
-    var outcome: Result<CustomerUpdate, RowRejection>
+    var outcome: Outcome
+    /// The id as the file wrote it.
     var externalID: String
+
+    enum Outcome: Sendable {
+        case valid(CustomerUpdate)
+        case invalid(RowRejection)
+        /// The row's digest equals the one stored with customer `externalID` (stored form): it
+        /// was neither validated nor turned into values (see ``StoredDigests``).
+        case sameAsStored(externalID: String)
+    }
+}
+
+/// What lets the validating thread pass over rows sent again: their digests, and the stored ones.
+struct RowMatching: @unchecked Sendable {
+    // @unchecked: both are used by the validating thread only.
+    let digester: RowDigester
+    let stored: StoredDigests
+    /// Whether the partner's mode compares values at all (merge, replace, update-only); in the
+    /// others the digests are only computed, to be stored with what the rows create.
+    let matches: Bool
 }
 
 /// Reads rows on one thread and validates them on another while the caller's thread writes
@@ -24,6 +43,7 @@ final class RowPipeline: @unchecked Sendable {
     private let table: Table
     private let validator: RowValidator
     private let columns: ColumnMap
+    private let matching: RowMatching?
     private let read: BoundedChannel<Batch<SourceRow>>
     private let validated: BoundedChannel<Batch<PreparedRow>>
     /// The batch being consumed, in reverse order: `popLast` moves each row out without copying
@@ -40,10 +60,11 @@ final class RowPipeline: @unchecked Sendable {
     static let batchSize = 1024
     static let batchBytes = 1 << 20
 
-    init(table: Table, validator: RowValidator, columns: ColumnMap, depth: Int = 8) {
+    init(table: Table, validator: RowValidator, columns: ColumnMap, matching: RowMatching? = nil, depth: Int = 8) {
         self.table = table
         self.validator = validator
         self.columns = columns
+        self.matching = matching
         read = BoundedChannel(capacity: depth)
         validated = BoundedChannel(capacity: depth)
         DetachedThread.start { [self] in readRows() }
@@ -82,8 +103,8 @@ final class RowPipeline: @unchecked Sendable {
             switch message {
             case .rows(let rows):
                 var prepared = rows.map { row in
-                    PreparedRow(row: row, outcome: validator.validate(row).map(CustomerUpdate.init),
-                                externalID: idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? "")
+                    let shownID = idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
+                    return PreparedRow(row: row, outcome: outcome(of: row, shownID: shownID), externalID: shownID)
                 }
                 prepared.reverse() // see `current`
                 forwarded = .rows(prepared)
@@ -96,6 +117,28 @@ final class RowPipeline: @unchecked Sendable {
             }
             if case .rows = forwarded { continue }
             return
+        }
+    }
+
+    /// A row's outcome: the same as stored when its digest says so, else validated (with its
+    /// digest, to be stored with what it writes).
+    private func outcome(of row: SourceRow, shownID: String) -> PreparedRow.Outcome {
+        guard let matching, row.problem == nil, !row.isCutOff else {
+            switch validator.validate(row) {
+            case .success(let record): return .valid(CustomerUpdate(record))
+            case .failure(let rejection): return .invalid(rejection)
+            }
+        }
+        let digest = matching.digester.digest(row.cells)
+        if matching.matches, !matching.stored.isEmpty, let id = try? FieldRules.externalID(shownID), (try? matching.stored.digest(of: id)) == digest {
+            return .sameAsStored(externalID: id)
+        }
+        switch validator.validate(row) {
+        case .success(let record):
+            var update = CustomerUpdate(record)
+            update.rowDigest = digest
+            return .valid(update)
+        case .failure(let rejection): return .invalid(rejection)
         }
     }
 

@@ -31,9 +31,14 @@ public struct CustomerUpdate: Sendable {
     public var createdAt: String?
     /// The given custom attributes as a JSON object (`{}` for none).
     public var attributesJSON: String
+    /// The digest of the file row these values came from (see ``StoredDigests``), stored with
+    /// the customer when this update writes it; nil from the API.
+    public var rowDigest: Int64?
 
     /// The values an import gives customer `externalID`; nil for a field it does not give.
-    public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String) {
+    public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String,
+                rowDigest: Int64? = nil) {
+        self.rowDigest = rowDigest
         self.externalID = externalID
         self.email = email
         self.name = name

@@ -33,6 +33,12 @@ public final class CustomerWriter {
     private var unwrittenRows: UnwrittenRows?
     /// Whether the last row created a customer: then the next one tries the insert first.
     private var expectNew = true
+    /// The customers this import updated, made on the first update: a row whose digest matches
+    /// the stored one (read before the import began) may repeat one of them.
+    private var updated: BloomFilter?
+    /// Stores a row's digest on a customer whose values it leaves as they are (see
+    /// ``storeDigest(_:of:)``).
+    private let setDigest: Statement
 
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
     public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
@@ -60,20 +66,21 @@ public final class CustomerWriter {
         if skipChecks { try database.execute("PRAGMA ignore_check_constraints = ON") }
         insert = try database.cachedStatement("""
             INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
-                                   created_by_import, updated_by_import, updated_at, import_row)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
+                                   created_by_import, updated_by_import, updated_at, import_row, row_digest)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
             ON CONFLICT DO NOTHING
             """)
         lookup = try database.cachedStatement("""
-            SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row
+            SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row, row_digest
             FROM customers WHERE partner = ?1 AND external_id = ?2
             """)
         patch = try database.cachedStatement("SELECT json_patch(?1, ?2)")
         update = try database.cachedStatement("""
             UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
-                                 updated_by_import = ?8, updated_at = ?9, import_row = ?10
+                                 updated_by_import = ?8, updated_at = ?9, import_row = ?10, row_digest = ?11
             WHERE partner = ?1 AND external_id = ?2
             """)
+        setDigest = try database.cachedStatement("UPDATE customers SET row_digest = ?3 WHERE partner = ?1 AND external_id = ?2")
         // The values before (for undo) and after (for history) of each update.
         recordChange = try database.cachedStatement("""
             INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
@@ -101,7 +108,7 @@ public final class CustomerWriter {
         try lookup.bind(customer.externalID, at: 2)
         guard try lookup.step() else {
             lookup.rewind()
-            if mode == .updateOnly { return try unwritten(customer, row: row, .notFound) }
+            if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
             guard try insertIfNew(customer, row: row) else {
                 throw SQLiteError(code: SQLITE_INTERNAL, message: "customer \(customer.externalID) appeared between lookup and insert", sql: nil)
             }
@@ -117,21 +124,24 @@ public final class CustomerWriter {
         switch mode {
         case .createOnly:
             lookup.rewind()
-            return try unwritten(customer, row: row, .alreadyExists)
+            return try unwritten(customer.externalID, row: row, .alreadyExists)
         case .skipExisting:
             lookup.rewind()
-            return try unwritten(customer, row: row, .skipped)
+            return try unwritten(customer.externalID, row: row, .skipped)
         case .merge, .replace, .updateOnly:
             break
         }
         if storedMatches(customer) {
+            let digest = storedDigest
             lookup.rewind()
-            return try unwritten(customer, row: row, .unchanged)
+            try storeDigest(customer, over: digest)
+            return try unwritten(customer.externalID, row: row, .unchanged)
         }
         let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
         let storedBy: Int64? = lookup.isNull(5) ? nil : lookup.int(5)
         let storedAt = lookup.text(6)
         let storedRow: Int64? = lookup.isNull(7) ? nil : lookup.int(7)
+        let digest = storedDigest
         lookup.rewind()
         let merged = mode == .replace
             ? (email: customer.email, name: customer.name, phone: customer.phone, createdAt: customer.createdAt, attributes: customer.attributesJSON)
@@ -139,12 +149,15 @@ public final class CustomerWriter {
                createdAt: customer.createdAt ?? stored.createdAt, attributes: try merge(customer.attributesJSON, into: stored.attributes))
         if merged.email == stored.email && merged.name == stored.name && merged.phone == stored.phone
             && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
-            return try unwritten(customer, row: row, .unchanged)
+            try storeDigest(customer, over: digest)
+            return try unwritten(customer.externalID, row: row, .unchanged)
         }
         // An earlier row may have left this customer unwritten; then this one is a repeat.
         if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
-        try bindCustomer(update, customer.externalID, merged, row: row)
+        try bindCustomer(update, customer.externalID, merged, digest: customer.rowDigest, row: row)
         try update.runBound()
+        if updated == nil { updated = BloomFilter(bits: 1 << 24) }
+        updated?.insert(customer.externalID)
         try recordChange.bind(importID, at: 1)
         try recordChange.bind(partner, at: 2)
         try recordChange.bind(customer.externalID, at: 3)
@@ -183,7 +196,8 @@ public final class CustomerWriter {
 
     /// Inserts `customer` unless it exists; true when it was created.
     private func insertIfNew(_ customer: CustomerUpdate, row: Int) throws(SQLiteError) -> Bool {
-        try bindCustomer(insert, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON), row: row)
+        try bindCustomer(insert, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON),
+                         digest: customer.rowDigest, row: row)
         try insert.runBound()
         return database.changes == 1
     }
@@ -191,7 +205,7 @@ public final class CustomerWriter {
     /// Binds a customer's values to `insert` or `update`, which share their parameter numbers.
     private func bindCustomer(_ statement: Statement, _ externalID: String,
                               _ values: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String),
-                              row: Int) throws(SQLiteError) {
+                              digest: Int64?, row: Int) throws(SQLiteError) {
         try statement.bind(partner, at: 1)
         try statement.bind(externalID, at: 2)
         try statement.bind(values.email, at: 3)
@@ -202,6 +216,35 @@ public final class CustomerWriter {
         try statement.bind(importID, at: 8)
         try statement.bind(now, at: 9)
         try statement.bind(Int64(row), at: 10)
+        try statement.bind(digest.map(SQLValue.integer) ?? .null, at: 11)
+    }
+
+    /// The looked-up customer's stored row digest.
+    private var storedDigest: Int64? { lookup.isNull(8) ? nil : lookup.int(8) }
+
+    /// Keeps the digest of a row that leaves its customer as it is, when the stored one differs
+    /// (first re-send after this feature, an upgrade, a settings change, or values that came from
+    /// elsewhere): one column of one row, written once, so the next re-send of that row passes
+    /// over it (see ``StoredDigests``). The customer's values and history stay as they are.
+    private func storeDigest(_ customer: CustomerUpdate, over stored: Int64?) throws(SQLiteError) {
+        guard let digest = customer.rowDigest, digest != stored else { return }
+        try setDigest.run([.text(partner), .text(customer.externalID), .integer(digest)])
+    }
+
+    /// A row whose digest equals the one stored with customer `externalID` before this import:
+    /// unchanged, unless this import updated that customer earlier in the file (then the row
+    /// repeats it; a Bloom filter of the updated ids spares the lookup for all others) or met
+    /// it before and left it (``UnwrittenRows``). Customers this import created have no stored
+    /// digest in that earlier view, so their repeats never come here.
+    public func applySameAsStored(externalID: String, row: Int) throws(SQLiteError) -> UpsertResult {
+        if let updated, updated.mayContain(externalID) {
+            lookup.rewind()
+            try lookup.bind(partner, at: 1)
+            try lookup.bind(externalID, at: 2)
+            defer { lookup.rewind() }
+            if try lookup.step(), !lookup.isNull(5), lookup.int(5) == importID { return .repeated(firstRow: Int(lookup.int(7))) }
+        }
+        return try unwritten(externalID, row: row, .unchanged)
     }
 
     /// The row of an earlier, unwritten occurrence of `externalID` in this file.
@@ -210,10 +253,10 @@ public final class CustomerWriter {
     }
 
     /// Records a row that leaves its customer as it is, or finds the earlier row that did.
-    private func unwritten(_ customer: CustomerUpdate, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
+    private func unwritten(_ externalID: String, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
         let rows = unwrittenRows ?? UnwrittenRows(database: database, memoryBudget: unwrittenMemoryBudget)
         unwrittenRows = rows
-        guard let first = try rows.insert(customer.externalID, row: row) else { return result }
+        guard let first = try rows.insert(externalID, row: row) else { return result }
         return .repeated(firstRow: first)
     }
 

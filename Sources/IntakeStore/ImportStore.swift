@@ -30,6 +30,13 @@ public protocol ImportStore: AnyObject {
     /// Work that may overlap the result workbook's compression before the commit (SQLite moves
     /// its dirty pages to the WAL).
     func prepareCommit() throws
+    /// The stored row digests of `partner`'s customers, read on a connection of their own, when
+    /// this store keeps them (SQLite's row-by-row writer); call inside the import's transaction.
+    func storedDigests(partner: String) throws -> StoredDigests?
+}
+
+extension ImportStore {
+    public func storedDigests(partner: String) throws -> StoredDigests? { nil }
 }
 
 /// Applies one file's rows to a partner's customers.
@@ -45,6 +52,9 @@ public protocol CustomerRowWriter: AnyObject {
     /// result; `cells` a deferring store gives back if it rejects the row); returns its verdict,
     /// or nil when it comes later.
     func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult?
+    /// Takes file row `row` whose digest equals customer `externalID`'s stored one (see
+    /// ``StoredDigests``): unchanged, unless the file changed or met that customer before.
+    func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult
     /// Takes a row that failed validation (deferring stores only), to give it back in order.
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws
     /// After the last row: the deferred verdicts in row order (none from a store that does not
@@ -111,6 +121,12 @@ public final class SQLiteImportStore: ImportStore {
         try database.flushCache()
         database.startWALWriteback()
     }
+
+    public func storedDigests(partner: String) throws -> StoredDigests? {
+        // A second connection sees the same database only through a file.
+        guard !database.path.isEmpty, database.path != ":memory:" else { return nil }
+        return try StoredDigests(path: database.path, partner: partner)
+    }
 }
 
 extension CustomerWriter: CustomerRowWriter {
@@ -118,6 +134,10 @@ extension CustomerWriter: CustomerRowWriter {
 
     public func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult? {
         try apply(customer, row: row)
+    }
+
+    public func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult {
+        try applySameAsStored(externalID: externalID, row: row)
     }
 
     public func reject(row: Int, externalID: String, message: String, cells: [String]) throws {}

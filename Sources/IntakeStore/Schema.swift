@@ -162,6 +162,16 @@ public enum Schema {
         ) WITHOUT ROWID;
         ALTER TABLE uploads ADD COLUMN user_email TEXT;
         """,
+        // 8: the digest of the file row that gave a customer its stored values (see
+        // ``StoredDigests``): a row sent again with the same digest is unchanged without being
+        // validated and compared field by field. NULL where the values came from elsewhere (the
+        // API, an undo). The digest is keyed with a secret of this database, so a partner cannot
+        // craft a row whose digest matches another.
+        """
+        ALTER TABLE customers ADD COLUMN row_digest INTEGER;
+        CREATE TABLE intake_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO intake_meta (key, value) VALUES ('row_digest_key', lower(hex(randomblob(32))));
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -93,7 +93,7 @@ public final class ImportHistory {
                         phone = json_extract(?3, '$.phone'), created_at = json_extract(?3, '$.created_at'),
                         custom_attributes = json_extract(?3, '$.custom_attributes'),
                         updated_by_import = json_extract(?3, '$.updated_by_import'), updated_at = json_extract(?3, '$.updated_at'),
-                        import_row = json_extract(?3, '$.import_row')
+                        import_row = json_extract(?3, '$.import_row'), row_digest = NULL
                     WHERE partner = ?1 AND external_id = ?2
                     """).run(key + [SQLValue(change[1])])
                 try database.cachedStatement("UPDATE customer_changes SET after = (SELECT \(snapshot) FROM customers WHERE partner = ?1 AND external_id = ?2) WHERE id = ?3")

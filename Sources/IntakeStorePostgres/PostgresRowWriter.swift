@@ -72,6 +72,12 @@ final class PostgresRowWriter: CustomerRowWriter {
         return nil
     }
 
+    /// Never called: this store keeps no row digests (``PostgresImportStore`` offers none), as
+    /// its plan decides "unchanged" for every row in one statement.
+    func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult {
+        throw PostgresError(message: "the PostgreSQL store keeps no row digests")
+    }
+
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws {
         staged += 1
         copy.integer(row)
@@ -231,36 +237,5 @@ enum CellPacking {
             index = end
         }
         return cells
-    }
-}
-
-/// A set that may answer "maybe" for an element it never saw, never "no" for one it did; 2 MiB
-/// for 2^24 bits keeps false answers near 1% up to a million elements, 3 hashes per element.
-struct BloomFilter {
-    private var words: [UInt64]
-    private let mask: UInt64
-
-    init(bits: Int) {
-        words = [UInt64](repeating: 0, count: bits / 64)
-        mask = UInt64(bits - 1)
-    }
-
-    /// Adds `element`; returns whether it may have been added before.
-    mutating func insert(_ element: String) -> Bool {
-        var hasher = Hasher()
-        hasher.combine(element)
-        let hash = UInt64(bitPattern: Int64(hasher.finalize()))
-        var seenBefore = true
-        // Three positions from one 64-bit hash (Kirsch–Mitzenmacher: h1 + i·h2).
-        let h1 = hash & 0xFFFF_FFFF, h2 = (hash >> 32) | 1
-        for i in 0..<UInt64(3) {
-            let bit = (h1 &+ i &* h2) & mask
-            let word = Int(bit >> 6), flag = UInt64(1) << (bit & 63)
-            if words[word] & flag == 0 {
-                seenBefore = false
-                words[word] |= flag
-            }
-        }
-        return seenBefore
     }
 }

@@ -220,6 +220,13 @@ public enum PostgresSchema {
             last_seen  bigint NOT NULL
         );
         """,
+        // 4: SQLite's migration 8 keeps a digest of the row that wrote each customer, which its
+        // row-by-row writer uses to pass over rows sent again; the set-based writer here decides
+        // "unchanged" for all rows in one statement and leaves the column NULL, kept so both
+        // stores have the same columns.
+        """
+        ALTER TABLE customers ADD COLUMN row_digest bigint;
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -6,7 +6,13 @@ import Testing
 /// revocation or a removal leaves.
 @Suite struct AccountCommandsTests {
     @Test(arguments: StoreKind.allCases) func tokensAndUsersAreManagedTheSameOnEitherStore(store: StoreKind) async throws {
-        try await withAPIRoot { root in
+        // A dozen commands run one after another: on a thread of their own, not the test pool's.
+        try await onOwnThread { try Self.manage(store) }
+    }
+
+    static func manage(_ store: StoreKind) throws {
+        try withTemporaryDirectory { dir in
+            let root = dir + "/root"
             let server = try APIServer(root: root, store: store)
             func intake(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
                 let run = try runChild(TestPaths.intake, arguments + ["--root", root] + server.storeArguments)

@@ -1,0 +1,58 @@
+/// The row digests stored with one partner's customers as they were when the import's write
+/// transaction began, for the validating thread to pass over rows sent again unchanged.
+///
+/// A customer's `row_digest` is the digest of the file row whose write gave it its stored values
+/// (see `RowDigester` in IntakeImport: the row's cells, the header, the partner's mode and
+/// rules, Intake's version, keyed with this database's secret). Merge and replace are
+/// idempotent: a row applied to the values it produced gives them again. So a row whose digest
+/// equals the stored one is unchanged, exactly, without being validated or compared field by
+/// field. Every other write of a customer (the API, an undo) stores NULL, which matches nothing.
+///
+/// This connection reads in a transaction begun after the import took the write lock, so it sees
+/// every committed write and no other writer can commit until the import ends; the import's own
+/// writes it does not see, and ``CustomerWriter`` catches a row that repeats a customer the
+/// file changed earlier.
+///
+/// Owned by the one validating thread.
+public final class StoredDigests: @unchecked Sendable {
+    private let database: Database
+    private let lookup: Statement
+    private let partner: String
+    /// The database's secret the digests are keyed with.
+    public let key: String
+    /// Whether the partner had no customers yet (a first file): then no row can match, and the
+    /// lookups are skipped.
+    public let isEmpty: Bool
+
+    /// Opens a second connection to the database at `path`, in a read transaction; call inside
+    /// the import's write transaction.
+    /// - Throws: ``SQLiteError`` when the connection or its snapshot cannot be opened.
+    init(path: String, partner: String) throws(SQLiteError) {
+        database = try Database(path: path)
+        self.partner = partner
+        // Lookups of ids in the file's order touch each page of the partner's customers about
+        // once; the operating system's cache serves them, so this connection keeps few pages of
+        // its own (the importing connection's cache is the one that matters).
+        try database.execute("PRAGMA cache_size=-2048")
+        try database.execute("BEGIN")
+        // The first read fixes the snapshot.
+        guard let key = try database.cachedStatement("SELECT value FROM intake_meta WHERE key = 'row_digest_key'").rows().first?[0] ?? nil else {
+            throw SQLiteError(code: 1 /* SQLITE_ERROR */, message: "the database has no row digest key (intake_meta)")
+        }
+        self.key = key
+        isEmpty = try database.cachedStatement("SELECT 1 FROM customers WHERE partner = ?1 LIMIT 1").rows([.text(partner)]).isEmpty
+        lookup = try database.cachedStatement("SELECT row_digest FROM customers WHERE partner = ?1 AND external_id = ?2")
+    }
+
+    deinit { try? database.execute("ROLLBACK") }
+
+    /// The stored digest of customer `externalID`; nil when there is none or the customer is new.
+    public func digest(of externalID: String) throws(SQLiteError) -> Int64? {
+        lookup.rewind()
+        try lookup.bind(partner, at: 1)
+        try lookup.bind(externalID, at: 2)
+        defer { lookup.rewind() }
+        guard try lookup.step(), !lookup.isNull(0) else { return nil }
+        return lookup.int(0)
+    }
+}

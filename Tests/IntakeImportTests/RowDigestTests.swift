@@ -1,0 +1,107 @@
+import Foundation
+import IntakeImport
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+/// Rows sent again are passed over by their digest (see `StoredDigests`); these show that a
+/// digest match means exactly "unchanged", and that every way a customer's values move away from
+/// the row that wrote them sends the row through validation and comparison again.
+@Suite struct RowDigestTests {
+    static let header = "external_id,email,name,phone,created_at,tier\n"
+    static let rows = [
+        "A,a@example.com,Ann,+7 900 123-45-67,2018-01-01 00:11:22,gold",
+        "B,b@example.com,Bob,,2018-01-01 00:11:22,",
+        "C,c@example.com,Cid,,,silver",
+    ]
+    /// The rows in another order: the same rows, other bytes (so not a duplicate of the file).
+    static func file(_ rows: [String]) -> String { header + rows.joined(separator: "\n") + "\n" }
+
+    func importText(_ env: ImportEnvironment, _ text: String, name: String, mode: ImportMode = .merge) throws -> ImportOutcome {
+        let path = env.scratch + "/" + name
+        try writeFile(path, text)
+        try env.root.prepare(partner: "acme")
+        var request = ImportRequest(path: path, partner: "acme", outbox: env.root.outbox("acme"))
+        request.policy.mode = mode
+        return try env.importer.run(request)
+    }
+
+    @Test func aFileSentAgainIsPassedOverAndEveryOtherChangeIsSeen() throws {
+        try withImportEnvironment { env in
+            let first = try importText(env, Self.file(Self.rows), name: "base.csv")
+            #expect(first.record.created == 3 && first.rowsMatchedByDigest == 0)
+            let stored = try env.customers()
+
+            // Sent again (rows reordered): all three unchanged by their digest, nothing written.
+            let again = try importText(env, Self.file(Self.rows.reversed()), name: "again.csv")
+            #expect((again.record.unchanged, again.rowsMatchedByDigest) == (3, 3))
+            #expect(try env.customers() == stored)
+
+            // Another file changes B: B's stored digest is that file's, so the base row for B is
+            // compared again and B is put back; A and C are still passed over.
+            let other = try importText(env, Self.file(["B,b@example.com,Bobby,,2018-01-01 00:11:22,"]), name: "other.csv")
+            #expect(other.record.updated == 1)
+            let back = try importText(env, Self.file([Self.rows[1], Self.rows[0], Self.rows[2]]), name: "back.csv")
+            #expect((back.record.updated, back.record.unchanged, back.rowsMatchedByDigest) == (1, 2, 2))
+            #expect(try env.customers() == stored)
+
+            // The API changes C: its digest is cleared, and the base row puts C back.
+            _ = try env.database.transaction {
+                try APIWrites.apply(CustomerUpdate(externalID: "C", email: nil, name: "Cid API", phone: nil, createdAt: nil, attributesJSON: "{}"),
+                                    mode: .merge, principal: APIPrincipal(partner: "acme", tokenName: "t"), request: "PUT /v4/consumers/C",
+                                    bytes: 10, now: "2026-12-01 00:00:00", in: env.database)
+            }
+            let afterAPI = try importText(env, Self.file([Self.rows[2], Self.rows[1], Self.rows[0]]), name: "after-api.csv")
+            #expect((afterAPI.record.updated, afterAPI.rowsMatchedByDigest) == (1, 2))
+            #expect(try env.customers() == stored)
+        }
+    }
+
+    @Test func undoClearsTheDigestOfWhatItPutBack() throws {
+        try withImportEnvironment { env in
+            try importText(env, Self.file(Self.rows), name: "base.csv")
+            let change = ["A,a@example.com,Ann,+7 900 123-45-67,2018-01-01 00:11:22,platinum"]
+            let changed = try importText(env, Self.file(change), name: "change.csv")
+            #expect(changed.record.updated == 1)
+            _ = try ImportHistory(database: env.database).undo(changed.importID, force: false, now: "2030-01-01 00:00:00")
+            // A holds the base values again; the undone file's row must change it again, not
+            // match the digest that row once left.
+            let redo = try importText(env, Self.file(change + ["B,b@example.com,Bob,,2018-01-01 00:11:22,"]), name: "redo.csv")
+            #expect((redo.record.updated, redo.record.unchanged) == (1, 1), "\(redo.record)")
+            #expect(try env.customers().first?[5] == #"{"tier":"platinum"}"#)
+        }
+    }
+
+    @Test func anotherModeComparesAgainAndAnUnchangedRowLeavesItsDigest() throws {
+        try withImportEnvironment { env in
+            try importText(env, Self.file(["D,d@example.com,Dan,+79000000001,,gold"]), name: "p.csv")
+            // Merge keeps the phone and tier an empty cell does not give: unchanged, compared in
+            // full; its digest is kept, so the same row is passed over next time.
+            let quiet = ["D,d@example.com,Dan,,,", "E,e@example.com,Eve,,,"]
+            let q = try importText(env, Self.file(quiet), name: "q.csv")
+            #expect((q.record.unchanged, q.record.created, q.rowsMatchedByDigest) == (1, 1, 0))
+            let q2 = try importText(env, Self.file(quiet.reversed()), name: "q2.csv")
+            #expect((q2.record.unchanged, q2.rowsMatchedByDigest) == (2, 2))
+            // The same cells under replace clear the phone and the tier: an update, not a match.
+            let replaced = try importText(env, Self.file(quiet + ["F,f@example.com,Fay,,,"]), name: "q3.csv", mode: .replace)
+            #expect((replaced.record.updated, replaced.record.unchanged, replaced.record.created, replaced.rowsMatchedByDigest) == (1, 1, 1, 0))
+            #expect(try env.customers().first == ["D", "d@example.com", "Dan", nil, nil, "{}"])
+        }
+    }
+
+    @Test func aRowMatchingTheStoredDigestAfterTheFileChangedItsCustomerIsARepeat() throws {
+        try withImportEnvironment { env in
+            try importText(env, Self.file(Self.rows), name: "base.csv")
+            // Row 2 changes A; row 3 is A's stored row, which matches the digest read before
+            // this import began: a repeat of row 2, not "unchanged". Row 5 repeats row 4, which
+            // was passed over.
+            let text = Self.file(["A,a@example.com,Ann Changed,,,", Self.rows[0], Self.rows[1], Self.rows[1]])
+            let outcome = try importText(env, text, name: "repeat.csv")
+            #expect((outcome.record.updated, outcome.record.unchanged, outcome.record.rejected) == (1, 1, 2), "\(outcome.record)")
+            let lines = try sheet(outcome.resultPath, "Rows")
+            #expect(lines.contains(["3", "A", "rejected", "duplicate external_id, first seen at row 2"]), "\(lines)")
+            #expect(lines.contains(["5", "B", "rejected", "duplicate external_id, first seen at row 4"]), "\(lines)")
+            #expect(try env.customers().first?[2] == "Ann Changed")
+        }
+    }
+}
