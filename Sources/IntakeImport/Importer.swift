@@ -147,8 +147,15 @@ public final class Importer {
                     // workbook is written on a third (ResultWriter); this thread only stores.
                     // Rows sent again pass over validation by their digest (SQLite); the stored
                     // digests are read in a snapshot taken now, inside this transaction.
-                    let matching = try store.storedDigests(partner: request.partner).map { stored in
-                        RowMatching(digester: RowDigester(key: stored.key, header: columns.header, policy: policy), stored: stored,
+                    // The fast path is optional: without it (the second connection could not be
+                    // opened) every row is validated and compared, as always.
+                    let stored: StoredDigests?
+                    do { stored = try store.storedDigests(partner: request.partner) } catch {
+                        logger.warning("stored row digests cannot be read; every row is validated and compared", metadata: ["error": "\(error)"])
+                        stored = nil
+                    }
+                    let matching = stored.map { stored in
+                        RowMatching(digester: RowDigester(key: stored.key, columns: columns, policy: policy), stored: stored,
                                     matches: policy.mode == .merge || policy.mode == .replace || policy.mode == .updateOnly)
                     }
                     let pipeline = RowPipeline(table: table, validator: validator, columns: columns, matching: matching)

@@ -1,11 +1,13 @@
 import Foundation
 import IntakeStore
 import IntakeSystem
+import IntakeValidate
 
 /// The digest of a file row as ``StoredDigests`` (IntakeStore) keeps it with the customer the
 /// row wrote: SipHash-2-4 keyed with the database's secret, over everything that decides what
-/// the row stores (Intake's release, whose field rules normalize the cells; the partner's mode,
-/// column aliases and timestamp rules; the header; the row's cells). The same bytes under other
+/// the row stores (Intake's release and the field rules' revision, which normalize the cells; the
+/// partner's mode and timestamp rules; the header and where its columns went after the partner's
+/// aliases; the row's cells). The same bytes under other
 /// rules digest differently, so they are validated and compared in full. Without the secret, a
 /// partner cannot make two rows with one digest.
 ///
@@ -13,7 +15,7 @@ import IntakeSystem
 struct RowDigester: Sendable {
     private let prefix: SipHash24
 
-    init(key: String, header: [String], policy: ImportPolicy) {
+    init(key: String, columns: ColumnMap, policy: ImportPolicy) {
         // The secret is 64 hex digits; its first 32 are the hash key.
         let bytes = stride(from: 0, to: 32, by: 2).map { i -> UInt8 in
             let digits = key.utf8.dropFirst(i).prefix(2)
@@ -21,14 +23,17 @@ struct RowDigester: Sendable {
         }
         let words = bytes.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
         var hasher = SipHash24(k0: UInt64(littleEndian: words.0), k1: UInt64(littleEndian: words.1))
-        var rules: [String] = ["intake row digest", key, IntakeVersion.string, policy.mode.rawValue]
-        rules += policy.columnAliases.sorted { $0.key < $1.key }.map { "alias \($0.key)=\($0.value)" }
+        var rules: [String] = ["intake row digest", key, IntakeVersion.string, String(FieldRules.revision), policy.mode.rawValue]
         if let timestamps = policy.timestamps {
-            rules += timestamps.formats.map { "format \($0)" }
-            // A time zone's rules change with the system's time zone data.
-            if let zone = timestamps.timeZone { rules += ["zone \(zone.identifier) \(TimeZone.timeZoneDataVersion)"] }
+            rules += ["formats"] + timestamps.formats
+            // A time zone's rules change with the time zone data Foundation reads.
+            if let zone = timestamps.timeZone { rules += ["zone", zone.identifier, TimeZone.timeZoneDataVersion] }
         }
-        rules += ["header"] + header
+        // The header as written, and where the columns went (after the partner's aliases): each
+        // required column's cell, then each attribute's key and cell.
+        rules += ["header"] + columns.header + ["required"]
+        rules += RequiredColumn.allCases.map { columns.required[$0].map(String.init) ?? "-" }
+        rules += ["attributes"] + columns.attributes.flatMap { [$0.key, String($0.index)] }
         for rule in rules { Self.feed(rule, to: &hasher) }
         prefix = hasher
     }

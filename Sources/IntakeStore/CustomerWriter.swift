@@ -156,8 +156,11 @@ public final class CustomerWriter {
         if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
         try bindCustomer(update, customer.externalID, merged, digest: customer.rowDigest, row: row)
         try update.runBound()
-        if updated == nil { updated = BloomFilter(bits: 1 << 24) }
-        updated?.insert(customer.externalID)
+        // Only a file's rows can match a stored digest; an API write (one row) keeps no filter.
+        if skipsChecks {
+            if updated == nil { updated = BloomFilter(bits: 1 << 24) }
+            updated?.insert(customer.externalID)
+        }
         try recordChange.bind(importID, at: 1)
         try recordChange.bind(partner, at: 2)
         try recordChange.bind(customer.externalID, at: 3)

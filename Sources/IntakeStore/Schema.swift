@@ -171,6 +171,14 @@ public enum Schema {
         ALTER TABLE customers ADD COLUMN row_digest INTEGER;
         CREATE TABLE intake_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         INSERT INTO intake_meta (key, value) VALUES ('row_digest_key', lower(hex(randomblob(32))));
+        -- A write that changes a customer's values and not its digest (an operator's UPDATE, an
+        -- older Intake) clears the digest, so the row it no longer describes is compared again.
+        CREATE TRIGGER customers_digest_follows_values
+        AFTER UPDATE OF email, name, phone, created_at, custom_attributes ON customers
+        WHEN NEW.row_digest IS NOT NULL AND NEW.row_digest IS OLD.row_digest
+        BEGIN
+            UPDATE customers SET row_digest = NULL WHERE partner = NEW.partner AND external_id = NEW.external_id;
+        END;
         """,
     ]
 
@@ -179,6 +187,11 @@ public enum Schema {
 
     static func migrate(_ db: Database) throws(SQLiteError) {
         var version = Int(try db.scalar("PRAGMA user_version") ?? 0)
+        // A newer Intake's database: this one would write it without what the newer one keeps
+        // alongside (such as the row digests), so it refuses.
+        guard version <= migrations.count else {
+            throw SQLiteError(code: 1 /* SQLITE_ERROR */, message: "the database is at schema version \(version), newer than this Intake's \(migrations.count); run the newer Intake")
+        }
         guard version < migrations.count else { return }
         while version < migrations.count {
             try db.execute("BEGIN IMMEDIATE")

@@ -46,7 +46,9 @@ public struct ColumnMap: Sendable {
     ///   duplicated column name, or a missing required column.
     public init(header: [String], aliases: [String: String] = [:]) throws(ColumnError) {
         self.header = header
-        let aliasByKey = Dictionary(aliases.map { (Self.key($0.key), $0.value.trimmed) }, uniquingKeysWith: { a, _ in a })
+        // Two aliases that differ only in case or spaces name one column: the first by name wins,
+        // the same in every process (a dictionary's own order changes from one run to the next).
+        let aliasByKey = Dictionary(aliases.sorted { $0.key < $1.key }.map { (Self.key($0.key), $0.value.trimmed) }, uniquingKeysWith: { a, _ in a })
         var required: [RequiredColumn: Int] = [:]
         var attributes: [(String, Int)] = []
         var seen: [String: Int] = [:]

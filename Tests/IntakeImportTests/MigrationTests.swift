@@ -63,4 +63,14 @@ import Testing
             #expect(try old.scalar("SELECT count(*) FROM customers") == 0)
         }
     }
+
+    /// A newer Intake's database is refused, not written without what the newer one keeps.
+    @Test func aDatabaseOfANewerIntakeIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/newer.sqlite"
+            try Database(path: path).execute("PRAGMA user_version = \(Schema.currentVersion + 1)")
+            let error = try #require(throws: SQLiteError.self) { try Database(path: path) }
+            #expect(error.message.contains("newer than this Intake's"), "\(error)")
+        }
+    }
 }

@@ -54,6 +54,14 @@ import Testing
             let afterAPI = try importText(env, Self.file([Self.rows[2], Self.rows[1], Self.rows[0]]), name: "after-api.csv")
             #expect((afterAPI.record.updated, afterAPI.rowsMatchedByDigest) == (1, 2))
             #expect(try env.customers() == stored)
+
+            // An operator's UPDATE (or an older Intake) changes A's email and not its digest: the
+            // trigger clears the digest, and the base row puts A back.
+            try env.database.execute("UPDATE customers SET email = 'fixed@example.com' WHERE external_id = 'A'")
+            #expect(try env.database.scalar("SELECT count(*) FROM customers WHERE row_digest IS NULL") == 1)
+            let afterSQL = try importText(env, Self.file([Self.rows[1], Self.rows[2], Self.rows[0]]), name: "after-sql.csv")
+            #expect((afterSQL.record.updated, afterSQL.rowsMatchedByDigest) == (1, 2))
+            #expect(try env.customers() == stored)
         }
     }
 
