@@ -3,7 +3,7 @@ import IntakeSystem
 import Synchronization
 
 /// A connection a ``GroupCommitter`` batches writes on: one transaction, a savepoint per write.
-public protocol GroupCommitConnection: AnyObject {
+public protocol GroupCommitConnection: AnyObject, SendableMetatype {
     /// Starts the batch's transaction, waiting for another writer's lock within the store's bound.
     func beginBatch() throws
     /// Wraps one write: `SAVEPOINT`, then `RELEASE` or `ROLLBACK TO` + `RELEASE`.
