@@ -23,23 +23,28 @@ final class APIServer {
         try FileManager.default.createDirectory(atPath: root + "/partners", withIntermediateDirectories: true)
     }
 
-    /// Starts the service and waits until both the watcher and the listener are up.
-    func start() throws {
+    /// Starts the service and waits until both the watcher and the listener are up. The wait
+    /// polls on a thread of its own: the test pool has a thread per core, and other suites'
+    /// in-process services need them meanwhile.
+    func start() async throws {
         let log = root + "-http-\(logs.count).log"
         logs.append(log)
         let pid = try spawnChild(TestPaths.intake, ["watch", "--root", root, "--settle", "0.2", "--http", "127.0.0.1:0", "--log-level", "debug"] + storeArguments,
                                  stdout: log + ".out", stderr: log)
         self.pid = pid
-        var exited = false
-        var found = 0
-        let ready = waitUntil(timeout: 180) {
-            if reapIfExited(pid) != nil { exited = true }
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").last(where: { $0.contains("HTTP API listening on http://127.0.0.1:") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
-                found = port
+        let (ready, exited, found) = try await onOwnThread { () -> (Bool, Bool, Int) in
+            var exited = false
+            var found = 0
+            let ready = waitUntil(timeout: 180) {
+                if reapIfExited(pid) != nil { exited = true }
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if let line = text.split(separator: "\n").last(where: { $0.contains("HTTP API listening on http://127.0.0.1:") }),
+                   let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+                    found = port
+                }
+                return exited || (found > 0 && text.contains("] watching"))
             }
-            return exited || (found > 0 && text.contains("] watching"))
+            return (ready, exited, found)
         }
         try #require(ready && !exited, "the service did not start: \(logText)")
         port = found

@@ -12,7 +12,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, settings: "http:\n  max_json_bytes: 2048\n", store: store)
             let token = try server.token("acme", name: "crm")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let url = server.base + "/v4/consumers"
             let ready = try await send("GET", server.base + "/readyz")
@@ -114,7 +114,7 @@ import Testing
                     mode: create-only
                 """, store: store)
             let update = try server.token("upd"), create = try server.token("crt")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let url = server.base + "/v4/consumers/7"
             #expect(try await send("PUT", url, token: update, json: consumer(["name": "x"])).status == 404)
@@ -129,7 +129,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)
             let token = try server.token("acme", name: "shop-backend")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let reply = try await send("POST", server.base + "/v4/imports", token: token,
                                        headers: ["Content-Type": "text/csv", "Content-Disposition": "attachment; filename=\"list.csv\""],
@@ -159,7 +159,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let ids = (0..<25).map { String(format: "c%02d", $0) }
             for id in ids { #expect(try await send("PUT", server.base + "/v4/consumers/\(id)", token: token, json: consumer(["name": id])).status == 201) }
@@ -188,7 +188,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let writers = 64
             let base = server.base
@@ -226,7 +226,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, settings: "http:\n  busy_seconds: 0.3\n", store: store)
             let token = try server.token("acme"), otherToken = try server.token("other")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             // SQLite: another writer holds the database's write lock. PostgreSQL: a transaction
             // holds the partner's import lock, as a file import of acme does.

@@ -24,7 +24,7 @@ import Testing
                 """)
             let token = try server.token("acme")
             for partner in ["acme", "slow"] { try FileManager.default.createDirectory(atPath: server.inbox(partner), withIntermediateDirectories: true) }
-            try server.start()
+            try await server.start()
             defer { server.stop() }
 
             #expect(try await send("GET", server.base + "/healthz").status == 200)

@@ -49,7 +49,7 @@ struct PortalBrowserTests {
             try addUser(server, ["--admin", "ops@intake.example"], dir: dir)
             try writeFile(dir + "/browser.csv", Self.csv)
             try writeFile(dir + "/second.csv", Self.csv.replacingOccurrences(of: "Ann", with: "Anna"))
-            try server.start()
+            try await server.start()
             defer { server.stop() }
 
             let walk = try await runChildDetached("/usr/bin/python3", [TestPaths.packageRoot + "/Tests/IntakeServeTests/Browser/portal_walkthrough.py",

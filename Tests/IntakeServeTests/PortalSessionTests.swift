@@ -19,7 +19,7 @@ struct PortalSessionTests {
             let dir = root + "-sessions"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try PortalBrowserTests().addUser(server, ["--partner", "acme", "anna@acme.example"], dir: dir)
-            try server.start()
+            try await server.start()
 
             // Five wrong passwords for one account; the sixth try is refused even when right.
             let guesser = PortalBrowserTests.Curl(jar: dir + "/guesser.jar")
@@ -31,7 +31,7 @@ struct PortalSessionTests {
             server.stop()
 
             // A restart forgives the attempts (they are kept in memory) and keeps sessions (kept in the database).
-            try server.start()
+            try await server.start()
             let browser = PortalBrowserTests.Curl(jar: dir + "/browser.jar")
             let signedIn = try signInForm(browser, server.base, "anna@acme.example", PortalBrowserTests.password)
             #expect(signedIn.status == 303)
@@ -40,7 +40,7 @@ struct PortalSessionTests {
             let headers = try runChild("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "X-Forwarded-Proto: https", server.base + "/sign-in"]).stdout
             #expect(headers.contains("Secure") && headers.contains("SameSite=Strict") && headers.contains("HttpOnly"), "behind TLS the cookies are Secure:\n\(headers)")
             server.stop()
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             #expect(try browser.run([server.base + "/imports"]).status == 200, "the session survived the restart")
             let digests = try server.rows("SELECT sha256 FROM sessions")
@@ -50,7 +50,7 @@ struct PortalSessionTests {
             // (Aged while stopped: a running service also remembers the last request in memory.)
             server.stop()
             try server.rows("UPDATE sessions SET last_seen = last_seen - 31 * 60")
-            try server.start()
+            try await server.start()
             let idle = try browser.run([server.base + "/imports"])
             #expect(idle.status == 303, "an idle session ends: \(idle.status)")
             #expect(try server.rows("SELECT count(*) FROM sessions") == ["0"])
@@ -78,7 +78,7 @@ struct PortalSessionTests {
             let dir = root + "-limit"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try PortalBrowserTests().addUser(server, ["--partner", "acme", "anna@acme.example"], dir: dir)
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let anna = PortalBrowserTests.Curl(jar: dir + "/anna.jar")
             #expect(try signInForm(anna, server.base, "anna@acme.example", PortalBrowserTests.password).status == 303)

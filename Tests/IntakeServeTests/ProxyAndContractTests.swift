@@ -14,7 +14,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root)
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
 
             let dir = root + "-nginx"
@@ -83,7 +83,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root)
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             // Bounded and seeded, so a run is repeatable. Every documented check runs except
             // positive_data_acceptance: the file rules (what an email, phone or date must look

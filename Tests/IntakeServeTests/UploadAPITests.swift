@@ -27,7 +27,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
 
             let accepted = try await upload(server, token: token, name: "list.csv", Self.csv)
@@ -68,7 +68,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)
             let a = try server.token("a"), b = try server.token("b")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             #expect(try await send("PUT", server.base + "/v4/consumers/42", token: a, json: consumer(["name": "A's"])).status == 201)
             let accepted = try await upload(server, token: a, name: "a.csv", Self.csv)
@@ -99,7 +99,7 @@ import Testing
             let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
             try writeFile(server.inbox("acme") + "/.intake-upload-stale", "external_id\n1\n")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             // What a crash between link and rename would have left is gone at start.
             #expect(!FileManager.default.fileExists(atPath: server.inbox("acme") + "/.intake-upload-stale"))
@@ -122,7 +122,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, settings: "http:\n  max_upload_bytes: 1048576\n")
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             // 2 GB that take no disk: a sparse file, sent by curl as a stream.
             let big = root + "-big.csv"
@@ -152,7 +152,7 @@ import Testing
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)
             let token = try server.token("acme")
-            try server.start()
+            try await server.start()
             let base = server.base
             let pid = server.pid
             // 16 clients write distinct ids until the service dies under them.
@@ -181,7 +181,7 @@ import Testing
             let lost = acknowledged.filter { !stored.contains($0) }
             #expect(lost.isEmpty, "acknowledged but lost: \(lost.prefix(10))")
             // The restarted service serves them.
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             #expect(try await send("GET", server.base + "/v4/consumers/k0-40", token: token).status == 200)
         }
