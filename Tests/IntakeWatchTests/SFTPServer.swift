@@ -121,6 +121,13 @@ func withSFTPServer<T>(settings: String? = nil, _ body: (SFTPServer) throws -> T
     return try body(server)
 }
 
+/// The same, on a thread of its own: an SFTP test blocks for seconds on child processes (sshd,
+/// the clients, the daemon), which must not hold one of the test process's cooperative threads,
+/// one per core, that the in-process tests need meanwhile.
+func withSFTPServer<T: Sendable>(settings: String? = nil, _ body: @escaping @Sendable (SFTPServer) throws -> T) async throws -> T {
+    try await onOwnThread { try withSFTPServer(settings: settings, body) }
+}
+
 /// Whether this machine can run the SFTP tests: root, and OpenSSH's server.
 let canRunSFTP = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
 

@@ -13,8 +13,8 @@ struct SFTPTests {
         print("sftp client matrix: \(client): result \(String(format: "%.2f", seconds)) s after the upload ended")
     }
 
-    @Test func partnerUploadsAndDownloadsItsResult() throws {
-        try withSFTPServer { server in
+    @Test func partnerUploadsAndDownloadsItsResult() async throws {
+        try await withSFTPServer { server in
             let upload = "\(server.ssh)/customers-2024-05.csv"
             try customersCSV(prefix: "SFTP", count: 25).write(toFile: upload, atomically: true, encoding: .utf8)
             let put = try server.sftp("put \(upload) inbox/customers-2024-05.csv\n")
@@ -35,8 +35,8 @@ struct SFTPTests {
     }
 
     /// OpenSSH's `rename` uses the posix-rename extension: a real rename(2), IN_MOVED_TO.
-    @Test func opensshPutToATemporaryNameThenRename() throws {
-        try withSFTPServer { server in
+    @Test func opensshPutToATemporaryNameThenRename() async throws {
+        try await withSFTPServer { server in
             let upload = "\(server.ssh)/list.csv"
             try customersCSV(prefix: "REN", count: 7).write(toFile: upload, atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
@@ -52,8 +52,8 @@ struct SFTPTests {
     /// carries it out as link(new) then unlink(old), so no IN_CLOSE_WRITE or IN_MOVED_TO ever
     /// names the new file.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TestPaths.packageRoot + "/.build-venv/bin/python"), "needs the test venv with paramiko (make test makes it)"))
-    func plainRenameRequestIsCarriedOutAsLinkAndUnlink() throws {
-        try withSFTPServer { server in
+    func plainRenameRequestIsCarriedOutAsLinkAndUnlink() async throws {
+        try await withSFTPServer { server in
             let upload = "\(server.ssh)/plain.csv"
             try customersCSV(prefix: "PLAIN", count: 9).write(toFile: upload, atomically: true, encoding: .utf8)
             let script = """
@@ -83,8 +83,8 @@ struct SFTPTests {
 
     /// lftp writes to a temporary `.in.<name>` and renames it with a plain rename request.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/lftp"), "needs lftp"))
-    func lftpTemporaryFileMode() throws {
-        try withSFTPServer { server in
+    func lftpTemporaryFileMode() async throws {
+        try await withSFTPServer { server in
             let upload = "\(server.ssh)/lftp.csv"
             try customersCSV(prefix: "LFTP", count: 11).write(toFile: upload, atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
@@ -103,8 +103,8 @@ struct SFTPTests {
     }
 
     /// curl writes the file in place under its final name and closes it.
-    @Test func curlWritesInPlace() throws {
-        try withSFTPServer { server in
+    @Test func curlWritesInPlace() async throws {
+        try await withSFTPServer { server in
             let upload = "\(server.ssh)/curl.csv"
             try customersCSV(prefix: "CURL", count: 5).write(toFile: upload, atomically: true, encoding: .utf8)
             let run = try runChild("/usr/bin/curl", ["-sS", "--insecure", "-u", "\(server.partner):", "--key", server.clientKey,
@@ -117,8 +117,8 @@ struct SFTPTests {
 
     /// rclone's SFTP backend, configured through its environment.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/rclone"), "needs rclone"))
-    func rcloneCopyto() throws {
-        try withSFTPServer { server in
+    func rcloneCopyto() async throws {
+        try await withSFTPServer { server in
             let upload = "\(server.ssh)/rclone.csv"
             try customersCSV(prefix: "RCL", count: 6).write(toFile: upload, atomically: true, encoding: .utf8)
             let events = try FolderEvents(server.inbox)
@@ -138,8 +138,8 @@ struct SFTPTests {
 
     /// A resumed upload (`reput`) under a done marker: nothing is taken before the marker, which
     /// the client sends last; the marker is archived with the file.
-    @Test func resumedUploadWaitsForItsDoneMarker() throws {
-        try withSFTPServer(settings: "    done_marker: \"{name}.done\"\n") { server in
+    @Test func resumedUploadWaitsForItsDoneMarker() async throws {
+        try await withSFTPServer(settings: "    done_marker: \"{name}.done\"\n") { server in
             let full = customersCSV(prefix: "RES", count: 400)
             let upload = "\(server.ssh)/resumed.csv"
             try full.write(toFile: upload, atomically: true, encoding: .utf8)
@@ -191,8 +191,8 @@ struct SFTPTests {
 
     /// Without a marker, a file cut off by a killed client is imported once it settles, and its
     /// cut last line is rejected and reported, never half-imported.
-    @Test func aClientKilledMidTransferLeavesACutLineThatIsReported() throws {
-        try withSFTPServer { server in
+    @Test func aClientKilledMidTransferLeavesACutLineThatIsReported() async throws {
+        try await withSFTPServer { server in
             let text = Self.alignedCSV(rows: 80_000)
             #expect(text.utf8.count == 96 + 80_000 * 64)
             try killMidTransfer(server, text, as: "killed.csv")
@@ -208,8 +208,8 @@ struct SFTPTests {
     }
 
     /// With a done marker, a file cut off by a killed client is never taken: no marker came.
-    @Test func aClientKilledMidTransferUnderADoneMarkerImportsNothing() throws {
-        try withSFTPServer(settings: "    done_marker: \"{name}.done\"\n") { server in
+    @Test func aClientKilledMidTransferUnderADoneMarkerImportsNothing() async throws {
+        try await withSFTPServer(settings: "    done_marker: \"{name}.done\"\n") { server in
             try killMidTransfer(server, Self.alignedCSV(rows: 80_000), as: "cut.csv")
             try #require(waitUntil(timeout: 60) { server.daemon.logText.contains("waiting for the done marker") && server.daemon.logText.contains("file=cut.csv") })
             #expect(server.daemon.results(server.partner).isEmpty)
