@@ -72,6 +72,18 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
+    /// Takes `partner`'s import lock until the transaction ends: every writer of a partner's
+    /// customers (a file's import, undo, an API write) takes it, so they never interleave. Key
+    /// space 1 of the two-key form (migrations use the one-key form).
+    public func lockPartnerImports(_ partner: String) throws(PostgresError) {
+        try query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+    }
+
+    /// The same without waiting; false when another transaction holds it.
+    public func tryLockPartnerImports(_ partner: String) throws(PostgresError) -> Bool {
+        try scalar("SELECT pg_try_advisory_xact_lock(1, hashtext($1))", [partner]) == "t"
+    }
+
     /// Whether libpq knows the connection is gone (it learns so from a failed call).
     public var isBroken: Bool { PQstatus(handle) == CONNECTION_BAD }
 

@@ -18,7 +18,7 @@ public final class PostgresHistory: HistoryStore {
             let partner = found.partner
             // One undo, prune or import of the partner at a time (the import's own lock); the
             // record is read again under it, as another undo may have finished meanwhile.
-            try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+            try connection.lockPartnerImports(partner)
             guard let record = try store.findImport(id) else { throw Refusal(message: "there is no import \(id)") }
             if let undone = record.undoneAt { throw Refusal(message: "import \(id) was already undone at \(undone) UTC") }
             guard record.status == .completed else {

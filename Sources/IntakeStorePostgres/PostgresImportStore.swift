@@ -64,7 +64,7 @@ public final class PostgresImportStore: ImportStore {
     public func pruneUndo(partner: String, finishedBefore cutoff: String, now: String) throws -> Int {
         // Under the partner's import lock: an undo never sees half a prune.
         try connection.transaction {
-            try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+            try connection.lockPartnerImports(partner)
             let expired = try connection.query("""
                 UPDATE imports SET undo_pruned_at = $3
                 WHERE partner = $1 AND finished_at < $2 AND status = 'completed' AND undo_pruned_at IS NULL
@@ -89,8 +89,7 @@ public final class PostgresImportStore: ImportStore {
     }
 
     public func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter {
-        // Key space 1 of the two-key form: "an import of this partner" (migrations use the one-key form).
-        try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+        try connection.lockPartnerImports(partner)
         return try PostgresRowWriter(connection: connection, partner: partner, importID: importID, mode: mode, now: now)
     }
 

@@ -54,10 +54,10 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
             if left > 0 {
                 // Local to the savepoint: a write that fails takes its setting with it.
                 try connection.query("SELECT set_config('lock_timeout', $1, true)", [String(left)])
-                try connection.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+                try connection.lockPartnerImports(partner)
                 return
             }
-            if try connection.scalar("SELECT pg_try_advisory_xact_lock(1, hashtext($1))", [partner]) == "t" { return }
+            if try connection.tryLockPartnerImports(partner) { return }
         } catch {
             guard Self.isTransient(error) else { throw error }
         }

@@ -62,6 +62,16 @@ import Testing
             let afterSQL = try importText(env, Self.file([Self.rows[1], Self.rows[2], Self.rows[0]]), name: "after-sql.csv")
             #expect((afterSQL.record.updated, afterSQL.rowsMatchedByDigest) == (1, 2))
             #expect(try env.customers() == stored)
+
+            // The same values with the columns in another order digest differently: compared in
+            // full, unchanged, and nothing passed over.
+            let swapped = "email,external_id,name,phone,created_at,tier\n" + Self.rows.map { row -> String in
+                var cells = row.split(separator: ",", omittingEmptySubsequences: false)
+                cells.swapAt(0, 1)
+                return cells.joined(separator: ",")
+            }.joined(separator: "\n") + "\n"
+            let reordered = try importText(env, swapped, name: "reordered.csv")
+            #expect((reordered.record.unchanged, reordered.rowsMatchedByDigest) == (3, 0))
         }
     }
 

@@ -254,7 +254,7 @@ private struct StoreLockHolder {
             sqlite = nil
             postgres = try PostgresConnection(url)
             try postgres?.execute("BEGIN")
-            try postgres?.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [partner])
+            try postgres?.lockPartnerImports(partner)
         } else {
             postgres = nil
             sqlite = try server.database()
