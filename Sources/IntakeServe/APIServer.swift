@@ -32,10 +32,12 @@ public struct APIConfiguration: Sendable {
 
 /// The HTTP listener of `intake watch`: a `Service` in the same `ServiceGroup` as the watcher,
 /// stopped by the same graceful shutdown. It owns the API's writer (the process's one API writer
-/// connection) and closes it once the server has answered its last request.
+/// connection) and its read connections, and closes them once the server has answered its last
+/// request.
 public struct APIService: Service {
     private let application: Application<RouterResponder<APIContext>>
     private let writes: any ServeWriting
+    private let reads: any ServeReading
 
     /// - Parameters:
     ///   - settings: the partners' settings now in force (modes, timestamp rules, limits).
@@ -47,6 +49,7 @@ public struct APIService: Service {
             logger.notice("removed an upload an earlier run left unfinished", metadata: ["path": "\(path)"])
         }
         let reads = configuration.stores.reads
+        self.reads = reads
         PortalPassword.prepare()
         let writes = configuration.stores.writes
         self.writes = writes
@@ -92,13 +95,14 @@ public struct APIService: Service {
         await closeWrites()
     }
 
-    /// Finishes the queued writes and closes the connection on a thread of its own: waiting for
+    /// Finishes the queued writes and closes the connections on a thread of its own: waiting for
     /// the committer must not hold one of the cooperative threads.
     private func closeWrites() async {
-        let writes = self.writes
+        let writes = self.writes, reads = self.reads
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             DetachedThread.start {
                 writes.shutdown()
+                reads.shutdown()
                 done.resume()
             }
         }

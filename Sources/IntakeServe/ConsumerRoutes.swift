@@ -61,7 +61,7 @@ struct ConsumerRoutes: Sendable {
         let principal = try context.partner
         try RequestChecks.requireAcceptsJSON(request)
         let id = try pathID(context)
-        let found = try reads.read { store in try store.customer(partner: principal.partner, externalID: id) }
+        let found = try await reads.read { store in try store.customer(partner: principal.partner, externalID: id) }
         guard let customer = found else { throw APIError.notFound("consumer \(id)") }
         return document(.ok, customer, location: false)
     }
@@ -80,7 +80,7 @@ struct ConsumerRoutes: Sendable {
             }
             after = id
         }
-        let page = try reads.read { store in try store.customers(partner: principal.partner, after: after, limit: size) }
+        let page = try await reads.read { [after] store in try store.customers(partner: principal.partner, after: after, limit: size) }
         return JSONAPI.response(.ok) { json in
             json.beginObject()
             json.key("data")

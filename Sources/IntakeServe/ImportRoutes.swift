@@ -53,7 +53,7 @@ struct ImportRoutes: Sendable {
             guard let value = Int64(text), value > 0 else { throw APIError(.badRequest, "page[before] must be an import id", parameter: "page[before]") }
             before = value
         }
-        let records = try reads.read { store in try store.fileImports(partner: principal.partner, before: before, limit: size) }
+        let records = try await reads.read { [before] store in try store.fileImports(partner: principal.partner, before: before, limit: size) }
         return JSONAPI.response(.ok) { json in
             json.beginObject()
             json.key("data")
@@ -73,7 +73,7 @@ struct ImportRoutes: Sendable {
         let principal = try context.partner
         try RequestChecks.requireAcceptsJSON(request)
         let id = context.parameters.get("id") ?? ""
-        let found = try reads.read { store throws -> Found? in try Self.find(id, partner: principal.partner, in: store) }
+        let found = try await reads.read { store throws -> Found? in try Self.find(id, partner: principal.partner, in: store) }
         guard let found else { throw APIError.notFound("import \(id)") }
         return JSONAPI.response(.ok) { json in
             json.beginObject()
@@ -90,7 +90,7 @@ struct ImportRoutes: Sendable {
     func result(_ request: Request, _ context: APIContext) async throws -> Response {
         let principal = try context.partner
         let id = context.parameters.get("id") ?? ""
-        let found = try reads.read { store throws -> Found? in try Self.find(id, partner: principal.partner, in: store) }
+        let found = try await reads.read { store throws -> Found? in try Self.find(id, partner: principal.partner, in: store) }
         guard let found else { throw APIError.notFound("import \(id)") }
         guard let path = found.record?.resultPath, FileSystem.exists(path) else {
             throw APIError(.notFound, "import \(id) has no result workbook yet; GET /v4/imports/\(id) tells its status")

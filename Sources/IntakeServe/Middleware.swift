@@ -72,7 +72,7 @@ struct TokenMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, "the Authorization header must be \"Token token=...\" or \"Bearer ...\"", headers: challenge)
         }
         let digest = APIToken.digest(token)
-        let found = try reads.read { store in try store.tokenPrincipal(sha256: digest) }
+        let found = try await reads.read { store in try store.tokenPrincipal(sha256: digest) }
         guard let (principal, stored) = found, APIToken.constantTimeEqual(stored, digest) else {
             context.logger.notice("API request with an unknown or revoked token", metadata: ["peer": "\(context.peer)", "path": "\(request.uri.path)"])
             throw APIError(.unauthorized, "the API token is unknown or was revoked", headers: challenge)

@@ -25,7 +25,7 @@ struct OperationsRoutes: Sendable {
 
     func register(on router: Router<APIContext>, routes: RouteTable) {
         router.get("/healthz") { _, _ in Self.text(.ok, "ok\n") }
-        router.get("/readyz") { _, _ in readiness() }
+        router.get("/readyz") { _, _ in await readiness() }
         routes.add(.get, "/healthz")
         routes.add(.get, "/readyz")
         if metrics != nil {
@@ -34,11 +34,11 @@ struct OperationsRoutes: Sendable {
         }
     }
 
-    func readiness() -> Response {
+    func readiness() async -> Response {
         var problems: [String] = []
         if let health, !health.isWatching { problems.append("the inbox watcher is not running") }
         do {
-            try reads.read { store in try store.checkReadable() }
+            try await reads.read { store in try store.checkReadable() }
         } catch {
             problems.append("the database cannot be read: \(error)")
         }

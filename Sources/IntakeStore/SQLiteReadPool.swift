@@ -4,10 +4,11 @@ import Synchronization
 /// SQLite connections for the API's reads (tokens, customers, imports), one per request in flight.
 ///
 /// WAL lets these read while a file import or the ``GroupCommitter`` writes. Reads are point
-/// lookups and short pages, microseconds each, so they run on the request's task instead of
-/// hopping to a thread; a connection is taken out of the pool for the duration of one closure,
-/// so no two tasks ever share one. The pool grows to the number of concurrent requests and
-/// keeps up to `keep` connections for reuse.
+/// lookups and short pages on a local file, microseconds each, so they run on the request's task
+/// instead of hopping to a thread (which would cost more than the read); a connection is taken
+/// out of the pool for the duration of one closure, so no two tasks ever share one. Since a read
+/// never suspends, at most one runs per cooperative thread; the pool keeps up to `keep`
+/// connections for reuse.
 public final class SQLiteReadPool: ServeReading {
     private let path: String
     private let keep: Int
@@ -19,7 +20,11 @@ public final class SQLiteReadPool: ServeReading {
         self.keep = keep
     }
 
-    public func read<T>(_ body: (any ServeReads) throws -> T) throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any ServeReads) throws -> T) async throws -> T {
+        try readNow(body)
+    }
+
+    private func readNow<T>(_ body: (any ServeReads) throws -> T) throws -> T {
         let database = try idle.withLock { $0.popLast() } ?? Unchecked(Database(path: path))
         defer {
             idle.withLock { connections in
@@ -27,6 +32,10 @@ public final class SQLiteReadPool: ServeReading {
             }
         }
         return try body(database.value)
+    }
+
+    public func shutdown() {
+        idle.withLock { $0.removeAll() }
     }
 }
 

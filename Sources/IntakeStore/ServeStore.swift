@@ -45,7 +45,9 @@ public protocol ServeWrites {
 /// Connections for the HTTP side's reads.
 public protocol ServeReading: Sendable {
     /// Runs `body` with a connection no one else uses meanwhile.
-    func read<T>(_ body: (any ServeReads) throws -> T) throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any ServeReads) throws -> T) async throws -> T
+    /// Closes the idle connections and lets go of any threads; reads after it fail or reconnect.
+    func shutdown()
 }
 
 /// The HTTP side's one writer: many requests' writes, each answered once durable.

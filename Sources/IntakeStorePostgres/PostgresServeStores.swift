@@ -14,32 +14,37 @@ public enum PostgresServeStores {
     }
 }
 
-/// Read connections, one per request in flight. A read is one or two indexed statements, a round
-/// trip of well under a millisecond on the network an operator runs PostgreSQL on, so it runs
-/// on the request's task as SQLite's reads do; a statement that runs past `statement_timeout`
-/// (10 s: a hung server) fails rather than hold that thread. A connection is taken out of the
-/// pool for one closure, so no two tasks ever share one; the pool grows to the requests in
-/// flight and keeps `keep` for reuse. A connection the server dropped since its last use (a
-/// restart, a failover) is made again and the read runs once more: reads change nothing.
+/// Read connections, each used by one read at a time, on threads of their own.
+///
+/// libpq blocks for a round trip, and a network or a server can be slow: on the request's task
+/// that would hold a cooperative thread (a handful per process) and stall every request and
+/// timer of the service. So reads run on `threads` dedicated threads, and a request waits for
+/// one without holding anything. That also bounds the connections this node opens for reads
+/// to `threads`, whatever the load (PostgreSQL's `max_connections` is shared by every node).
+/// A statement that runs past `statement_timeout` (10 s: a hung server) fails rather than hold
+/// its thread. A connection the server dropped since its last use (a restart, a failover) is
+/// made again and the read runs once more: reads change nothing.
 final class PostgresReadPool: ServeReading {
     private let url: String
     private let busySeconds: Double
-    private let keep: Int
+    private let threads: BlockingThreads
     private let idle = Mutex<[Unchecked<PostgresServeConnection>]>([])
 
-    init(url: String, busySeconds: Double, keep: Int = 16) {
+    init(url: String, busySeconds: Double, threads: Int = 8) {
         self.url = url
         self.busySeconds = busySeconds
-        self.keep = keep
+        self.threads = BlockingThreads(count: threads)
     }
 
-    func read<T>(_ body: (any ServeReads) throws -> T) throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (any ServeReads) throws -> T) async throws -> T {
+        try await threads.run { [self] in try readNow(body) }
+    }
+
+    /// Runs `body` on this thread with an idle connection, or a new one. At most one connection
+    /// per thread is ever out, so the idle list never holds more than the threads.
+    private func readNow<T>(_ body: (any ServeReads) throws -> T) throws -> T {
         let reader = try idle.withLock { $0.popLast() } ?? Unchecked(try connect())
-        defer {
-            idle.withLock { connections in
-                if connections.count < keep { connections.append(reader) }
-            }
-        }
+        defer { idle.withLock { $0.append(reader) } }
         do {
             return try body(reader.value)
         } catch {
@@ -48,6 +53,11 @@ final class PostgresReadPool: ServeReading {
             try Self.limitStatements(reader.value.connection)
             return try body(reader.value)
         }
+    }
+
+    func shutdown() {
+        threads.shutdown()
+        idle.withLock { $0.removeAll() }
     }
 
     /// A new read connection; the writer migrated the schema when the store opened.

@@ -8,7 +8,7 @@ import Logging
 /// journal so that any step can be repeated after a crash (see ``JournalEntry``). Crash recovery
 /// is in `FileProcessor+Resume.swift`; the inbox side of a claim is ``Inbox``.
 ///
-/// Not `Sendable`: it owns the stores' connections, used by the ``BlockingWorker`` thread only.
+/// Not `Sendable`: it owns the stores' connections, used by the ``BlockingThreads`` thread only.
 final class FileProcessor {
     let configuration: WatchConfiguration
     let inbox: Inbox

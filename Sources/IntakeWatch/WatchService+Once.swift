@@ -8,7 +8,7 @@ extension WatchService {
     /// The same ``SettleTracker`` rule as the running service; a file's age comes from its
     /// modification and change times, since no events were seen for it.
     public func runOnce() async throws {
-        let worker = BlockingWorker()
+        let worker = BlockingThreads()
         defer { worker.shutdown() }
         let processor = try await makeProcessor(on: worker)
         try await worker.run { [clock, logger] in

@@ -13,7 +13,7 @@ import Glibc
 ///
 /// One poll thread reads inotify (``Inotify``); this service's loop turns its signals into
 /// candidates (``SettleTracker``) and hands settled ones, one at a time, to the
-/// ``FileProcessor`` on a dedicated ``BlockingWorker`` thread. At start it sets its watches and
+/// ``FileProcessor`` on a dedicated ``BlockingThreads`` thread. At start it sets its watches and
 /// scans every inbox, so nothing that arrived while it was down (or while the watches were being
 /// set) is missed, then resumes unfinished files from the journal before any new one is taken
 /// (the worker runs jobs in order). An overflow of events, the kernel's or its own, triggers the
@@ -56,7 +56,7 @@ public final class WatchService: Service {
         settingsReloaded.set()
     }
 
-    func makeProcessor(on worker: BlockingWorker) async throws -> Unchecked<FileProcessor> {
+    func makeProcessor(on worker: BlockingThreads) async throws -> Unchecked<FileProcessor> {
         let shutdown = self.shutdown
         return try await worker.run { [configuration, settings, logger, clock] in
             Unchecked(try FileProcessor(configuration: configuration, settings: settings, logger: logger, clock: clock, shuttingDown: { shutdown.isSet }))
@@ -76,7 +76,7 @@ public final class WatchService: Service {
     /// - Throws: ``SystemError`` when inotify or the state folders cannot be set up, ``SQLiteError``
     ///   when the database cannot be opened.
     public func run() async throws {
-        let worker = BlockingWorker()
+        let worker = BlockingThreads()
         defer { worker.shutdown() }
         let inotify = try Inotify()
         let shutdown = self.shutdown
@@ -105,7 +105,7 @@ public final class WatchService: Service {
         logger.info("stopped")
     }
 
-    private func loop(inotify: Inotify, worker: BlockingWorker, processor: Unchecked<FileProcessor>) async throws {
+    private func loop(inotify: Inotify, worker: BlockingThreads, processor: Unchecked<FileProcessor>) async throws {
         let root = configuration.root
         // For looks at the inbox from this loop; claims go through the processor's, on the worker.
         let inbox = Inbox(root: root, clock: clock)
@@ -250,7 +250,7 @@ public final class WatchService: Service {
         }
     }
 
-    private func processReady(_ tracker: inout SettleTracker, worker: BlockingWorker, processor: Unchecked<FileProcessor>, sharedJournal: Bool) async throws {
+    private func processReady(_ tracker: inout SettleTracker, worker: BlockingThreads, processor: Unchecked<FileProcessor>, sharedJournal: Bool) async throws {
         // In the order the uploads arrived: last modified first, then by name.
         let ready = tracker.takeReady(now: clock.monotonicSeconds(), settle: { settleSeconds($0.partner) }) { FileSignature(path: $0) }
             .sorted(by: SettleTracker.Candidate.arrivedBefore)

@@ -242,6 +242,46 @@ import Testing
             #expect(try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"])).status == 201)
         }
     }
+
+    /// PostgreSQL reads run on the read pool's own threads: reads stuck behind a lock (or a slow
+    /// network) hold none of the service's cooperative threads, and no more than the pool's 8
+    /// connections read at once.
+    @Test func slowPostgresReadsHoldNoThreadOfTheService() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root, store: .postgres)
+            let token = try server.token("acme")
+            try await server.start()
+            defer { server.stop() }
+            #expect(try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"])).status == 201)
+            let url = try #require(server.postgresURL), port = server.port
+            // Synchronous from here to the release, on a thread of its own: the held reads give
+            // up after the pool's 10 s statement timeout, and a full parallel test run can hold
+            // this process's cooperative threads longer than that.
+            let (waitingWhileHealthy, health, replies) = try await onOwnThread { () throws -> (String, String, [String]) in
+                // Another session holds the table, as a migration would: every customer read waits.
+                let holder = try PostgresConnection(url)
+                try holder.execute("BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+                let clients = try (0..<12).map { _ in try LoopbackSocket(port: port) }
+                for client in clients {
+                    try client.send("GET /v4/consumers/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token token=\(token)\r\n"
+                                    + "Accept: application/vnd.api+json\r\nConnection: close\r\n\r\n")
+                }
+                let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                waitUntil { (try? PostgresServer.rows(url, waiting)) == ["8"] }
+                // The service still answers what needs no database while 8 reads wait.
+                let probe = try LoopbackSocket(port: port)
+                try probe.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                let health = try probe.receiveAll()
+                let count = try PostgresServer.rows(url, waiting).joined()
+                try holder.execute("ROLLBACK")
+                return (count, health, try clients.map { try $0.receiveAll() })
+            }
+            #expect(health.hasPrefix("HTTP/1.1 200"), "\(health)")
+            // Twelve requests, eight connections reading: the other four waited for a thread.
+            #expect(waitingWhileHealthy == "8")
+            #expect(replies.allSatisfy { $0.hasPrefix("HTTP/1.1 200") && $0.contains(#""external_id":"1""#) }, "\(replies)")
+        }
+    }
 }
 
 /// A transaction that holds what a file import of `partner` holds, until released.

@@ -211,6 +211,22 @@ final class LoopbackSocket {
         }
     }
 
+    /// Everything the server sends until it closes the connection (blocks).
+    func receiveAll() throws -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TestFailure("recv failed: \(errno)")
+            }
+            received += buffer[..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     func close() {
         _ = Glibc.close(fd)
         fd = -1

@@ -30,10 +30,10 @@ extension PortalRoutes {
         }
     }
 
-    func importsPage(_ request: Request, _ session: PortalSession) throws -> Response {
+    func importsPage(_ request: Request, _ session: PortalSession) async throws -> Response {
         guard let partner = partner(of: session) else { return Self.redirect("/operator") }
         let text = PortalLanguage.chosen(request).text
-        let (records, channels) = try reads.read { store in
+        let (records, channels) = try await reads.read { store in
             let records = try store.fileImports(partner: partner, before: nil, limit: 100)
             return (records, try store.channels(partner: partner, importIDs: records.map(\.id)))
         }
@@ -55,7 +55,7 @@ extension PortalRoutes {
         // reloads it (without the script, the Refresh link does the same).
         var pending = false
         if let id = request.uri.queryParameters["upload"].map(String.init) {
-            let state = try reads.read { store -> UploadProgress.State? in
+            let state = try await reads.read { store -> UploadProgress.State? in
                 try store.upload(partner: partner, id: id).map { try store.progress(of: $0).state }
             }
             pending = state == .waiting || state == .importing
@@ -88,15 +88,15 @@ extension PortalRoutes {
 
     /// The partner's import `id` (a file import, not an API write), or nil: another partner's
     /// import is not found, exactly like one that does not exist.
-    func record(_ context: APIContext, _ session: PortalSession) throws -> ImportRecord? {
+    func record(_ context: APIContext, _ session: PortalSession) async throws -> ImportRecord? {
         guard let partner = partner(of: session), let id = context.parameters.get("id").flatMap(Int64.init) else { return nil }
-        return try reads.read { store in try store.fileImport(partner: partner, id: id) }
+        return try await reads.read { store in try store.fileImport(partner: partner, id: id) }
     }
 
     func detailPage(_ request: Request, _ context: APIContext, _ session: PortalSession) async throws -> Response {
-        guard let record = try record(context, session) else { return notFound(request, session) }
+        guard let record = try await record(context, session) else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
-        let original = try reads.read { store in try store.archivedFile(partner: record.partner, importID: record.id) }
+        let original = try await reads.read { store in try store.archivedFile(partner: record.partner, importID: record.id) }
         var facts: [String: Any] = [
             "id": record.id, "fileName": record.fileName, "status": statusWord(record, text), "dryRun": record.status == .checked,
             "mode": record.mode ?? "", "rowsRead": record.rowsRead, "created": record.created, "updated": record.updated,
@@ -129,9 +129,9 @@ extension PortalRoutes {
     }
 
     func download(_ request: Request, _ context: APIContext, _ session: PortalSession, original: Bool) async throws -> Response {
-        guard let record = try record(context, session) else { return notFound(request, session) }
+        guard let record = try await record(context, session) else { return notFound(request, session) }
         let path = original
-            ? try reads.read { store in try store.archivedFile(partner: record.partner, importID: record.id) }
+            ? try await reads.read { store in try store.archivedFile(partner: record.partner, importID: record.id) }
             : record.resultPath
         guard let path, FileSystem.exists(path) else { return notFound(request, session) }
         // The archived copy is named `<import>-<processing name>`; the partner gets their own name.
@@ -147,8 +147,8 @@ extension PortalRoutes {
     /// A dry run's file, imported for real: its archived copy goes into the inbox like an upload.
     func runForReal(_ request: Request, _ context: APIContext, _ session: PortalSession) async throws -> Response {
         guard checkCSRF(try await form(request)["csrf"], session) else { return problem(request, session, .forbidden, "csrf") }
-        guard let record = try record(context, session), record.status == .checked,
-              let path = try reads.read({ store in try store.archivedFile(partner: record.partner, importID: record.id) }),
+        guard let record = try await record(context, session), record.status == .checked,
+              let path = try await reads.read({ store in try store.archivedFile(partner: record.partner, importID: record.id) }),
               FileSystem.exists(path) else { return notFound(request, session) }
         // Copying a file of up to the upload limit blocks: off the cooperative threads.
         let upload = try await NIOThreadPool.singleton.runIfActive { [root] in

@@ -14,13 +14,13 @@ import NIOPosix
 extension PortalRoutes {
     // MARK: Customers
 
-    func customersPage(_ request: Request, _ session: PortalSession) throws -> Response {
+    func customersPage(_ request: Request, _ session: PortalSession) async throws -> Response {
         guard let partner = partner(of: session) else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
         let query = Self.queryValue(request, "external_id") ?? ""
         var extra: [String: Any] = ["query": query, "searched": !query.isEmpty]
         if !query.isEmpty {
-            let (customer, history) = try reads.read { store in
+            let (customer, history) = try await reads.read { store in
                 (try store.customer(partner: partner, externalID: query), try store.history(partner: partner, externalID: query))
             }
             if let customer {
@@ -40,10 +40,10 @@ extension PortalRoutes {
 
     // MARK: Operator
 
-    func operatorPage(_ request: Request, _ session: PortalSession) throws -> Response {
+    func operatorPage(_ request: Request, _ session: PortalSession) async throws -> Response {
         guard session.user.isAdmin else { return notFound(request, session) }
         let text = PortalLanguage.chosen(request).text
-        let records = try reads.read { store in try store.fileImports(partner: nil, before: nil, limit: 200) }
+        let records = try await reads.read { store in try store.fileImports(partner: nil, before: nil, limit: 200) }
         func row(_ record: ImportRecord) -> [String: Any] {
             var row: [String: Any] = [
                 "partner": record.partner, "fileName": record.fileName, "status": statusWord(record, text), "error": record.error ?? "",

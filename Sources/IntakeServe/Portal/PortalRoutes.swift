@@ -36,7 +36,7 @@ struct PortalRoutes: Sendable {
             (.get, "/sign-in", { request, _ in signInPage(request, message: nil, email: "") }),
             (.post, "/sign-in", { request, context in try await signIn(request, context) }),
             (.post, "/sign-out", { request, _ in try await signOut(request) }),
-            (.get, "/imports", { request, _ in try await signedIn(request) { try importsPage(request, $0) } }),
+            (.get, "/imports", { request, _ in try await signedIn(request) { try await importsPage(request, $0) } }),
             (.get, "/progress.json", { request, _ in try await signedIn(request) { progress($0) } }),
             (.get, "/imports/:id", { request, context in try await signedIn(request) { try await detailPage(request, context, $0) } }),
             (.get, "/imports/:id/result.xlsx", { request, context in try await signedIn(request) { try await download(request, context, $0, original: false) } }),
@@ -47,8 +47,8 @@ struct PortalRoutes: Sendable {
             (.get, "/template", { request, _ in try await signedIn(request) { try templatePage(request, $0) } }),
             (.get, "/template.xlsx", { request, context in try await signedIn(request) { try await templateFile(request, context, $0, xlsx: true) } }),
             (.get, "/template.csv", { request, context in try await signedIn(request) { try await templateFile(request, context, $0, xlsx: false) } }),
-            (.get, "/customers", { request, _ in try await signedIn(request) { try customersPage(request, $0) } }),
-            (.get, "/operator", { request, _ in try await signedIn(request) { try operatorPage(request, $0) } }),
+            (.get, "/customers", { request, _ in try await signedIn(request) { try await customersPage(request, $0) } }),
+            (.get, "/operator", { request, _ in try await signedIn(request) { try await operatorPage(request, $0) } }),
         ]
         for (method, path, handler) in pages {
             router.on(RouterPath(path), method: method) { request, context in
@@ -197,7 +197,7 @@ struct PortalRoutes: Sendable {
             response.headers[.retryAfter] = String(wait)
             return response
         }
-        let user = try reads.read { store in try store.user(email: email) }
+        let user = try await reads.read { store in try store.user(email: email) }
         // bcrypt is slow on purpose: off the cooperative threads; a decoy hash for unknown emails.
         let hash = user?.passwordHash ?? PortalPassword.decoy
         let matches = try await NIOThreadPool.singleton.runIfActive { PortalPassword.verify(password, hash: hash) }

@@ -39,7 +39,7 @@ struct PortalSessions: Sendable {
     func session(_ request: Request) async throws -> PortalSession? {
         guard let value = request.cookies[Self.cookie]?.value, value.hasPrefix("its_") else { return nil }
         let digest = APIToken.digest(value)
-        guard let session = try reads.read({ store in try store.session(sha256: digest) }) else { return nil }
+        guard let session = try await reads.read({ store in try store.session(sha256: digest) }) else { return nil }
         let now = clock.wallSeconds()
         let lastSeen = max(session.lastSeen, seen.last(digest) ?? 0)
         if now - lastSeen > idleSeconds {
