@@ -214,6 +214,9 @@ public final class Importer {
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
                     }
+                    if let failure = pipeline.digestLookupFailure {
+                        logger.warning("stored row digests could not be read part way; the rows after were validated and compared", metadata: ["error": "\(failure)"])
+                    }
                     try writer.finishRows(checkpoint: checkpoint) { deferred in
                         switch deferred.outcome {
                         case .stored(let result, let cells):

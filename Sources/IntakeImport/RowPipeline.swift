@@ -2,6 +2,7 @@ import IntakeRead
 import IntakeStore
 import IntakeSystem
 import IntakeValidate
+import Synchronization
 
 /// A row read and validated ahead of the store.
 struct PreparedRow: Sendable {
@@ -50,6 +51,10 @@ final class RowPipeline: @unchecked Sendable {
     /// it (a copy would retain and release each of its strings, millions of times per file).
     private var current: [PreparedRow] = []
     private var finished = false
+    /// Set by the validating thread at the first failed digest lookup, after which it stops
+    /// looking up (see ``digestLookupFailure``).
+    private var lookupsFailed = false
+    private let lookupFailure = Mutex<SQLiteError?>(nil)
 
     enum Batch<Row: Sendable>: Sendable {
         case rows([Row])
@@ -130,8 +135,15 @@ final class RowPipeline: @unchecked Sendable {
             }
         }
         let digest = matching.digester.digest(row.cells)
-        if matching.matches, !matching.stored.isEmpty, let id = try? FieldRules.externalID(shownID), (try? matching.stored.digest(of: id)) == digest {
-            return .sameAsStored(externalID: id)
+        if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
+            do {
+                if try matching.stored.digest(of: id) == digest { return .sameAsStored(externalID: id) }
+            } catch {
+                // Only speed depends on the lookups: this row and the rest go the full way
+                // (validated and compared), and the importer logs why.
+                lookupsFailed = true
+                lookupFailure.withLock { $0 = error }
+            }
         }
         switch validator.validate(row) {
         case .success(let record):
@@ -141,6 +153,10 @@ final class RowPipeline: @unchecked Sendable {
         case .failure(let rejection): return .invalid(rejection)
         }
     }
+
+    /// Why the stored digests stopped being looked up part way, if they did: the rows from there
+    /// on were validated and compared in full, so the verdicts are the same, only slower.
+    var digestLookupFailure: SQLiteError? { lookupFailure.withLock { $0 } }
 
     /// The next prepared row, or nil at the end of the file.
     func next() throws(ReadError) -> PreparedRow? {

@@ -99,10 +99,11 @@ public final class Uploads {
     /// `partner`'s upload `id`; nil for another partner's.
     public func find(partner: String, id: String) throws(SQLiteError) -> UploadRecord? {
         try database.cachedStatement("""
-            SELECT id, partner, file_name, inbox_name, dry_run, size, token_name, received_at, inode FROM uploads WHERE partner = ?1 AND id = ?2
+            SELECT id, partner, file_name, inbox_name, dry_run, size, token_name, received_at, inode, user_email
+            FROM uploads WHERE partner = ?1 AND id = ?2
             """).rows([.text(partner), .text(id)]).first.map {
             UploadRecord(id: $0[0] ?? "", partner: $0[1] ?? "", fileName: $0[2] ?? "", inboxName: $0[3] ?? "", dryRun: $0[4] == "1",
-                         size: Int64($0[5] ?? "") ?? 0, inode: Int64($0[8] ?? "") ?? 0, tokenName: $0[6], receivedAt: $0[7] ?? "")
+                         size: Int64($0[5] ?? "") ?? 0, inode: Int64($0[8] ?? "") ?? 0, tokenName: $0[6], userEmail: $0[9], receivedAt: $0[7] ?? "")
         }
     }
 
