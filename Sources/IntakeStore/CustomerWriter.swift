@@ -16,7 +16,11 @@ import IntakeSystem
 /// import (all created) never touches the temporary table, and memory stays flat for any size.
 ///
 /// Creations are not logged in `customer_changes`: the customer row says which import created it,
-/// and undo and history reconstruct the rest (see ``ImportHistory``).
+/// and undo and history reconstruct the rest (see ``ImportHistory``). A file's updates are logged
+/// 32 at a time, in one multi-row `INSERT` (the import, partner and time bound once per
+/// statement), in file order; ``finish()`` writes the rest. Nothing reads `customer_changes`
+/// before the file's transaction commits, and a transaction that is rolled back takes the
+/// unwritten ones with it.
 public final class CustomerWriter {
     public let partner: String
     public let importID: Int64
@@ -39,6 +43,11 @@ public final class CustomerWriter {
     /// Stores a row's digest on a customer whose values it leaves as they are (see
     /// ``storeDigest(_:of:)``).
     private let setDigest: Statement
+    /// A file's change records not yet inserted: external_id, before, after.
+    private var pendingChanges: [(externalID: String, before: String, after: String)] = []
+    /// The insert of ``changeBatch`` change records, prepared on the first full batch.
+    private var recordChanges: Statement?
+    static let changeBatch = 32
 
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
     public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
@@ -88,10 +97,15 @@ public final class CustomerWriter {
             """)
     }
 
-    deinit { try? finish() }
+    // Only the connection's setting: change records still pending belong to a transaction that
+    // is being given up (``finish()`` was not reached).
+    deinit { if skipsChecks { try? database.execute("PRAGMA ignore_check_constraints = OFF") } }
 
-    /// Turns CHECK constraints back on for the connection; call after the last row.
+    /// Writes the change records still pending and turns CHECK constraints back on for the
+    /// connection; call after the last row, before the commit.
     public func finish() throws(SQLiteError) {
+        for change in pendingChanges { try recordChange(change) }
+        pendingChanges.removeAll()
         if skipsChecks { try database.execute("PRAGMA ignore_check_constraints = OFF") }
     }
 
@@ -161,15 +175,54 @@ public final class CustomerWriter {
             if updated == nil { updated = BloomFilter(bits: 1 << 24) }
             updated?.insert(customer.externalID)
         }
+        let change = (externalID: customer.externalID,
+                      before: Self.snapshot(stored.email, stored.name, stored.phone, stored.createdAt, stored.attributes,
+                                            restoring: (storedBy, storedAt, storedRow)),
+                      after: Self.snapshot(merged.email, merged.name, merged.phone, merged.createdAt, merged.attributes))
+        if skipsChecks {
+            pendingChanges.append(change)
+            if pendingChanges.count == Self.changeBatch { try recordPendingChanges() }
+        } else {
+            try recordChange(change)
+        }
+        return .updated
+    }
+
+    /// Inserts one change record on its own (an API write, or what is left of a file's at the end).
+    private func recordChange(_ change: (externalID: String, before: String, after: String)) throws(SQLiteError) {
         try recordChange.bind(importID, at: 1)
         try recordChange.bind(partner, at: 2)
-        try recordChange.bind(customer.externalID, at: 3)
-        try recordChange.bind(Self.snapshot(stored.email, stored.name, stored.phone, stored.createdAt, stored.attributes,
-                                            restoring: (storedBy, storedAt, storedRow)), at: 4)
-        try recordChange.bind(Self.snapshot(merged.email, merged.name, merged.phone, merged.createdAt, merged.attributes), at: 5)
+        try recordChange.bind(change.externalID, at: 3)
+        try recordChange.bind(change.before, at: 4)
+        try recordChange.bind(change.after, at: 5)
         try recordChange.bind(now, at: 6)
         try recordChange.runBound()
-        return .updated
+    }
+
+    /// Inserts a full batch of pending change records in one statement.
+    private func recordPendingChanges() throws(SQLiteError) {
+        let statement: Statement
+        if let recordChanges {
+            statement = recordChanges
+        } else {
+            // ?1 import, ?2 partner, ?3 time; then external_id, before, after for each change.
+            let values = (0..<Self.changeBatch).map { i in "(?1, ?2, ?\(4 + 3 * i), 'updated', ?\(5 + 3 * i), ?\(6 + 3 * i), ?3)" }
+            statement = try database.cachedStatement("""
+                INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+                VALUES \(values.joined(separator: ", "))
+                """)
+            recordChanges = statement
+        }
+        try statement.bind(importID, at: 1)
+        try statement.bind(partner, at: 2)
+        try statement.bind(now, at: 3)
+        for (i, change) in pendingChanges.enumerated() {
+            try statement.bind(change.externalID, at: Int32(4 + 3 * i))
+            try statement.bind(change.before, at: Int32(5 + 3 * i))
+            try statement.bind(change.after, at: Int32(6 + 3 * i))
+        }
+        try statement.runBound()
+        pendingChanges.removeAll(keepingCapacity: true)
     }
 
     /// Whether the looked-up customer already holds what `customer` would set, compared in the
