@@ -11,6 +11,9 @@ extension Settings {
         public var maxUploadBytes: Int64 = 1 << 30
         /// How long an API write waits for a file import's write lock before the answer is 503.
         public var busySeconds = 5.0
+        /// How long one read of the database may take on PostgreSQL before it fails (a hung
+        /// server, a long lock); SQLite's reads of a local file need no bound.
+        public var readTimeoutSeconds = 10.0
         /// A portal session ends after this long without a request.
         public var sessionIdleSeconds = 30.0 * 60
 
@@ -18,7 +21,7 @@ extension Settings {
     }
 
     static func http(_ node: Node) throws(SettingsError) -> HTTP {
-        guard let fields = node.mapping else { throw SettingsError(node: node, "'http' needs listen, max_json_bytes, max_upload_bytes, busy_seconds or session_idle_minutes") }
+        guard let fields = node.mapping else { throw SettingsError(node: node, "'http' needs listen, max_json_bytes, max_upload_bytes, busy_seconds, read_timeout_seconds or session_idle_minutes") }
         var http = HTTP()
         for (key, value) in fields {
             func number(_ range: ClosedRange<Double>) throws(SettingsError) -> Double {
@@ -34,6 +37,7 @@ extension Settings {
             case "max_json_bytes": http.maxJSONBytes = Int(try number(1_024...67_108_864))
             case "max_upload_bytes": http.maxUploadBytes = Int64(try number(1_024...1e15))
             case "busy_seconds": http.busySeconds = try number(0...600)
+            case "read_timeout_seconds": http.readTimeoutSeconds = try number(1...3_600)
             case "session_idle_minutes": http.sessionIdleSeconds = try number(1...10_080) * 60
             default: throw SettingsError(node: key, "unknown http setting '\(key.string ?? "?")'")
             }

@@ -57,7 +57,8 @@ public final class CustomerWriter {
 
     /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
     /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints stay off on
-    /// the connection until ``finish()``; a single API write keeps them.
+    /// the connection and change records are batched until ``finish()``, which must run before
+    /// the commit; a single API write keeps the checks and writes its record at once.
     /// - Throws: ``SQLiteError`` when a statement or the temporary table cannot be prepared.
     public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String, skipChecks: Bool = true) throws(SQLiteError) {
         self.database = database

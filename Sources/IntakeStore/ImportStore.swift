@@ -57,8 +57,9 @@ public protocol CustomerRowWriter: AnyObject {
     func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult
     /// Takes a row that failed validation (deferring stores only), to give it back in order.
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws
-    /// After the last row: the deferred verdicts in row order (none from a store that does not
-    /// defer), then whatever the writer must undo on its connection. A store with long work here
+    /// After the last row and before the commit: the deferred verdicts in row order (none from a
+    /// store that does not defer), then what the writer still holds (SQLite's last change
+    /// records) and whatever it must undo on its connection. A store with long work here
     /// calls `checkpoint` between its steps, which throws to stop the import (a shutdown, a
     /// time limit).
     func finishRows(checkpoint: () throws -> Void, _ each: (DeferredVerdict) throws -> Void) throws

@@ -1,7 +1,7 @@
 import IntakeSystem
 import Synchronization
 
-/// SQLite connections for the API's reads (tokens, customers, imports), one per request in flight.
+/// SQLite connections for the API's reads (tokens, customers, imports), one per read in flight.
 ///
 /// WAL lets these read while a file import or the ``GroupCommitter`` writes. Reads are point
 /// lookups and short pages on a local file, microseconds each, so they run on the request's task

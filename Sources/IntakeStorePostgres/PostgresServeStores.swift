@@ -7,9 +7,10 @@ import Synchronization
 public enum PostgresServeStores {
     /// Connects the writer now, so a wrong URL or an unreachable server fails at start.
     /// - Throws: ``PostgresError`` when the server cannot be reached or the schema not migrated.
-    public static func open(url: String, busySeconds: Double) throws -> ServeStores {
+    /// Reads fail after `readTimeoutSeconds` each (PostgreSQL's `statement_timeout`).
+    public static func open(url: String, busySeconds: Double, readTimeoutSeconds: Double = 10) throws -> ServeStores {
         let writer = try PostgresServeConnection(url: url, busySeconds: busySeconds)
-        return ServeStores(reads: PostgresReadPool(url: url, busySeconds: busySeconds),
+        return ServeStores(reads: PostgresReadPool(url: url, busySeconds: busySeconds, timeoutSeconds: readTimeoutSeconds),
                            writes: CommittingWriter(GroupCommitter(connection: writer)), databaseFile: nil)
     }
 }
@@ -21,18 +22,20 @@ public enum PostgresServeStores {
 /// timer of the service. So reads run on `threads` dedicated threads, and a request waits for
 /// one without holding anything. That also bounds the connections this node opens for reads
 /// to `threads`, whatever the load (PostgreSQL's `max_connections` is shared by every node).
-/// A statement that runs past `statement_timeout` (10 s: a hung server) fails rather than hold
-/// its thread. A connection the server dropped since its last use (a restart, a failover) is
+/// A statement that runs past `statement_timeout` (`http.read_timeout_seconds`, 10 s: a hung
+/// server, a long lock) fails rather than hold its thread. A connection the server dropped since its last use (a restart, a failover) is
 /// made again and the read runs once more: reads change nothing.
 final class PostgresReadPool: ServeReading {
     private let url: String
     private let busySeconds: Double
+    private let timeoutMilliseconds: Int
     private let threads: BlockingThreads
     private let idle = Mutex<[Unchecked<PostgresServeConnection>]>([])
 
-    init(url: String, busySeconds: Double, threads: Int = 8) {
+    init(url: String, busySeconds: Double, timeoutSeconds: Double, threads: Int = 8) {
         self.url = url
         self.busySeconds = busySeconds
+        timeoutMilliseconds = Int(timeoutSeconds * 1000)
         self.threads = BlockingThreads(count: threads)
     }
 
@@ -50,7 +53,7 @@ final class PostgresReadPool: ServeReading {
         } catch {
             guard reader.value.connection.isBroken else { throw error }
             try reader.value.connection.reconnectIfBroken()
-            try Self.limitStatements(reader.value.connection)
+            try limitStatements(reader.value.connection)
             return try body(reader.value)
         }
     }
@@ -63,11 +66,11 @@ final class PostgresReadPool: ServeReading {
     /// A new read connection; the writer migrated the schema when the store opened.
     private func connect() throws -> PostgresServeConnection {
         let reader = try PostgresServeConnection(url: url, busySeconds: busySeconds, migrate: false)
-        try Self.limitStatements(reader.connection)
+        try limitStatements(reader.connection)
         return reader
     }
 
-    private static func limitStatements(_ connection: PostgresConnection) throws {
-        try connection.execute("SET statement_timeout = '10s'")
+    private func limitStatements(_ connection: PostgresConnection) throws {
+        try connection.execute("SET statement_timeout = \(timeoutMilliseconds)")
     }
 }

@@ -59,7 +59,10 @@ public final class BlockingThreads: Sendable {
         }
     }
 
-    /// Lets the threads end once the queue is empty.
+    /// Jobs queued that no thread has taken yet.
+    public var queuedJobs: Int { queue.withLock { $0.jobs.count } }
+
+    /// Lets the threads end once the queue is empty; jobs queued before still run.
     public func shutdown() {
         queue.withLock { $0.finished = true }
         for _ in 0..<count { wakeUp.signal() }

@@ -119,7 +119,7 @@ struct Watch: AsyncParsableCommand {
             apiLogger.logLevel = logLevel
             let registry = MetricsBootstrap.prometheus()
             let busySeconds = settings.http.busySeconds
-            let stores = try store.flatMap(serverAddress).map { url in try PostgresServeStores.open(url: url, busySeconds: busySeconds) }
+            let stores = try store.flatMap(serverAddress).map { url in try PostgresServeStores.open(url: url, busySeconds: busySeconds, readTimeoutSeconds: settings.http.readTimeoutSeconds) }
                 ?? ServeStores.sqlite(path: store ?? dataRoot.database, busySeconds: busySeconds)
             services.append(try APIService(
                 configuration: APIConfiguration(listen: address, root: dataRoot, stores: stores, http: settings.http,

@@ -248,15 +248,15 @@ import Testing
     /// connections read at once.
     @Test func slowPostgresReadsHoldNoThreadOfTheService() async throws {
         try await withAPIRoot { root in
-            let server = try APIServer(root: root, store: .postgres)
+            // The held reads must outlast this test's slowest step on a loaded machine.
+            let server = try APIServer(root: root, settings: "http:\n  read_timeout_seconds: 600\n", store: .postgres)
             let token = try server.token("acme")
             try await server.start()
             defer { server.stop() }
             #expect(try await send("PUT", server.base + "/v4/consumers/1", token: token, json: consumer(["name": "x"])).status == 201)
             let url = try #require(server.postgresURL), port = server.port
-            // Synchronous from here to the release, on a thread of its own: the held reads give
-            // up after the pool's 10 s statement timeout, and a full parallel test run can hold
-            // this process's cooperative threads longer than that.
+            // Synchronous from here to the release, on a thread of its own: a full parallel test
+            // run can hold this process's cooperative threads for minutes.
             let (waitingWhileHealthy, health, replies) = try await onOwnThread { () throws -> (String, String, [String]) in
                 // Another session holds the table, as a migration would: every customer read waits.
                 let holder = try PostgresConnection(url)

@@ -5,8 +5,7 @@ import Synchronization
 import Testing
 
 @Suite struct BlockingThreadsTests {
-    /// Two threads run two jobs at once; a third waits until one of them ends, whatever the
-    /// callers do meanwhile.
+    /// Two threads run two jobs at once; a third waits in the queue until one of them ends.
     @Test func atMostCountJobsRunAtOnce() async throws {
         let threads = BlockingThreads(count: 2)
         defer { threads.shutdown() }
@@ -22,7 +21,12 @@ import Testing
             gateB.wait()
         }
         #expect(await eventually { state.started.load(ordering: .relaxed) == 2 })
-        async let c: Bool = threads.run { state.firstEnded.load(ordering: .acquiring) }
+        async let c: Bool = threads.run {
+            state.started.add(1, ordering: .relaxed)
+            return state.firstEnded.load(ordering: .acquiring)
+        }
+        // A third thread would take the job at once: with two, it stays queued, not started.
+        #expect(await eventually(timeout: 60) { threads.queuedJobs == 1 && state.started.load(ordering: .relaxed) == 2 })
         gateA.signal()
         // The third job could only start on the thread the first one left.
         #expect(try await c)
@@ -31,12 +35,19 @@ import Testing
         try await b
     }
 
-    /// A job queued after the shutdown is refused, not left waiting for a thread that ended.
-    @Test func aJobAfterShutdownIsRefused() async throws {
-        let threads = BlockingThreads(count: 3)
-        #expect(try await threads.run { 7 } == 7)
+    /// Jobs queued before the shutdown still run; one queued after it is refused, not left
+    /// waiting for a thread that ended.
+    @Test func aShutdownFinishesTheQueueAndRefusesWhatComesAfter() async throws {
+        let threads = BlockingThreads(count: 1)
+        let gate = DispatchSemaphore(value: 0)
+        async let first: Int = threads.run { gate.wait(); return 1 }
+        async let second: Int = threads.run { 2 }
+        #expect(await eventually { threads.queuedJobs == 1 })
         threads.shutdown()
-        await #expect(throws: BlockingThreads.Stopped.self) { try await threads.run { 8 } }
+        await #expect(throws: BlockingThreads.Stopped.self) { try await threads.run { 3 } }
+        gate.signal()
+        #expect(try await first == 1)
+        #expect(try await second == 2)
     }
 
     private final class State: Sendable {
