@@ -128,22 +128,20 @@ final class RowPipeline: @unchecked Sendable {
     /// A row's outcome: the same as stored when its digest says so, else validated (with its
     /// digest, to be stored with what it writes).
     private func outcome(of row: SourceRow, shownID: String) -> PreparedRow.Outcome {
-        guard let matching, row.problem == nil, !row.isCutOff else {
-            switch validator.validate(row) {
-            case .success(let record): return .valid(CustomerUpdate(record))
-            case .failure(let rejection): return .invalid(rejection)
+        var digest: Int64?
+        if let matching, row.problem == nil, !row.isCutOff {
+            let rowDigest = matching.digester.digest(row.cells)
+            if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
+                do {
+                    if try matching.stored.digest(of: id) == rowDigest { return .sameAsStored(externalID: id) }
+                } catch {
+                    // Only speed depends on the lookups: this row and the rest go the full way
+                    // (validated and compared), and the importer logs why.
+                    lookupsFailed = true
+                    lookupFailure.withLock { $0 = error }
+                }
             }
-        }
-        let digest = matching.digester.digest(row.cells)
-        if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
-            do {
-                if try matching.stored.digest(of: id) == digest { return .sameAsStored(externalID: id) }
-            } catch {
-                // Only speed depends on the lookups: this row and the rest go the full way
-                // (validated and compared), and the importer logs why.
-                lookupsFailed = true
-                lookupFailure.withLock { $0 = error }
-            }
+            digest = rowDigest
         }
         switch validator.validate(row) {
         case .success(let record):

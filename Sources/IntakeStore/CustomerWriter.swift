@@ -45,9 +45,13 @@ public final class CustomerWriter {
     private let setDigest: Statement
     /// A file's change records not yet inserted: external_id, before, after.
     private var pendingChanges: [(externalID: String, before: String, after: String)] = []
-    /// The insert of ``changeBatch`` change records, prepared on the first full batch.
-    private var recordChanges: Statement?
     static let changeBatch = 32
+    /// The insert of ``changeBatch`` change records: ?1 import, ?2 partner, ?3 time, then
+    /// external_id, before and after of each.
+    private static let recordChangesSQL = """
+        INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+        VALUES \((0..<changeBatch).map { i in "(?1, ?2, ?\(4 + 3 * i), 'updated', ?\(5 + 3 * i), ?\(6 + 3 * i), ?3)" }.joined(separator: ", "))
+        """
 
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
     public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
@@ -118,10 +122,7 @@ public final class CustomerWriter {
             if try insertIfNew(customer, row: row) { return .created }
             expectNew = false
         }
-        lookup.rewind()
-        try lookup.bind(partner, at: 1)
-        try lookup.bind(customer.externalID, at: 2)
-        guard try lookup.step() else {
+        guard try seek(customer.externalID) else {
             lookup.rewind()
             if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
             guard try insertIfNew(customer, row: row) else {
@@ -171,16 +172,15 @@ public final class CustomerWriter {
         if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
         try bindCustomer(update, customer.externalID, merged, digest: customer.rowDigest, row: row)
         try update.runBound()
-        // Only a file's rows can match a stored digest; an API write (one row) keeps no filter.
-        if skipsChecks {
-            if updated == nil { updated = BloomFilter(bits: 1 << 24) }
-            updated?.insert(customer.externalID)
-        }
         let change = (externalID: customer.externalID,
                       before: Self.snapshot(stored.email, stored.name, stored.phone, stored.createdAt, stored.attributes,
                                             restoring: (storedBy, storedAt, storedRow)),
                       after: Self.snapshot(merged.email, merged.name, merged.phone, merged.createdAt, merged.attributes))
+        // A file's rows: the filter for rows that match a stored digest, and batched records.
+        // An API write (one row) needs neither.
         if skipsChecks {
+            if updated == nil { updated = BloomFilter(bits: 1 << 24) }
+            updated?.insert(customer.externalID)
             pendingChanges.append(change)
             if pendingChanges.count == Self.changeBatch { try recordPendingChanges() }
         } else {
@@ -202,18 +202,7 @@ public final class CustomerWriter {
 
     /// Inserts a full batch of pending change records in one statement.
     private func recordPendingChanges() throws(SQLiteError) {
-        let statement: Statement
-        if let recordChanges {
-            statement = recordChanges
-        } else {
-            // ?1 import, ?2 partner, ?3 time; then external_id, before, after for each change.
-            let values = (0..<Self.changeBatch).map { i in "(?1, ?2, ?\(4 + 3 * i), 'updated', ?\(5 + 3 * i), ?\(6 + 3 * i), ?3)" }
-            statement = try database.cachedStatement("""
-                INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-                VALUES \(values.joined(separator: ", "))
-                """)
-            recordChanges = statement
-        }
+        let statement = try database.cachedStatement(Self.recordChangesSQL)
         try statement.bind(importID, at: 1)
         try statement.bind(partner, at: 2)
         try statement.bind(now, at: 3)
@@ -276,6 +265,14 @@ public final class CustomerWriter {
         try statement.bind(digest.map(SQLValue.integer) ?? .null, at: 11)
     }
 
+    /// Looks customer `externalID` up; true with its row in `lookup` (rewind it when done).
+    private func seek(_ externalID: String) throws(SQLiteError) -> Bool {
+        lookup.rewind()
+        try lookup.bind(partner, at: 1)
+        try lookup.bind(externalID, at: 2)
+        return try lookup.step()
+    }
+
     /// The looked-up customer's stored row digest.
     private var storedDigest: Int64? { lookup.isNull(8) ? nil : lookup.int(8) }
 
@@ -295,11 +292,8 @@ public final class CustomerWriter {
     /// digest in that earlier view, so their repeats never come here.
     public func applySameAsStored(externalID: String, row: Int) throws(SQLiteError) -> UpsertResult {
         if let updated, updated.mayContain(externalID) {
-            lookup.rewind()
-            try lookup.bind(partner, at: 1)
-            try lookup.bind(externalID, at: 2)
             defer { lookup.rewind() }
-            if try lookup.step(), !lookup.isNull(5), lookup.int(5) == importID { return .repeated(firstRow: Int(lookup.int(7))) }
+            if try seek(externalID), !lookup.isNull(5), lookup.int(5) == importID { return .repeated(firstRow: Int(lookup.int(7))) }
         }
         return try unwritten(externalID, row: row, .unchanged)
     }

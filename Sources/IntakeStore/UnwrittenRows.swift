@@ -30,7 +30,7 @@ final class UnwrittenRows {
     private struct Spilled {
         var insert: Statement
         var find: Statement
-        var bits: [UInt64]
+        var moved: BloomFilter
     }
 
     static let defaultMemoryBudget = 32 << 20
@@ -80,7 +80,7 @@ final class UnwrittenRows {
 
     private func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, id: String) throws(SQLiteError) -> Int? {
         if let row = findInMemory(bytes, hash: hash) { return row }
-        guard let spilled, Self.mayContain(spilled.bits, hash) else { return nil }
+        guard let spilled, spilled.moved.mayContain(hash: hash) else { return nil }
         try spilled.find.bind(id, at: 1)
         defer { spilled.find.rewind() }
         return try spilled.find.step() ? Int(spilled.find.int(0)) : nil
@@ -172,7 +172,7 @@ final class UnwrittenRows {
                 find: try database.cachedStatement("SELECT row FROM temp.import_unwritten WHERE external_id = ?1"),
                 // 8 MiB of bits: four probes give about one false positive in 5,000 lookups at
                 // ten million spilled ids, each costing one point lookup.
-                bits: [UInt64](repeating: 0, count: 1 << 20))
+                moved: BloomFilter(bits: 1 << 26, probes: 4))
         }
         var entries: [(offset: Int, length: Int)] = []
         entries.reserveCapacity(count)
@@ -186,12 +186,12 @@ final class UnwrittenRows {
             }
         }
         guard var target = spilled else { return }
-        spilled = nil // the Bloom filter's array is now uniquely `target`'s: set in place, not copied
+        spilled = nil // the Bloom filter's bits are now uniquely `target`'s: set in place, not copied
         for entry in entries {
             let bytes = Array(arena[(entry.offset + 6)..<(entry.offset + 6 + entry.length)])
             let row = Int(arena[entry.offset]) | Int(arena[entry.offset + 1]) << 8 | Int(arena[entry.offset + 2]) << 16 | Int(arena[entry.offset + 3]) << 24
             let hash = bytes.withUnsafeBufferPointer { Self.hash($0) }
-            Self.set(&target.bits, hash)
+            target.moved.insert(hash: hash)
             try target.insert.bind(String(decoding: bytes, as: UTF8.self), at: 1)
             try target.insert.bind(Int64(row), at: 2)
             try target.insert.runBound()
@@ -200,27 +200,5 @@ final class UnwrittenRows {
         arena.removeAll(keepingCapacity: true)
         slots = [UInt32](repeating: 0, count: Self.initialSlots)
         count = 0
-    }
-
-    /// The Bloom filter's `probe`-th bit of `hash` (double hashing: four probes from two halves),
-    /// computed in place: this runs for every lookup once ids spilled, so no array is built.
-    private static func bit(_ probe: UInt64, of hash: UInt64, size: Int) -> Int {
-        let h1 = hash & 0xFFFF_FFFF, h2 = hash >> 32 | 1
-        return Int(truncatingIfNeeded: h1 &+ probe &* h2) & (size * 64 - 1)
-    }
-
-    private static func set(_ bits: inout [UInt64], _ hash: UInt64) {
-        for probe in 0..<UInt64(4) {
-            let bit = bit(probe, of: hash, size: bits.count)
-            bits[bit >> 6] |= 1 << UInt64(bit & 63)
-        }
-    }
-
-    private static func mayContain(_ bits: [UInt64], _ hash: UInt64) -> Bool {
-        for probe in 0..<UInt64(4) {
-            let bit = bit(probe, of: hash, size: bits.count)
-            if bits[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
-        }
-        return true
     }
 }

@@ -49,7 +49,8 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
     /// - Throws: ``StoreBusy`` when a file import of the partner holds it past that.
     private func lockPartner(_ partner: String) throws {
         if busyPartners.contains(partner) { throw StoreBusy() }
-        let left = Int((batchDeadline - SystemTime().monotonicSeconds()) * 1000)
+        // Rounded up, so the wait never ends before the batch's bound does.
+        let left = Int(((batchDeadline - SystemTime().monotonicSeconds()) * 1000).rounded(.up))
         do {
             if left > 0 {
                 // Local to the savepoint: a write that fails takes its setting with it.

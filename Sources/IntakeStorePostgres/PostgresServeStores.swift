@@ -23,8 +23,9 @@ public enum PostgresServeStores {
 /// one without holding anything. That also bounds the connections this node opens for reads
 /// to `threads`, whatever the load (PostgreSQL's `max_connections` is shared by every node).
 /// A statement that runs past `statement_timeout` (`http.read_timeout_seconds`, 10 s: a hung
-/// server, a long lock) fails rather than hold its thread. A connection the server dropped since its last use (a restart, a failover) is
-/// made again and the read runs once more: reads change nothing.
+/// server, a long lock) fails rather than hold its thread. A connection the server dropped since
+/// its last use (a restart, a failover) is made again and the read runs once more: reads change
+/// nothing.
 final class PostgresReadPool: ServeReading {
     private let url: String
     private let busySeconds: Double

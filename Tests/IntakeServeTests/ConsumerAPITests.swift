@@ -257,7 +257,7 @@ import Testing
             let url = try #require(server.postgresURL), port = server.port
             // Synchronous from here to the release, on a thread of its own: a full parallel test
             // run can hold this process's cooperative threads for minutes.
-            let (waitingWhileHealthy, health, replies) = try await onOwnThread { () throws -> (String, String, [String]) in
+            let (allEightWaited, waitingWhileHealthy, health, replies) = try await onOwnThread { () throws -> (Bool, String, String, [String]) in
                 // Another session holds the table, as a migration would: every customer read waits.
                 let holder = try PostgresConnection(url)
                 try holder.execute("BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
@@ -267,15 +267,16 @@ import Testing
                                     + "Accept: application/vnd.api+json\r\nConnection: close\r\n\r\n")
                 }
                 let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                waitUntil { (try? PostgresServer.rows(url, waiting)) == ["8"] }
+                let allEightWaited = waitUntil(timeout: 300) { (try? PostgresServer.rows(url, waiting)) == ["8"] }
                 // The service still answers what needs no database while 8 reads wait.
                 let probe = try LoopbackSocket(port: port)
                 try probe.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 let health = try probe.receiveAll()
                 let count = try PostgresServer.rows(url, waiting).joined()
                 try holder.execute("ROLLBACK")
-                return (count, health, try clients.map { try $0.receiveAll() })
+                return (allEightWaited, count, health, try clients.map { try $0.receiveAll() })
             }
+            #expect(allEightWaited)
             #expect(health.hasPrefix("HTTP/1.1 200"), "\(health)")
             // Twelve requests, eight connections reading: the other four waited for a thread.
             #expect(waitingWhileHealthy == "8")

@@ -234,6 +234,8 @@ final class LoopbackSocket {
         _ = Glibc.close(fd)
         fd = -1
     }
+
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
 }
 
 /// A plain descriptor for making a sparse file.

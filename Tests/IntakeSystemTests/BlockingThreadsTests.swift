@@ -26,7 +26,7 @@ import Testing
             return state.firstEnded.load(ordering: .acquiring)
         }
         // A third thread would take the job at once: with two, it stays queued, not started.
-        #expect(await eventually(timeout: 60) { threads.queuedJobs == 1 && state.started.load(ordering: .relaxed) == 2 })
+        #expect(await eventually { threads.queuedJobs == 1 && state.started.load(ordering: .relaxed) == 2 })
         gateA.signal()
         // The third job could only start on the thread the first one left.
         #expect(try await c)
@@ -39,8 +39,14 @@ import Testing
     /// waiting for a thread that ended.
     @Test func aShutdownFinishesTheQueueAndRefusesWhatComesAfter() async throws {
         let threads = BlockingThreads(count: 1)
-        let gate = DispatchSemaphore(value: 0)
-        async let first: Int = threads.run { gate.wait(); return 1 }
+        let gate = DispatchSemaphore(value: 0), state = State()
+        async let first: Int = threads.run {
+            state.started.add(1, ordering: .relaxed)
+            gate.wait()
+            return 1
+        }
+        // The second job is queued only once the first holds the thread.
+        #expect(await eventually { state.started.load(ordering: .relaxed) == 1 })
         async let second: Int = threads.run { 2 }
         #expect(await eventually { threads.queuedJobs == 1 })
         threads.shutdown()
