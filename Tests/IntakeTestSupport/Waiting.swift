@@ -54,8 +54,18 @@ public func eventually(timeout: Double = 300, _ condition: () async throws -> Bo
 /// Runs `body` on a thread of its own and awaits it: for a test that blocks for a long time
 /// (child processes, polling), so that it does not hold one of the few cooperative threads that
 /// the in-process services of async tests running alongside need.
+///
+/// The body stays part of the test's task (a task executor that runs each job on a new thread),
+/// so an `#expect` inside it is recorded against the test that ran it.
 public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DetachedThread.start { continuation.resume(with: Result { try body() }) }
+    try await withTaskExecutorPreference(OwnThreadExecutor()) { try body() }
+}
+
+/// Runs each job it is given on a thread of its own.
+private final class OwnThreadExecutor: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        DetachedThread.start { job.runSynchronously(on: executor) }
     }
 }
