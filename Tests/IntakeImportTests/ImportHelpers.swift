@@ -18,16 +18,18 @@ struct ImportEnvironment {
 
     /// Writes `text` as a file in the scratch folder and imports it for `partner`.
     @discardableResult
-    func importText(_ text: String, name: String = "customers.csv", partner: String = "acme") throws -> ImportOutcome {
+    func importText(_ text: String, name: String = "customers.csv", partner: String = "acme", policy: ImportPolicy = ImportPolicy()) throws -> ImportOutcome {
         let path = scratch + "/" + name
         try writeFile(path, text)
-        return try importFile(path, partner: partner)
+        return try importFile(path, partner: partner, policy: policy)
     }
 
     @discardableResult
-    func importFile(_ path: String, partner: String = "acme", options: ReadOptions = ReadOptions()) throws -> ImportOutcome {
+    func importFile(_ path: String, partner: String = "acme", options: ReadOptions = ReadOptions(), policy: ImportPolicy = ImportPolicy()) throws -> ImportOutcome {
         try root.prepare(partner: partner)
-        return try importer.run(ImportRequest(path: path, partner: partner, outbox: root.outbox(partner), readOptions: options))
+        var request = ImportRequest(path: path, partner: partner, outbox: root.outbox(partner), readOptions: options)
+        request.policy = policy
+        return try importer.run(request)
     }
 
     /// Every stored customer of `partner` as a row of text, ordered by external_id.
@@ -38,14 +40,16 @@ struct ImportEnvironment {
             """).rows([.text(partner)])
     }
 
-    /// The whole customers table, every column, for before/after comparisons.
-    /// Every column but row_digest, which recognizes a row sent again and is not a value of the
-    /// customer (undo clears it).
-    func dumpCustomers() throws -> [[String?]] {
-        try database.cachedStatement("SELECT \(customerColumns) FROM customers ORDER BY partner, external_id").rows()
+    /// The whole customers table, every column, for before/after comparisons. An undo's
+    /// comparison leaves out row_digest, which recognizes a row sent again and is not a value of
+    /// the customer (undo clears it).
+    func dumpCustomers(includingDigest: Bool = true) throws -> [[String?]] {
+        let columns = includingDigest ? customerColumns + ", row_digest" : customerColumns
+        return try database.cachedStatement("SELECT \(columns) FROM customers ORDER BY partner, external_id").rows()
     }
 }
 
+/// Every column of `customers` but row_digest.
 let customerColumns = "partner, external_id, email, name, phone, created_at, custom_attributes, created_by_import, updated_by_import, updated_at, import_row"
 
 func withImportEnvironment<T>(_ body: (ImportEnvironment) throws -> T) throws -> T {

@@ -28,7 +28,7 @@ import Testing
         try withImportEnvironment { env in
             let first = try env.importText(Self.file(count, variant: 0), name: "base.csv")
             #expect(first.record.created == count)
-            let afterFirst = try env.dumpCustomers()
+            let afterFirst = try env.dumpCustomers(includingDigest: false)
             let changesBefore = try env.database.scalar("SELECT count(*) FROM customer_changes")
 
             // The same id again, after it was updated by this file, is a repeat.
@@ -54,7 +54,7 @@ import Testing
             _ = try history.undo(third.importID, force: false, now: "2030-01-01 00:00:00")
             let report = try history.undo(second.importID, force: false, now: "2030-01-01 00:00:01")
             #expect(report.restored.count == count && report.removed.isEmpty)
-            #expect(try env.dumpCustomers() == afterFirst, "the state after the first import, every column")
+            #expect(try env.dumpCustomers(includingDigest: false) == afterFirst, "the state after the first import, every column")
             #expect(try env.database.scalar("SELECT count(*) FROM customer_changes WHERE action = 'updated'") == Int64(2 * count) + (changesBefore ?? 0))
 
             let entries = try history.history(partner: "acme", externalID: "C-5")

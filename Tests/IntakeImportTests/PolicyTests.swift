@@ -12,15 +12,6 @@ import Testing
     static let base = header + "C-1,a@example.com,Ann,,2018-01-01 00:00:00,Riga,gold\nC-2,,Ben,,,Oslo,\n"
     static let file = header + "C-1,,Ann B,12345,,,platinum\nC-3,,Cy,,,,\n"
 
-    func importText(_ env: ImportEnvironment, _ text: String, name: String = "customers.csv", policy: ImportPolicy = ImportPolicy()) throws -> ImportOutcome {
-        let path = env.scratch + "/" + name
-        try writeFile(path, text)
-        try env.root.prepare(partner: "acme")
-        var request = ImportRequest(path: path, partner: "acme", outbox: env.outbox())
-        request.policy = policy
-        return try env.importer.run(request)
-    }
-
     func policy(_ mode: ImportMode, listUnchanged: Bool = false) -> ImportPolicy {
         var p = ImportPolicy()
         p.mode = mode
@@ -52,8 +43,8 @@ import Testing
     ] as [(ImportMode, [String], [[String?]])])
     func modes(_ mode: ImportMode, _ statuses: [String], _ state: [[String?]]) throws {
         try withImportEnvironment { env in
-            _ = try importText(env, Self.base)
-            let outcome = try importText(env, Self.file, name: "second.csv", policy: policy(mode))
+            _ = try env.importText(Self.base)
+            let outcome = try env.importText(Self.file, name: "second.csv", policy: policy(mode))
             let rows = try sheet(outcome.resultPath, "Rows").dropFirst()
             let readStatuses = rows.map { row in row[2] }
             let messages = rows.map { row in row[3] }
@@ -109,11 +100,11 @@ import Testing
 
     @Test func dryRunChangesNothing() throws {
         try withImportEnvironment { env in
-            _ = try importText(env, Self.base)
+            _ = try env.importText(Self.base)
             let before = try env.dumpCustomers()
             var check = ImportPolicy()
             check.dryRun = true
-            let outcome = try importText(env, Self.file + "C-4,bad-email,Dee,,,,\n", name: "check.csv", policy: check)
+            let outcome = try env.importText(Self.file + "C-4,bad-email,Dee,,,,\n", name: "check.csv", policy: check)
             #expect(try env.dumpCustomers() == before, "customers byte-for-byte unchanged")
             #expect(outcome.record.status == .checked)
             #expect((outcome.record.created, outcome.record.updated, outcome.record.rejected) == (1, 1, 1))
@@ -128,21 +119,21 @@ import Testing
 
     @Test func undoCreatedUpdatedAndMixed() throws {
         try withImportEnvironment { env in
-            let empty = try env.dumpCustomers()
-            let first = try importText(env, Self.base)
-            let afterFirst = try env.dumpCustomers()
-            let mixed = try importText(env, Self.file, name: "mixed.csv")
+            let empty = try env.dumpCustomers(includingDigest: false)
+            let first = try env.importText(Self.base)
+            let afterFirst = try env.dumpCustomers(includingDigest: false)
+            let mixed = try env.importText(Self.file, name: "mixed.csv")
             #expect((mixed.record.created, mixed.record.updated) == (1, 1))
 
             let history = ImportHistory(database: env.database)
             let report = try history.undo(mixed.importID, force: false, now: "2030-01-01 00:00:00")
             #expect(report == ImportHistory.UndoReport(removed: ["C-3"], restored: ["C-1"], skipped: []))
-            #expect(try env.dumpCustomers() == afterFirst, "the earlier state, exactly")
+            #expect(try env.dumpCustomers(includingDigest: false) == afterFirst, "the earlier state, exactly")
             #expect(throws: ImportHistory.Refusal.self) { try history.undo(mixed.importID, force: false, now: "2030-01-01 00:00:01") }
 
             let created = try history.undo(first.importID, force: false, now: "2030-01-01 00:00:02")
             #expect(created.removed.sorted() == ["C-1", "C-2"])
-            #expect(try env.dumpCustomers() == empty)
+            #expect(try env.dumpCustomers(includingDigest: false) == empty)
 
             let entries = try history.history(partner: "acme", externalID: "C-1")
             #expect(entries.map(\.action.rawValue) == ["created", "updated", "undone", "undone"])
@@ -165,9 +156,9 @@ import Testing
     ] as [(ImportMode, [String])])
     func repeatedIDs(_ mode: ImportMode, _ expected: [String]) throws {
         try withImportEnvironment { env in
-            _ = try importText(env, Self.base)
+            _ = try env.importText(Self.base)
             let before = try env.customers()
-            let outcome = try importText(env, Self.header + """
+            let outcome = try env.importText(Self.header + """
                 C-1,a@example.com,Ann,,2018-01-01 00:00:00,Riga,gold
                 C-1,a@example.com,Ann Changed,,,,
                 C-9,,Nine,,,,
@@ -200,10 +191,10 @@ import Testing
     /// a file is done, also one that failed part-way, the same connection enforces CHECKs again.
     @Test func checkConstraintsHoldAgainAfterAnImport() throws {
         try withImportEnvironment { env in
-            _ = try importText(env, Self.base)
+            _ = try env.importText(Self.base)
             var limited = ImportPolicy()
             limited.maxRows = 1
-            #expect(try importText(env, Self.file, name: "too-long.csv", policy: limited).fileError != nil)
+            #expect(try env.importText(Self.file, name: "too-long.csv", policy: limited).fileError != nil)
             #expect(throws: SQLiteError.self) {
                 try env.database.execute("UPDATE customers SET custom_attributes = 'not json' WHERE external_id = 'C-1'")
             }
@@ -215,8 +206,8 @@ import Testing
     /// it no longer knows.
     @Test func prunedUndoDataIsRefusedAndHistoryStillShowsCreations() throws {
         try withImportEnvironment { env in
-            let first = try importText(env, Self.base)
-            let second = try importText(env, Self.file, name: "mixed.csv")
+            let first = try env.importText(Self.base)
+            let second = try env.importText(Self.file, name: "mixed.csv")
             let history = ImportHistory(database: env.database)
             #expect(try history.prune(partner: "acme", finishedBefore: "2999-01-01 00:00:00", now: "2030-01-02 00:00:00") == 2)
             #expect(try history.prune(partner: "acme", finishedBefore: "2999-01-01 00:00:00", now: "2030-01-03 00:00:00") == 0)
@@ -241,8 +232,8 @@ import Testing
 
     @Test func undoRefusedWhenALaterImportTouchedTheSameCustomers() throws {
         try withImportEnvironment { env in
-            let first = try importText(env, Self.base)
-            _ = try importText(env, Self.header + "C-1,,Ann Later,,,,\n", name: "later.csv")
+            let first = try env.importText(Self.base)
+            _ = try env.importText(Self.header + "C-1,,Ann Later,,,,\n", name: "later.csv")
             let history = ImportHistory(database: env.database)
             do {
                 _ = try history.undo(first.importID, force: false, now: "2030-01-01 00:00:00")
@@ -261,11 +252,11 @@ import Testing
         try withImportEnvironment { env in
             var rows = ImportPolicy()
             rows.maxRows = 1
-            let tooMany = try importText(env, Self.base, policy: rows)
+            let tooMany = try env.importText(Self.base, policy: rows)
             #expect(tooMany.fileError?.contains("more than 1 data rows, over this partner's limit (max_rows)") == true)
             var bytes = ImportPolicy()
             bytes.maxBytes = 10
-            let tooBig = try importText(env, Self.base, name: "big.csv", policy: bytes)
+            let tooBig = try env.importText(Self.base, name: "big.csv", policy: bytes)
             #expect(tooBig.fileError?.contains("over this partner's limit of 10 bytes (max_bytes)") == true)
             #expect(try summary(tooBig.resultPath)["Error"]?.contains("max_bytes") == true)
             #expect(try env.customers().isEmpty)

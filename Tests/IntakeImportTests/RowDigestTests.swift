@@ -14,34 +14,27 @@ import Testing
         "B,b@example.com,Bob,,2018-01-01 00:11:22,",
         "C,c@example.com,Cid,,,silver",
     ]
-    /// The rows in another order: the same rows, other bytes (so not a duplicate of the file).
+    /// A file of `rows` under the header (the same rows in another order are other bytes, so not
+    /// a duplicate of the file).
     static func file(_ rows: [String]) -> String { header + rows.joined(separator: "\n") + "\n" }
-
-    func importText(_ env: ImportEnvironment, _ text: String, name: String, mode: ImportMode = .merge) throws -> ImportOutcome {
-        let path = env.scratch + "/" + name
-        try writeFile(path, text)
-        try env.root.prepare(partner: "acme")
-        var request = ImportRequest(path: path, partner: "acme", outbox: env.root.outbox("acme"))
-        request.policy.mode = mode
-        return try env.importer.run(request)
-    }
+    static let replace = { var policy = ImportPolicy(); policy.mode = .replace; return policy }()
 
     @Test func aFileSentAgainIsPassedOverAndEveryOtherChangeIsSeen() throws {
         try withImportEnvironment { env in
-            let first = try importText(env, Self.file(Self.rows), name: "base.csv")
+            let first = try env.importText(Self.file(Self.rows), name: "base.csv")
             #expect(first.record.created == 3 && first.rowsMatchedByDigest == 0)
             let stored = try env.customers()
 
             // Sent again (rows reordered): all three unchanged by their digest, nothing written.
-            let again = try importText(env, Self.file(Self.rows.reversed()), name: "again.csv")
+            let again = try env.importText(Self.file(Self.rows.reversed()), name: "again.csv")
             #expect((again.record.unchanged, again.rowsMatchedByDigest) == (3, 3))
             #expect(try env.customers() == stored)
 
             // Another file changes B: B's stored digest is that file's, so the base row for B is
             // compared again and B is put back; A and C are still passed over.
-            let other = try importText(env, Self.file(["B,b@example.com,Bobby,,2018-01-01 00:11:22,"]), name: "other.csv")
+            let other = try env.importText(Self.file(["B,b@example.com,Bobby,,2018-01-01 00:11:22,"]), name: "other.csv")
             #expect(other.record.updated == 1)
-            let back = try importText(env, Self.file([Self.rows[1], Self.rows[0], Self.rows[2]]), name: "back.csv")
+            let back = try env.importText(Self.file([Self.rows[1], Self.rows[0], Self.rows[2]]), name: "back.csv")
             #expect((back.record.updated, back.record.unchanged, back.rowsMatchedByDigest) == (1, 2, 2))
             #expect(try env.customers() == stored)
 
@@ -51,7 +44,7 @@ import Testing
                                     mode: .merge, principal: APIPrincipal(partner: "acme", tokenName: "t"), request: "PUT /v4/consumers/C",
                                     bytes: 10, now: "2026-12-01 00:00:00", in: env.database)
             }
-            let afterAPI = try importText(env, Self.file([Self.rows[2], Self.rows[1], Self.rows[0]]), name: "after-api.csv")
+            let afterAPI = try env.importText(Self.file([Self.rows[2], Self.rows[1], Self.rows[0]]), name: "after-api.csv")
             #expect((afterAPI.record.updated, afterAPI.rowsMatchedByDigest) == (1, 2))
             #expect(try env.customers() == stored)
 
@@ -59,9 +52,16 @@ import Testing
             // trigger clears the digest, and the base row puts A back.
             try env.database.execute("UPDATE customers SET email = 'fixed@example.com' WHERE external_id = 'A'")
             #expect(try env.database.scalar("SELECT count(*) FROM customers WHERE row_digest IS NULL") == 1)
-            let afterSQL = try importText(env, Self.file([Self.rows[1], Self.rows[2], Self.rows[0]]), name: "after-sql.csv")
+            let afterSQL = try env.importText(Self.file([Self.rows[1], Self.rows[2], Self.rows[0]]), name: "after-sql.csv")
             #expect((afterSQL.record.updated, afterSQL.rowsMatchedByDigest) == (1, 2))
             #expect(try env.customers() == stored)
+
+            // The same cells under a renamed column digest differently (the header is hashed):
+            // compared in full, so A and C gain the attribute `level`, and B's empty cell changes
+            // nothing under merge.
+            let renamed = Self.file(Self.rows).replacingOccurrences(of: ",tier\n", with: ",level\n")
+            let relabelled = try env.importText(renamed, name: "renamed.csv")
+            #expect((relabelled.record.updated, relabelled.record.unchanged, relabelled.rowsMatchedByDigest) == (2, 1, 0))
 
             // The same values with the columns in another order digest differently: compared in
             // full, unchanged, and nothing passed over.
@@ -70,21 +70,21 @@ import Testing
                 cells.swapAt(0, 1)
                 return cells.joined(separator: ",")
             }.joined(separator: "\n") + "\n"
-            let reordered = try importText(env, swapped, name: "reordered.csv")
+            let reordered = try env.importText(swapped, name: "reordered.csv")
             #expect((reordered.record.unchanged, reordered.rowsMatchedByDigest) == (3, 0))
         }
     }
 
     @Test func undoClearsTheDigestOfWhatItPutBack() throws {
         try withImportEnvironment { env in
-            try importText(env, Self.file(Self.rows), name: "base.csv")
+            try env.importText(Self.file(Self.rows), name: "base.csv")
             let change = ["A,a@example.com,Ann,+7 900 123-45-67,2018-01-01 00:11:22,platinum"]
-            let changed = try importText(env, Self.file(change), name: "change.csv")
+            let changed = try env.importText(Self.file(change), name: "change.csv")
             #expect(changed.record.updated == 1)
             _ = try ImportHistory(database: env.database).undo(changed.importID, force: false, now: "2030-01-01 00:00:00")
             // A holds the base values again; the undone file's row must change it again, not
             // match the digest that row once left.
-            let redo = try importText(env, Self.file(change + ["B,b@example.com,Bob,,2018-01-01 00:11:22,"]), name: "redo.csv")
+            let redo = try env.importText(Self.file(change + ["B,b@example.com,Bob,,2018-01-01 00:11:22,"]), name: "redo.csv")
             #expect((redo.record.updated, redo.record.unchanged) == (1, 1), "\(redo.record)")
             #expect(try env.customers().first?[5] == #"{"tier":"platinum"}"#)
         }
@@ -92,16 +92,16 @@ import Testing
 
     @Test func anotherModeComparesAgainAndAnUnchangedRowLeavesItsDigest() throws {
         try withImportEnvironment { env in
-            try importText(env, Self.file(["D,d@example.com,Dan,+79000000001,,gold"]), name: "p.csv")
+            try env.importText(Self.file(["D,d@example.com,Dan,+79000000001,,gold"]), name: "p.csv")
             // Merge keeps the phone and tier an empty cell does not give: unchanged, compared in
             // full; its digest is kept, so the same row is passed over next time.
             let quiet = ["D,d@example.com,Dan,,,", "E,e@example.com,Eve,,,"]
-            let q = try importText(env, Self.file(quiet), name: "q.csv")
+            let q = try env.importText(Self.file(quiet), name: "q.csv")
             #expect((q.record.unchanged, q.record.created, q.rowsMatchedByDigest) == (1, 1, 0))
-            let q2 = try importText(env, Self.file(quiet.reversed()), name: "q2.csv")
+            let q2 = try env.importText(Self.file(quiet.reversed()), name: "q2.csv")
             #expect((q2.record.unchanged, q2.rowsMatchedByDigest) == (2, 2))
             // The same cells under replace clear the phone and the tier: an update, not a match.
-            let replaced = try importText(env, Self.file(quiet + ["F,f@example.com,Fay,,,"]), name: "q3.csv", mode: .replace)
+            let replaced = try env.importText(Self.file(quiet + ["F,f@example.com,Fay,,,"]), name: "q3.csv", policy: Self.replace)
             #expect((replaced.record.updated, replaced.record.unchanged, replaced.record.created, replaced.rowsMatchedByDigest) == (1, 1, 1, 0))
             #expect(try env.customers().first == ["D", "d@example.com", "Dan", nil, nil, "{}"])
         }
@@ -109,12 +109,12 @@ import Testing
 
     @Test func aRowMatchingTheStoredDigestAfterTheFileChangedItsCustomerIsARepeat() throws {
         try withImportEnvironment { env in
-            try importText(env, Self.file(Self.rows), name: "base.csv")
+            try env.importText(Self.file(Self.rows), name: "base.csv")
             // Row 2 changes A; row 3 is A's stored row, which matches the digest read before
             // this import began: a repeat of row 2, not "unchanged". Row 5 repeats row 4, which
             // was passed over.
             let text = Self.file(["A,a@example.com,Ann Changed,,,", Self.rows[0], Self.rows[1], Self.rows[1]])
-            let outcome = try importText(env, text, name: "repeat.csv")
+            let outcome = try env.importText(text, name: "repeat.csv")
             #expect((outcome.record.updated, outcome.record.unchanged, outcome.record.rejected) == (1, 1, 2), "\(outcome.record)")
             let lines = try sheet(outcome.resultPath, "Rows")
             #expect(lines.contains(["3", "A", "rejected", "duplicate external_id, first seen at row 2"]), "\(lines)")

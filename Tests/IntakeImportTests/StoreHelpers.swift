@@ -12,7 +12,7 @@ struct StoreUnderTest {
     let importer: Importer
     let customersOf: (String) throws -> [[String?]]
     let count: (String) throws -> Int
-    /// Every column of every customer, for before/after comparisons.
+    /// Every column of every customer but row_digest (undo clears it), for comparisons around an undo.
     let dump: () throws -> [[String?]]
     let history: any HistoryStore
 
