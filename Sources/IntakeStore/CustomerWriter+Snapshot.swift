@@ -1,32 +1,29 @@
 import IntakeSystem
 
 extension CustomerWriter {
-    /// A customer's values as the JSON object `customer_changes` keeps (the same shape SQLite's
-    /// `json_object` gives), built here because it runs for every changed row. `restoring` adds
-    /// what undo puts back besides the values: who last changed the customer, when, from which row.
-    static func snapshot(_ email: String?, _ name: String?, _ phone: String?, _ createdAt: String?, _ attributes: String,
-                         restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)? = nil) -> String {
-        var json = JSONWriter(capacity: 160 + attributes.utf8.count)
+    /// A customer's five values as this writer compares and stores them.
+    typealias Values = (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String)
+
+    /// The `before` of an update's change record: the values the update replaced, only those that
+    /// differ from `merged` (`custom_attributes` whole when any of it changed), and what undo puts
+    /// back besides (who last changed the customer, when, from which row). Built here, member by
+    /// member, because it runs for every changed row.
+    ///
+    /// The values after are not kept: they are the customer's row until the next change, whose
+    /// own record holds them as its `before` (see ``ChangeValues``), so a change record costs the
+    /// fields that changed, not two whole customers.
+    static func changeRecord(stored: Values, merged: Values, restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)) -> String {
+        let attributesChanged = stored.attributes != merged.attributes
+        var json = JSONWriter(capacity: 128 + (attributesChanged ? stored.attributes.utf8.count : 0))
         json.beginObject()
-        // Member by member, not a loop over an array of pairs: this runs for every changed row.
-        json.key("email")
-        json.string(email)
-        json.key("name")
-        json.string(name)
-        json.key("phone")
-        json.string(phone)
-        json.key("created_at")
-        json.string(createdAt)
-        json.key("custom_attributes")
-        json.raw(attributes)
-        if let restoring {
-            json.key("updated_by_import")
-            json.number(restoring.updatedBy)
-            json.key("updated_at")
-            json.string(restoring.updatedAt)
-            json.key("import_row")
-            json.number(restoring.row)
-        }
+        if stored.email != merged.email { json.member("email", stored.email) }
+        if stored.name != merged.name { json.member("name", stored.name) }
+        if stored.phone != merged.phone { json.member("phone", stored.phone) }
+        if stored.createdAt != merged.createdAt { json.member("created_at", stored.createdAt) }
+        if attributesChanged { json.member("custom_attributes", raw: stored.attributes) }
+        json.member("updated_by_import", number: restoring.updatedBy)
+        json.member("updated_at", restoring.updatedAt)
+        json.member("import_row", number: restoring.row)
         json.endObject()
         return json.text
     }

@@ -8,7 +8,8 @@ import IntakeSystem
 /// - a new customer is one `INSERT … ON CONFLICT DO NOTHING` (tried first while the file keeps
 ///   bringing new ids; after a conflict the writer looks up first until the next creation);
 /// - an existing one is a lookup, and an `UPDATE` plus a `customer_changes` row only when the
-///   merged values differ.
+///   merged values differ; that row keeps the values the update replaced (see
+///   ``changeRecord(stored:merged:restoring:)``).
 ///
 /// A file that repeats an external_id is caught without remembering every id in memory: a row
 /// this import wrote carries `updated_by_import = importID` and its `import_row`, and the rows it
@@ -43,14 +44,14 @@ public final class CustomerWriter {
     /// Stores a row's digest on a customer whose values it leaves as they are (see
     /// ``storeDigest(_:of:)``).
     private let setDigest: Statement
-    /// A file's change records not yet inserted: external_id, before, after.
-    private var pendingChanges: [(externalID: String, before: String, after: String)] = []
+    /// A file's change records not yet inserted: external_id and before.
+    private var pendingChanges: [(externalID: String, before: String)] = []
     static let changeBatch = 32
     /// The insert of ``changeBatch`` change records: ?1 import, ?2 partner, ?3 time, then
-    /// external_id, before and after of each.
+    /// external_id and before of each.
     private static let recordChangesSQL = """
         INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-        VALUES \((0..<changeBatch).map { i in "(?1, ?2, ?\(4 + 3 * i), 'updated', ?\(5 + 3 * i), ?\(6 + 3 * i), ?3)" }.joined(separator: ", "))
+        VALUES \((0..<changeBatch).map { i in "(?1, ?2, ?\(4 + 2 * i), 'updated', ?\(5 + 2 * i), NULL, ?3)" }.joined(separator: ", "))
         """
 
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
@@ -95,10 +96,10 @@ public final class CustomerWriter {
             WHERE partner = ?1 AND external_id = ?2
             """)
         setDigest = try database.cachedStatement("UPDATE customers SET row_digest = ?3 WHERE partner = ?1 AND external_id = ?2")
-        // The values before (for undo) and after (for history) of each update.
+        // The values each update replaced, for undo and history.
         recordChange = try database.cachedStatement("""
             INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-            VALUES (?1, ?2, ?3, 'updated', ?4, ?5, ?6)
+            VALUES (?1, ?2, ?3, 'updated', ?4, NULL, ?5)
             """)
     }
 
@@ -153,13 +154,13 @@ public final class CustomerWriter {
             try storeDigest(customer, over: digest)
             return try unwritten(customer.externalID, row: row, .unchanged)
         }
-        let stored = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
+        let stored: Values = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
         let storedBy: Int64? = lookup.isNull(5) ? nil : lookup.int(5)
         let storedAt = lookup.text(6)
         let storedRow: Int64? = lookup.isNull(7) ? nil : lookup.int(7)
         let digest = storedDigest
         lookup.rewind()
-        let merged = mode == .replace
+        let merged: Values = mode == .replace
             ? (email: customer.email, name: customer.name, phone: customer.phone, createdAt: customer.createdAt, attributes: customer.attributesJSON)
             : (email: customer.email ?? stored.email, name: customer.name ?? stored.name, phone: customer.phone ?? stored.phone,
                createdAt: customer.createdAt ?? stored.createdAt, attributes: try merge(customer.attributesJSON, into: stored.attributes))
@@ -173,9 +174,7 @@ public final class CustomerWriter {
         try bindCustomer(update, customer.externalID, merged, digest: customer.rowDigest, row: row)
         try update.runBound()
         let change = (externalID: customer.externalID,
-                      before: Self.snapshot(stored.email, stored.name, stored.phone, stored.createdAt, stored.attributes,
-                                            restoring: (storedBy, storedAt, storedRow)),
-                      after: Self.snapshot(merged.email, merged.name, merged.phone, merged.createdAt, merged.attributes))
+                      before: Self.changeRecord(stored: stored, merged: merged, restoring: (storedBy, storedAt, storedRow)))
         // A file's rows: the filter for rows that match a stored digest, and batched records.
         // An API write (one row) needs neither.
         if skipsChecks {
@@ -190,13 +189,12 @@ public final class CustomerWriter {
     }
 
     /// Inserts one change record on its own (an API write, or what is left of a file's at the end).
-    private func recordChange(_ change: (externalID: String, before: String, after: String)) throws(SQLiteError) {
+    private func recordChange(_ change: (externalID: String, before: String)) throws(SQLiteError) {
         try recordChange.bind(importID, at: 1)
         try recordChange.bind(partner, at: 2)
         try recordChange.bind(change.externalID, at: 3)
         try recordChange.bind(change.before, at: 4)
-        try recordChange.bind(change.after, at: 5)
-        try recordChange.bind(now, at: 6)
+        try recordChange.bind(now, at: 5)
         try recordChange.runBound()
     }
 
@@ -207,9 +205,8 @@ public final class CustomerWriter {
         try statement.bind(partner, at: 2)
         try statement.bind(now, at: 3)
         for (i, change) in pendingChanges.enumerated() {
-            try statement.bind(change.externalID, at: Int32(4 + 3 * i))
-            try statement.bind(change.before, at: Int32(5 + 3 * i))
-            try statement.bind(change.after, at: Int32(6 + 3 * i))
+            try statement.bind(change.externalID, at: Int32(4 + 2 * i))
+            try statement.bind(change.before, at: Int32(5 + 2 * i))
         }
         try statement.runBound()
         pendingChanges.removeAll(keepingCapacity: true)
@@ -250,7 +247,7 @@ public final class CustomerWriter {
 
     /// Binds a customer's values to `insert` or `update`, which share their parameter numbers.
     private func bindCustomer(_ statement: Statement, _ externalID: String,
-                              _ values: (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String),
+                              _ values: Values,
                               digest: Int64?, row: Int) throws(SQLiteError) {
         try statement.bind(partner, at: 1)
         try statement.bind(externalID, at: 2)

@@ -38,7 +38,7 @@ public final class ImportHistory {
     ///
     /// Customers the import created are those with `created_by_import = id`; they are removed
     /// when no later import changed them (`updated_by_import` is still `id`). Customers it updated
-    /// get the `before` values of its `customer_changes` rows back.
+    /// get the `before` values of its `customer_changes` rows back (the values it replaced).
     public func undo(_ id: Int64, force: Bool, now: String) throws -> UndoReport {
         try database.transaction {
             let log = ImportLog(database: database)
@@ -88,10 +88,10 @@ public final class ImportHistory {
                     SELECT ?3, partner, external_id, 'undone', \(snapshot), NULL, ?4 FROM customers WHERE partner = ?1 AND external_id = ?2
                     """).run(key + [.integer(id), .text(now)])
                 let changeID = database.lastInsertRowID
+                // `before` holds the values the import replaced (all five in records of an older
+                // Intake); the others are as the import left them, since no later change was made.
                 try database.cachedStatement("""
-                    UPDATE customers SET email = json_extract(?3, '$.email'), name = json_extract(?3, '$.name'),
-                        phone = json_extract(?3, '$.phone'), created_at = json_extract(?3, '$.created_at'),
-                        custom_attributes = json_extract(?3, '$.custom_attributes'),
+                    UPDATE customers SET \(Self.restoredValues),
                         updated_by_import = json_extract(?3, '$.updated_by_import'), updated_at = json_extract(?3, '$.updated_at'),
                         import_row = json_extract(?3, '$.import_row'), row_digest = NULL
                     WHERE partner = ?1 AND external_id = ?2
@@ -106,6 +106,12 @@ public final class ImportHistory {
             return report
         }
     }
+
+    /// Each value set from `before` (?3) when it holds that member, else left as it is
+    /// (`json_type` is NULL only for a missing member; a JSON null sets NULL).
+    private static let restoredValues = ChangeValues.keys.map { column in
+        "\(column) = CASE WHEN json_type(?3, '$.\(column)') IS NULL THEN \(column) ELSE json_extract(?3, '$.\(column)') END"
+    }.joined(separator: ", ")
 
     /// What one import did to a customer.
     public enum Action: String, Sendable {
@@ -135,8 +141,7 @@ public final class ImportHistory {
     /// import that created it, whose values are those the first change of that life found.
     public func history(partner: String, externalID: String) throws(SQLiteError) -> [Entry] {
         let rows = try database.cachedStatement("""
-            SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after,
-                   json_remove(c.before, '$.updated_by_import', '$.updated_at', '$.import_row'),
+            SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after, c.before,
                    json_extract(c.before, '$.updated_by_import'), i.token_name
             FROM customer_changes c JOIN imports i ON i.id = c.import_id
             WHERE c.partner = ?1 AND c.external_id = ?2 ORDER BY c.id
@@ -159,10 +164,17 @@ public final class ImportHistory {
 
     /// A customer's history from its stored change rows, the same for every store.
     ///
+    /// An update's record keeps only the values it replaced, not the values it set (see
+    /// ``ChangeValues``), so each "life" of the customer (up to an undo that removed it, or up to
+    /// now) is walked newest first from the values it ended with (the row as stored now, or what
+    /// the removing undo found): the values after a change are those before the next one. A record
+    /// that keeps its values after (an undo's, or one written by an older Intake or by PostgreSQL)
+    /// gives them as they are.
+    ///
     /// - Parameters:
     ///   - changes: its `customer_changes` rows in order, each: import id, file name, when, action,
-    ///     values after, values before (the five fields), the import that set the values before,
-    ///     the API token's name.
+    ///     values after (NULL when not kept), `before` as stored, the import that set the values
+    ///     before, the API token's name.
     ///   - current: the customer as stored now (created by, updated by, values), nil when gone.
     ///   - importInfo: an import's file name, time and token name.
     /// - Throws: ``HistoryError`` when a row holds an unknown action (a damaged database), or
@@ -177,34 +189,52 @@ public final class ImportHistory {
             changes.append(Change(entry: Entry(importID: Int64(row[0] ?? "0") ?? 0, fileName: row[1] ?? "", tokenName: row[7], at: row[2] ?? "", action: action, values: row[4]),
                                   before: row[5], beforeBy: row[6].flatMap { Int64($0) }))
         }
-        /// The created entry that starts a life of a customer.
-        func creation(by importID: Int64, _ life: [Change], fallback: String?) throws -> Entry {
-            let made = try importInfo(importID)
-            var values = fallback
-            // The values as created are what the first change of this life found, if that change
-            // was made over the creation itself (not over a later change whose row was pruned).
-            if let first = life.first(where: { $0.entry.action == .updated }) {
-                values = first.beforeBy == importID ? first.before : nil
+        /// A life's entries, starting with the created entry of `createdBy` (when known), with
+        /// every change's values after it filled in from `end`, the values the life ended with.
+        func entries(of life: [Change], endingWith end: String?, createdBy: Int64?, fallback: String?) throws -> [Entry] {
+            var life = life
+            var state = end
+            var valuesBefore = [String?](repeating: nil, count: life.count)
+            for i in life.indices.reversed() {
+                if life[i].isRemoval {
+                    // It found `end` and left nothing; its own entry shows no values.
+                    valuesBefore[i] = state
+                    continue
+                }
+                if let after = life[i].entry.values { state = after } else { life[i].entry.values = state }
+                state = life[i].before.flatMap { ChangeValues.overlay($0, on: state) }
+                valuesBefore[i] = state
             }
-            return Entry(importID: importID, fileName: made?[0] ?? "", tokenName: made?[2] ?? nil, at: made?[1] ?? "", action: .created, values: values)
+            guard let createdBy else { return life.map(\.entry) }
+            let made = try importInfo(createdBy)
+            var created = fallback
+            // The values as created are those before the first update of this life, if that
+            // update was made over the creation itself (not over a later change whose row was pruned).
+            if let first = life.firstIndex(where: { $0.entry.action == .updated }) {
+                created = life[first].beforeBy == createdBy ? valuesBefore[first] : nil
+            }
+            let creation = Entry(importID: createdBy, fileName: made?[0] ?? "", tokenName: made?[2] ?? nil, at: made?[1] ?? "", action: .created, values: created)
+            return [creation] + life.map(\.entry)
         }
-        var entries: [Entry] = []
+        var result: [Entry] = []
         var life: [Change] = []
         for change in changes {
             life.append(change)
-            if change.entry.action == .undone && change.entry.values == nil {
+            if change.isRemoval {
                 // An undo removed the customer: it had been created by the undone import, with
                 // the values the undo found (a later change would have blocked the removal).
-                entries.append(try creation(by: change.entry.importID, life, fallback: change.before))
-                entries += life.map(\.entry)
+                let found = change.before.flatMap { ChangeValues.overlay($0, on: nil) }
+                result += try entries(of: life, endingWith: found, createdBy: change.entry.importID, fallback: found)
                 life = []
             }
         }
         if let current, let createdBy = current[0].flatMap({ Int64($0) }) {
             let unchanged = current[1] == current[0]
-            entries.append(try creation(by: createdBy, life, fallback: life.isEmpty && unchanged ? current[2] : nil))
+            result += try entries(of: life, endingWith: current[2], createdBy: createdBy, fallback: life.isEmpty && unchanged ? current[2] : nil)
+        } else {
+            result += try entries(of: life, endingWith: nil, createdBy: nil, fallback: nil)
         }
-        return entries + life.map(\.entry)
+        return result
     }
 
     /// A customer's history that cannot be read (a damaged change row).
@@ -213,7 +243,13 @@ public final class ImportHistory {
         public var description: String { message }
     }
 
-    private struct Change { var entry: Entry; var before: String?; var beforeBy: Int64? }
+    private struct Change {
+        var entry: Entry
+        var before: String?
+        var beforeBy: Int64?
+        /// An undo that removed the customer (its import had created it).
+        var isRemoval: Bool { entry.action == .undone && entry.values == nil }
+    }
 
     /// Drops the undo data of a partner's imports that finished before `cutoff`
     /// (`YYYY-MM-DD HH:MM:SS`) and marks them as no longer undoable; returns how many imports

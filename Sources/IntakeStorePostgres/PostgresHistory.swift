@@ -10,6 +10,11 @@ public final class PostgresHistory: HistoryStore {
     public init(store: PostgresImportStore) { self.store = store }
 
     private static let snapshot = "intake_snapshot(email, name, phone, created_at, custom_attributes)"
+    /// Each value set from the change's `before` when it holds that member (the values the import
+    /// replaced), else left as it is; `->` is NULL only for a missing member.
+    private static let restoredValues = [("email", "->>"), ("name", "->>"), ("phone", "->>"), ("created_at", "->>"), ("custom_attributes", "->")].map { column, get in
+        "\(column) = CASE WHEN t.before->'\(column)' IS NULL THEN cu.\(column) ELSE t.before\(get)'\(column)' END"
+    }.joined(separator: ", ")
 
     public func undo(_ id: Int64, force: Bool, now: String) throws -> ImportHistory.UndoReport {
         try store.transaction(commit: true) {
@@ -62,8 +67,7 @@ public final class PostgresHistory: HistoryStore {
                         FROM customer_changes c JOIN customers cu ON cu.partner = c.partner AND cu.external_id = c.external_id
                         WHERE c.partner = $1 AND c.import_id = $2 AND c.action = 'updated' AND cu.updated_by_import = $2
                     ), restored AS (
-                        UPDATE customers cu SET email = t.before->>'email', name = t.before->>'name', phone = t.before->>'phone',
-                            created_at = t.before->>'created_at', custom_attributes = t.before->'custom_attributes',
+                        UPDATE customers cu SET \(Self.restoredValues),
                             updated_by_import = (t.before->>'updated_by_import')::bigint, updated_at = t.before->>'updated_at',
                             import_row = (t.before->>'import_row')::bigint
                         FROM target t WHERE cu.partner = $1 AND cu.external_id = t.external_id
@@ -87,9 +91,7 @@ public final class PostgresHistory: HistoryStore {
 
     public func history(partner: String, externalID: String) throws -> [ImportHistory.Entry] {
         let changes = try connection.query("""
-            SELECT c.import_id::text, i.file_name, c.changed_at, c.action, c.after::text,
-                   CASE WHEN c.before IS NOT NULL THEN intake_snapshot(c.before->>'email', c.before->>'name', c.before->>'phone',
-                                                                   c.before->>'created_at', c.before->'custom_attributes') END,
+            SELECT c.import_id::text, i.file_name, c.changed_at, c.action, c.after::text, c.before::text,
                    c.before->>'updated_by_import', i.token_name
             FROM customer_changes c JOIN imports i ON i.partner = c.partner AND i.id = c.import_id
             WHERE c.partner = $1 AND c.external_id = $2 ORDER BY c.id

@@ -118,10 +118,10 @@ final class PostgresRowWriter: CustomerRowWriter {
         try connection.query("""
             INSERT INTO customer_changes (partner, import_id, external_id, action, before, after, changed_at)
             SELECT $1, $2::bigint, p.external_id, 'updated',
-                   intake_snapshot(p.old_email, p.old_name, p.old_phone, p.old_created_at, p.old_attributes,
+                   intake_replaced(p.old_email, p.old_name, p.old_phone, p.old_created_at, p.old_attributes,
+                                   c.email, c.name, c.phone, c.created_at, c.custom_attributes,
                                    p.old_by, p.old_at, p.old_row)::json,
-                   intake_snapshot(c.email, c.name, c.phone, c.created_at, c.custom_attributes)::json,
-                   $3
+                   NULL, $3
             FROM intake_plan p JOIN customers c ON c.partner = $1 AND c.external_id = p.external_id
             WHERE p.status = 'updated'
             ORDER BY p.row

@@ -227,6 +227,25 @@ public enum PostgresSchema {
         """
         ALTER TABLE customers ADD COLUMN row_digest bigint;
         """,
+        // 5: an update's change record keeps the values it replaced, not both whole customers, as
+        // SQLite's writer does (see `ChangeValues` in IntakeStore): `custom_attributes` whole when
+        // any of it changed, then what undo puts back. `after` is left NULL; history takes those
+        // values from the next change or the row.
+        """
+        CREATE FUNCTION intake_replaced(email text, name text, phone text, created_at text, attributes json,
+                                        new_email text, new_name text, new_phone text, new_created_at text, new_attributes json,
+                                        updated_by bigint, updated_at text, import_row bigint) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT '{'
+                || CASE WHEN email IS DISTINCT FROM new_email THEN '"email":' || coalesce(to_json(email)::text, 'null') || ',' ELSE '' END
+                || CASE WHEN name IS DISTINCT FROM new_name THEN '"name":' || coalesce(to_json(name)::text, 'null') || ',' ELSE '' END
+                || CASE WHEN phone IS DISTINCT FROM new_phone THEN '"phone":' || coalesce(to_json(phone)::text, 'null') || ',' ELSE '' END
+                || CASE WHEN created_at IS DISTINCT FROM new_created_at THEN '"created_at":' || coalesce(to_json(created_at)::text, 'null') || ',' ELSE '' END
+                || CASE WHEN attributes::text IS DISTINCT FROM new_attributes::text THEN '"custom_attributes":' || coalesce(attributes::text, '{}') || ',' ELSE '' END
+                || '"updated_by_import":' || coalesce(updated_by::text, 'null') || ',"updated_at":' || coalesce(to_json(updated_at)::text, 'null')
+                || ',"import_row":' || coalesce(import_row::text, 'null') || '}'
+        $$;
+        """,
     ]
 
     /// The version a database has once every migration ran.

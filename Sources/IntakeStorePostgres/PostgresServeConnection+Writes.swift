@@ -132,7 +132,8 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
         if merged == Array(stored[0..<4]) + [storedAttributes] { return .unchanged }
         try connection.query("""
             WITH before AS (
-                SELECT intake_snapshot(email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row) AS values
+                SELECT intake_replaced(email, name, phone, created_at, custom_attributes, $3, $4, $5, $6, $7::json,
+                                       updated_by_import, updated_at, import_row) AS values
                 FROM customers WHERE partner = $1 AND external_id = $2
             ), changed AS (
                 UPDATE customers SET email = $3, name = $4, phone = $5, created_at = $6, custom_attributes = $7::json,
@@ -140,7 +141,7 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
                 WHERE partner = $1 AND external_id = $2
             )
             INSERT INTO customer_changes (partner, import_id, external_id, action, before, after, changed_at)
-            SELECT $1, $8, $2, 'updated', before.values::json, intake_snapshot($3, $4, $5, $6, $7::json)::json, $9 FROM before
+            SELECT $1, $8, $2, 'updated', before.values::json, NULL, $9 FROM before
             """, [partner, update.externalID] + merged + [id, now])
         return .updated
     }

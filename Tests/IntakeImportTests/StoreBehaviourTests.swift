@@ -72,6 +72,42 @@ import Testing
         }
     }
 
+    /// An update's change record keeps the values it replaced and nothing else (a value that was
+    /// empty as a JSON null, `custom_attributes` whole when any of it changed); history rebuilds
+    /// every entry's values from them and the row, and undo puts each column back.
+    @Test(arguments: StoreKind.allCases) func aChangeRecordKeepsWhatItReplaced(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            let base = try store.importText(Self.header + "A,a@x.io,Ann,,,Oslo,gold\nB,b@x.io,Bo,,,Rome,\n", name: "base.csv")
+            let afterBase = try store.dump()
+            let second = try store.importText(Self.header + "A,,Anna,+7 900 123-45-67,,,\nB,,,,,,silver\n", name: "second.csv")
+            #expect(second.record.updated == 2)
+            let records = try store.rows("SELECT external_id, CAST(before AS text), after IS NULL FROM customer_changes ORDER BY id")
+            #expect(records.count == 2)
+            let a = #"{"name":"Ann","phone":null,"updated_by_import":\#(base.importID),"updated_at":""#
+            let b = #"{"custom_attributes":{"city":"Rome"},"updated_by_import":\#(base.importID),"updated_at":""#
+            #expect(records.first?[0] == "A" && records.first?[1]?.hasPrefix(a) == true, "\(records)")
+            #expect(records.last?[0] == "B" && records.last?[1]?.hasPrefix(b) == true, "\(records)")
+            #expect(records.allSatisfy { $0[2] == "1" || $0[2] == "t" }, "no values after are kept")
+
+            let third = try store.importText(Self.header + "A,ann@x.io,,,,Bergen,\n", name: "third.csv")
+            #expect(third.record.updated == 1)
+            let history = try store.history.history(partner: "acme", externalID: "A")
+            #expect(history.map(\.fileName) == ["base.csv", "second.csv", "third.csv"])
+            #expect(history.map(\.values) == [
+                #"{"email":"a@x.io","name":"Ann","phone":null,"created_at":null,"custom_attributes":{"city":"Oslo","tier":"gold"}}"#,
+                #"{"email":"a@x.io","name":"Anna","phone":"+79001234567","created_at":null,"custom_attributes":{"city":"Oslo","tier":"gold"}}"#,
+                #"{"email":"ann@x.io","name":"Anna","phone":"+79001234567","created_at":null,"custom_attributes":{"city":"Bergen","tier":"gold"}}"#,
+            ])
+
+            _ = try store.history.undo(third.importID, force: false, now: "2030-01-01 00:00:00")
+            _ = try store.history.undo(second.importID, force: false, now: "2030-01-01 00:00:01")
+            #expect(try store.dump() == afterBase, "every column as after the base import")
+            let undone = try store.history.history(partner: "acme", externalID: "A")
+            #expect(undone.map(\.action.rawValue) == ["created", "updated", "updated", "undone", "undone"])
+            #expect(undone.map(\.values) == history.map(\.values) + [history[1].values, history[0].values])
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func partnersAreApart(_ kind: StoreKind) throws {
         try withStore(kind) { store in
             try store.importText(Self.header + "A,a@acme.io,Acme's A,,,,\n", partner: "acme")

@@ -15,6 +15,8 @@ struct StoreUnderTest {
     /// Every column of every customer but row_digest (undo clears it), for comparisons around an undo.
     let dump: () throws -> [[String?]]
     let history: any HistoryStore
+    /// The rows of a query both stores understand, as text.
+    let rows: (String) throws -> [[String?]]
 
     var scratch: String { root.path + "/scratch" }
 
@@ -56,7 +58,8 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
                 // Every column but row_digest, which recognizes a row sent again and is not a
                 // value of the customer (undo clears it).
                 dump: { try database.cachedStatement("SELECT \(customerColumns) FROM customers ORDER BY partner, external_id").rows() },
-                history: ImportHistory(database: database)))
+                history: ImportHistory(database: database),
+                rows: { try database.cachedStatement($0).rows() }))
         case .postgres:
             let url = try PostgresServer.shared().newDatabase()
             let store = try PostgresImportStore(url: url)
@@ -77,7 +80,8 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
                         FROM customers ORDER BY partner, external_id
                         """)
                 },
-                history: PostgresHistory(store: store)))
+                history: PostgresHistory(store: store),
+                rows: { try connection.query($0) }))
         }
     }
 }
