@@ -14,7 +14,7 @@ import Testing
         let members = try #require(ChangeValues.members(of: text))
         #expect(members == ["email": #""a\"},{b\\""#, "custom_attributes": #"{"k":"v,}","x":[1,{"y":"]"}]}"#, "name": "null", "phone": #""+1""#])
         #expect(ChangeValues.members(of: "{}") == [:])
-        for broken in ["", "[]", #"{"email""#, #"{"email":"open}"#, #"{"email":1"#, #"{"email":}"#, #"{"a":{"b":1}"#, "null"] {
+        for broken in ["", "[]", #"{"email""#, #"{"email":"open}"#, #"{"email":1"#, #"{"email":}"#, #"{"a":{"b":1}"#, #"{"email":"a"} x"#, "null"] {
             #expect(ChangeValues.members(of: broken) == nil, "\(broken)")
         }
     }
