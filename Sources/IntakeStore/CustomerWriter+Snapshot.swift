@@ -13,18 +13,26 @@ extension CustomerWriter {
     /// own record holds them as its `before` (see ``ChangeValues``), so a change record costs the
     /// fields that changed, not two whole customers.
     static func changeRecord(stored: Values, merged: Values, restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)) -> String {
-        let attributesChanged = stored.attributes != merged.attributes
+        let attributesChanged = !same(stored.attributes, merged.attributes)
         var json = JSONWriter(capacity: 128 + (attributesChanged ? stored.attributes.utf8.count : 0))
         json.beginObject()
-        if stored.email != merged.email { json.member("email", stored.email) }
-        if stored.name != merged.name { json.member("name", stored.name) }
-        if stored.phone != merged.phone { json.member("phone", stored.phone) }
-        if stored.createdAt != merged.createdAt { json.member("created_at", stored.createdAt) }
+        if !same(stored.email, merged.email) { json.member("email", stored.email) }
+        if !same(stored.name, merged.name) { json.member("name", stored.name) }
+        if !same(stored.phone, merged.phone) { json.member("phone", stored.phone) }
+        if !same(stored.createdAt, merged.createdAt) { json.member("created_at", stored.createdAt) }
         if attributesChanged { json.member("custom_attributes", raw: stored.attributes) }
         json.member("updated_by_import", number: restoring.updatedBy)
         json.member("updated_at", restoring.updatedAt)
         json.member("import_row", number: restoring.row)
         json.endObject()
         return json.text
+    }
+
+    /// Whether two values are the same bytes (see `String.sameBytes`).
+    static func same(_ a: String?, _ b: String?) -> Bool { String.sameBytes(a, b) }
+
+    /// Whether two customers' values are the same bytes, column by column (see ``same(_:_:)``).
+    static func same(_ a: Values, _ b: Values) -> Bool {
+        same(a.email, b.email) && same(a.name, b.name) && same(a.phone, b.phone) && same(a.createdAt, b.createdAt) && same(a.attributes, b.attributes)
     }
 }

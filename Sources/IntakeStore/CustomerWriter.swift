@@ -164,8 +164,7 @@ public final class CustomerWriter {
             ? (email: customer.email, name: customer.name, phone: customer.phone, createdAt: customer.createdAt, attributes: customer.attributesJSON)
             : (email: customer.email ?? stored.email, name: customer.name ?? stored.name, phone: customer.phone ?? stored.phone,
                createdAt: customer.createdAt ?? stored.createdAt, attributes: try merge(customer.attributesJSON, into: stored.attributes))
-        if merged.email == stored.email && merged.name == stored.name && merged.phone == stored.phone
-            && merged.createdAt == stored.createdAt && merged.attributes == stored.attributes {
+        if Self.same(merged, stored) {
             try storeDigest(customer, over: digest)
             return try unwritten(customer.externalID, row: row, .unchanged)
         }
@@ -229,7 +228,7 @@ public final class CustomerWriter {
     /// holds string values only, so when it is empty or equal to the stored text the merge is the
     /// stored object itself; that is the common case (a file imported again) and needs no JSON work.
     private func merge(_ given: String, into stored: String) throws(SQLiteError) -> String {
-        if given == "{}" || given == stored { return stored }
+        if given == "{}" || Self.same(given, stored) { return stored }
         try patch.bind(stored, at: 1)
         try patch.bind(given, at: 2)
         defer { patch.rewind() }

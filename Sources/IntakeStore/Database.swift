@@ -45,9 +45,11 @@ public final class Database {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
         try execute("PRAGMA foreign_keys=ON")
-        // A file is one transaction; a 32 MiB page cache keeps most of it from spilling to the
-        // WAL before the commit (SQLite's default is 2 MiB), within the memory budget.
-        try execute("PRAGMA cache_size=-32768")
+        // A file is one transaction; a 16 MiB page cache (SQLite's default is 2 MiB) keeps a file
+        // of tens of thousands of rows from spilling to the WAL before its commit. A larger file
+        // spills whatever the cache, in page order, so a larger cache only costs memory: 32 MiB
+        // imported a million rows no faster.
+        try execute("PRAGMA cache_size=-16384")
         try Schema.migrate(self)
     }
 
@@ -121,6 +123,21 @@ public final class Database {
         do {
             let value = try body()
             try execute(commit ? "COMMIT" : "ROLLBACK")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body`'s reads on one snapshot of the database: in a read transaction of its own, or
+    /// in the transaction already open on this connection.
+    public func reading<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        guard sqlite3_get_autocommit(handle) != 0 else { return try body() }
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
             return value
         } catch {
             try? execute("ROLLBACK")

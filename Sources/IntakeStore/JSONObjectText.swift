@@ -1,13 +1,11 @@
 /// A JSON object's top-level members as byte ranges of its UTF-8 text, in order, without decoding
 /// them: for code that moves whole members between objects a store wrote (change records, see
-/// ``ChangeValues``) and must give back the very text that store's JSON functions would.
+/// ``ChangeValues``) and must keep each member's text as it was written.
 struct JSONObjectText {
     /// The object's UTF-8 text.
     let bytes: [UInt8]
     /// Each member's key as written (with its quotes and escapes) and its value's text.
-    private(set) var members: [(key: Range<Int>, value: Range<Int>)] = []
-    /// Whether the text has no whitespace outside strings (the form every store writes).
-    private(set) var isCompact = true
+    let members: [(key: Range<Int>, value: Range<Int>)]
 
     /// The members of `text`; nil when it is not one well-formed JSON object (strings closed,
     /// brackets balanced, members separated; numbers and literals are not checked).
@@ -16,7 +14,6 @@ struct JSONObjectText {
         var scanner = Scanner(bytes: bytes)
         guard let members = scanner.members() else { return nil }
         self.members = members
-        isCompact = scanner.isCompact
     }
 
     /// The text of `range`.
@@ -27,17 +24,13 @@ struct JSONObjectText {
     private struct Scanner {
         let bytes: [UInt8]
         var index = 0
-        var isCompact = true
 
         static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 
         func at(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
 
         mutating func skipSpace() {
-            while index < bytes.count, Self.isSpace(bytes[index]) {
-                isCompact = false
-                index += 1
-            }
+            while index < bytes.count, Self.isSpace(bytes[index]) { index += 1 }
         }
 
         /// Moves past a string that starts at `index`; false when it never ends.
@@ -66,10 +59,8 @@ struct JSONObjectText {
                 } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
                     if depth == 0 { return true }
                     depth -= 1
-                } else if byte == UInt8(ascii: ",") {
-                    if depth == 0 { return true }
-                } else if Self.isSpace(byte) {
-                    isCompact = false
+                } else if byte == UInt8(ascii: ","), depth == 0 {
+                    return true
                 }
                 index += 1
             }

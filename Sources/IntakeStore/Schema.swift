@@ -180,6 +180,12 @@ public enum Schema {
             UPDATE customers SET row_digest = NULL WHERE partner = NEW.partner AND external_id = NEW.external_id;
         END;
         """,
+        // 9: an update's change record keeps in `before` only the values it replaced, and no
+        // `after` (see `ChangeValues`). An older Intake would read such a record as whole and
+        // undo would empty the other columns; this version makes it refuse the database instead.
+        """
+        INSERT INTO intake_meta (key, value) VALUES ('change_records', 'replaced values');
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -140,6 +140,12 @@ public final class ImportHistory {
     /// customer (up to an undo that removed it, or up to now) starts with a created entry for the
     /// import that created it, whose values are those the first change of that life found.
     public func history(partner: String, externalID: String) throws(SQLiteError) -> [Entry] {
+        // One snapshot: the entries are rebuilt from the row back, so the change records and the
+        // row must be of the same moment.
+        try database.reading { () throws(SQLiteError) -> [Entry] in try readHistory(partner: partner, externalID: externalID) }
+    }
+
+    private func readHistory(partner: String, externalID: String) throws(SQLiteError) -> [Entry] {
         let rows = try database.cachedStatement("""
             SELECT c.import_id, i.file_name, c.changed_at, c.action, c.after, c.before,
                    json_extract(c.before, '$.updated_by_import'), i.token_name
@@ -168,7 +174,7 @@ public final class ImportHistory {
     /// ``ChangeValues``), so each "life" of the customer (up to an undo that removed it, or up to
     /// now) is walked newest first from the values it ended with (the row as stored now, or what
     /// the removing undo found): the values after a change are those before the next one. A record
-    /// that keeps its values after (an undo's, or one written by an older Intake or by PostgreSQL)
+    /// that keeps its values after (an undo's, or an update's written by an older Intake)
     /// gives them as they are.
     ///
     /// - Parameters:

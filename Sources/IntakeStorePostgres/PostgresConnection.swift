@@ -171,6 +171,9 @@ public final class PostgresConnection {
         return CopyIn(connection: self, sql: sql)
     }
 
+    /// Whether no transaction is open on the connection.
+    public var isIdle: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
+
     /// Runs `body` in a transaction: committed when `commit` and `body` returns, rolled back when
     /// it throws (or when `commit` is false: a check).
     public func transaction<T>(commit: Bool = true, _ body: () throws -> T) throws -> T {

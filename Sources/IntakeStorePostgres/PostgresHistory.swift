@@ -1,7 +1,8 @@
 import IntakeStore
 
 /// Undo and history in PostgreSQL, with the same rules and answers as SQLite's
-/// ``ImportHistory``: the change rows hold the same JSON (``PostgresSchema``'s `intake_snapshot`),
+/// ``ImportHistory``: the change rows hold the same JSON (``PostgresSchema``'s `intake_replaced`
+/// for an update, `intake_snapshot` for an undo),
 /// and a customer's history is assembled by the same code (``ImportHistory/assemble(changes:current:importInfo:)``).
 public final class PostgresHistory: HistoryStore {
     private let store: PostgresImportStore
@@ -90,6 +91,11 @@ public final class PostgresHistory: HistoryStore {
     }
 
     public func history(partner: String, externalID: String) throws -> [ImportHistory.Entry] {
+        // One snapshot: the entries are rebuilt from the row back, so the change records and the
+        // row must be of the same moment (a transaction already open is used as it is).
+        let ownSnapshot = connection.isIdle
+        if ownSnapshot { try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") }
+        defer { if ownSnapshot { try? connection.execute("ROLLBACK") } }
         let changes = try connection.query("""
             SELECT c.import_id::text, i.file_name, c.changed_at, c.action, c.after::text, c.before::text,
                    c.before->>'updated_by_import', i.token_name

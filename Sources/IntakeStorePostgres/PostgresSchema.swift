@@ -266,6 +266,11 @@ public enum PostgresSchema {
             throw PostgresError(message: "the database's encoding is \(encoding); Intake needs UTF8 (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)")
         }
         var version = Int(try connection.scalar("SELECT max(version) FROM intake_schema") ?? "0") ?? 0
+        // A newer Intake's database: this one would read and write it without what the newer
+        // one changed (such as change records that keep only the values replaced), so it refuses.
+        guard version <= migrations.count else {
+            throw PostgresError(message: "the database is at schema version \(version), newer than this Intake's \(migrations.count); run the newer Intake on every node")
+        }
         while version < migrations.count {
             try connection.execute("BEGIN")
             do {

@@ -68,7 +68,7 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
 
     /// As SQLite's ``APIWrites/apply(_:mode:principal:request:bytes:now:in:)``: an `imports` row
     /// of source `api`, the customer created or merged under the partner's mode (unchanged when
-    /// the merge equals what is stored), the values before and after in `customer_changes`, and
+    /// the merge equals what is stored), the values it replaced in `customer_changes`, and
     /// no record at all when nothing changed. Under the partner's import lock, so a file import
     /// of the same partner never plans over a customer this write changes meanwhile.
     public func writeCustomer(_ update: CustomerUpdate, mode: ImportMode, principal: APIPrincipal, request: String,
@@ -124,12 +124,13 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
         } else {
             // RFC 7396 as SQLite's json_patch: the stored object itself when nothing is given or
             // the text is the same, which also keeps "unchanged" exact.
-            let attributes = update.attributesJSON == "{}" || update.attributesJSON == storedAttributes
+            let attributes = update.attributesJSON == "{}" || String.sameBytes(update.attributesJSON, storedAttributes)
                 ? storedAttributes
                 : try connection.scalar("SELECT intake_merge_attributes($1::json, $2::json)::text", [storedAttributes, update.attributesJSON]) ?? storedAttributes
             merged = [update.email ?? stored[0], update.name ?? stored[1], update.phone ?? stored[2], update.createdAt ?? stored[3], attributes]
         }
-        if merged == Array(stored[0..<4]) + [storedAttributes] { return .unchanged }
+        // Compared as bytes, as the database stores them (see `String.sameBytes`).
+        if merged.elementsEqual(Array(stored[0..<4]) + [storedAttributes], by: String.sameBytes) { return .unchanged }
         try connection.query("""
             WITH before AS (
                 SELECT intake_replaced(email, name, phone, created_at, custom_attributes, $3, $4, $5, $6, $7::json,

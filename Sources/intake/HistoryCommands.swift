@@ -76,7 +76,7 @@ struct History: ParsableCommand {
         for e in entries {
             // An API change names its source and token: `api 12  PUT /v4/consumers/42 (token crm)`.
             let source = e.tokenName.map { "api \(e.importID)\t\(e.fileName) (token \($0))" } ?? "import \(e.importID)\t\(e.fileName)"
-            print("\(e.at)\t\(source)\t\(e.action.rawValue)\t\(e.values ?? (e.action == .created ? "(values no longer kept)" : "(removed)"))")
+            print("\(e.at)\t\(source)\t\(e.action.rawValue)\t\(e.values ?? (e.action == .undone ? "(removed)" : "(values no longer kept)"))")
         }
     }
 }

@@ -108,6 +108,23 @@ import Testing
         }
     }
 
+    /// A name that changed only in its Unicode form (é precomposed, then decomposed) is a change
+    /// on both stores, as the bytes stored differ, and undo gives the first form back.
+    @Test(arguments: StoreKind.allCases) func aValueThatChangedOnlyItsUnicodeFormIsAChange(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            let composed = "Ren\u{E9}e", decomposed = "Rene\u{301}e"
+            #expect(composed == decomposed, "equal to Swift's ==, which is why the writer compares bytes")
+            try store.importText(Self.header + "A,a@x.io,\(composed),,,,\n", name: "first.csv")
+            let second = try store.importText(Self.header + "A,a@x.io,\(decomposed),,,,\n", name: "second.csv")
+            #expect((second.record.updated, second.record.unchanged) == (1, 0))
+            #expect(try store.customers().first?[2].map { Array($0.utf8) } == Array(decomposed.utf8))
+            let record = try store.rows("SELECT CAST(before AS text) FROM customer_changes").first?[0]
+            #expect(record.map { Array($0.utf8).starts(with: Array("{\"name\":\"\(composed)\",\"updated_by_import\":".utf8)) } == true, "\(record ?? "none")")
+            _ = try store.history.undo(second.importID, force: false, now: "2030-01-01 00:00:00")
+            #expect(try store.customers().first?[2].map { Array($0.utf8) } == Array(composed.utf8))
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func partnersAreApart(_ kind: StoreKind) throws {
         try withStore(kind) { store in
             try store.importText(Self.header + "A,a@acme.io,Acme's A,,,,\n", partner: "acme")

@@ -122,4 +122,14 @@ import Testing
         let versions = try connection.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM intake_schema")
         #expect(versions == (1...PostgresSchema.currentVersion).map(String.init).joined(separator: ","), "each migration once")
     }
+
+    /// A database a newer Intake migrated is refused, not read and written without what that
+    /// version changed (as SQLite refuses a newer `user_version`).
+    @Test func aDatabaseOfANewerIntakeIsRefused() throws {
+        let url = try PostgresServer.shared().newDatabase()
+        _ = try PostgresImportStore(url: url)
+        try PostgresConnection(url).execute("INSERT INTO intake_schema (version) VALUES (\(PostgresSchema.currentVersion + 1))")
+        let error = try #require(throws: PostgresError.self) { _ = try PostgresImportStore(url: url) }
+        #expect(error.message.contains("newer than this Intake's \(PostgresSchema.currentVersion)"), "\(error)")
+    }
 }
