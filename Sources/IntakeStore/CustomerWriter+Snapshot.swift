@@ -11,7 +11,7 @@ extension CustomerWriter {
     ///
     /// The values after are not kept: they are the customer's row until the next change, whose
     /// own record holds them as its `before` (see ``ChangeValues``), so a change record costs the
-    /// fields that changed, not two whole customers.
+    /// fields that changed.
     static func changeRecord(stored: Values, merged: Values, restoring: (updatedBy: Int64?, updatedAt: String?, row: Int64?)) -> String {
         let attributesChanged = !same(stored.attributes, merged.attributes)
         var json = JSONWriter(capacity: 128 + (attributesChanged ? stored.attributes.utf8.count : 0))

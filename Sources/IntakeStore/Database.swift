@@ -47,8 +47,7 @@ public final class Database {
         try execute("PRAGMA foreign_keys=ON")
         // A file is one transaction; a 16 MiB page cache (SQLite's default is 2 MiB) keeps a file
         // of tens of thousands of rows from spilling to the WAL before its commit. A larger file
-        // spills whatever the cache, in page order, so a larger cache only costs memory: 32 MiB
-        // imported a million rows no faster.
+        // spills whatever the cache, in page order, so a larger cache would only cost memory.
         try execute("PRAGMA cache_size=-16384")
         try Schema.migrate(self)
     }

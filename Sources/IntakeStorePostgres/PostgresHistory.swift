@@ -92,10 +92,22 @@ public final class PostgresHistory: HistoryStore {
 
     public func history(partner: String, externalID: String) throws -> [ImportHistory.Entry] {
         // One snapshot: the entries are rebuilt from the row back, so the change records and the
-        // row must be of the same moment (a transaction already open is used as it is).
-        let ownSnapshot = connection.isIdle
-        if ownSnapshot { try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") }
-        defer { if ownSnapshot { try? connection.execute("ROLLBACK") } }
+        // row must be of the same moment. A transaction already open is used as it is (one
+        // snapshot only if it is REPEATABLE READ or stricter; no caller opens one).
+        guard connection.isIdle else { return try readHistory(partner: partner, externalID: externalID) }
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let entries = try readHistory(partner: partner, externalID: externalID)
+            // Not `try?`: a pooled connection left in this transaction would read an old snapshot.
+            try connection.execute("ROLLBACK")
+            return entries
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func readHistory(partner: String, externalID: String) throws -> [ImportHistory.Entry] {
         let changes = try connection.query("""
             SELECT c.import_id::text, i.file_name, c.changed_at, c.action, c.after::text, c.before::text,
                    c.before->>'updated_by_import', i.token_name

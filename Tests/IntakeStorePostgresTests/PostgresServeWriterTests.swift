@@ -91,4 +91,24 @@ import Testing
         #expect(second.result == .updated && second.customer.name == "b")
         #expect(try PostgresServer.rows(url, "SELECT action, before->>'name', before->'email' IS NULL, after IS NULL FROM customer_changes") == ["updated|a|t|t"])
     }
+
+    /// A name that changes only in its Unicode form (é precomposed, then decomposed) is an
+    /// update through the API too: the writer compares the bytes the database stores, not
+    /// Swift's canonical equivalence; the same bytes again are unchanged.
+    @Test func aChangeOfUnicodeFormIsAnUpdate() async throws {
+        let url = try PostgresServer.shared().newDatabase()
+        let committer = GroupCommitter(connection: try PostgresServeConnection(url: url, busySeconds: 1))
+        defer { committer.shutdown() }
+        let principal = APIPrincipal(partner: "acme", tokenName: "t")
+        let composed = "Ren\u{E9}e", decomposed = "Rene\u{301}e"
+        var results: [UpsertResult] = []
+        for (i, name) in [composed, decomposed, decomposed].enumerated() {
+            let outcome = try await committer.write {
+                try $0.writeCustomer(Self.update("1", name: name), mode: .merge, principal: principal, request: "PUT", bytes: 1, now: "2026-12-01 00:00:0\(i)")
+            }
+            results.append(outcome.result)
+        }
+        #expect(results == [.created, .updated, .unchanged])
+        #expect(try PostgresServer.rows(url, "SELECT convert_to(name, 'UTF8') = convert_to('\(decomposed)', 'UTF8') FROM customers") == ["t"])
+    }
 }
