@@ -108,6 +108,28 @@ import Testing
         }
     }
 
+    /// An `UPDATE` from outside Intake leaves no record: an undo puts back only the fields its
+    /// import changed and keeps the outside edit of another, and history, rebuilt from the row
+    /// back, shows the edited value in the entries after the last change of that field (as the
+    /// README says).
+    @Test(arguments: StoreKind.allCases) func anUndoKeepsAnOutsideEditOfOtherFields(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            try store.importText(Self.header + "A,a@x.io,Ann,,,Oslo,\n", name: "base.csv")
+            let second = try store.importText(Self.header + "A,,Anna,,,,\n", name: "second.csv")
+            #expect(second.record.updated == 1)
+            _ = try store.rows("UPDATE customers SET email = 'z@x.io' WHERE external_id = 'A'")
+            _ = try store.history.undo(second.importID, force: false, now: "2030-01-01 00:00:00")
+            #expect(try store.customers() == [["A", "z@x.io", "Ann", nil, nil, #"{"city":"Oslo"}"#]])
+            let history = try store.history.history(partner: "acme", externalID: "A")
+            #expect(history.map(\.action.rawValue) == ["created", "updated", "undone"])
+            #expect(history.map(\.values) == [
+                #"{"email":"z@x.io","name":"Ann","phone":null,"created_at":null,"custom_attributes":{"city":"Oslo"}}"#,
+                #"{"email":"z@x.io","name":"Anna","phone":null,"created_at":null,"custom_attributes":{"city":"Oslo"}}"#,
+                #"{"email":"z@x.io","name":"Ann","phone":null,"created_at":null,"custom_attributes":{"city":"Oslo"}}"#,
+            ])
+        }
+    }
+
     /// A name that changed only in its Unicode form (é precomposed, then decomposed) is a change
     /// on both stores, as the bytes stored differ, and undo gives the first form back.
     @Test(arguments: StoreKind.allCases) func aValueThatChangedOnlyItsUnicodeFormIsAChange(_ kind: StoreKind) throws {
