@@ -1,3 +1,4 @@
+import Foundation
 @testable import IntakeStore
 import Testing
 
@@ -42,6 +43,11 @@ import Testing
         #expect(entries.map(\.action) == [.created, .updated, .updated])
         #expect(entries.map(\.importID) == [1, 2, 3])
         #expect(entries.map(\.values) == [Self.v1, Self.v2, Self.v3])
+        // A record that keeps its values after gives them as they are: with the name edited from
+        // outside since, a rebuilt entry would show the edit, the kept one does not.
+        let edited = Self.v3.replacingOccurrences(of: #""name":"Anna""#, with: #""name":"Anne""#)
+        let kept = try ImportHistory.assemble(changes: [old, new], current: ["1", "3", edited], importInfo: info)
+        #expect(kept.map(\.values) == [Self.v1, Self.v2, edited])
 
         let pruned = try ImportHistory.assemble(changes: [new], current: current, importInfo: info)
         #expect(pruned.map(\.values) == [nil, Self.v3])
