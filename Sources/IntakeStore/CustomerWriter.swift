@@ -164,7 +164,8 @@ public final class CustomerWriter {
             ? (email: customer.email, name: customer.name, phone: customer.phone, createdAt: customer.createdAt, attributes: customer.attributesJSON)
             : (email: customer.email ?? stored.email, name: customer.name ?? stored.name, phone: customer.phone ?? stored.phone,
                createdAt: customer.createdAt ?? stored.createdAt, attributes: try merge(customer.attributesJSON, into: stored.attributes))
-        if Self.same(merged, stored) {
+        // One comparison decides both: no value differs (unchanged), or which ones the record keeps.
+        guard let before = Self.changeRecord(stored: stored, merged: merged, restoring: (storedBy, storedAt, storedRow)) else {
             try storeDigest(customer, over: digest)
             return try unwritten(customer.externalID, row: row, .unchanged)
         }
@@ -172,8 +173,7 @@ public final class CustomerWriter {
         if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
         try bindCustomer(update, customer.externalID, merged, digest: customer.rowDigest, row: row)
         try update.runBound()
-        let change = (externalID: customer.externalID,
-                      before: Self.changeRecord(stored: stored, merged: merged, restoring: (storedBy, storedAt, storedRow)))
+        let change = (externalID: customer.externalID, before: before)
         // A file's rows: the filter for rows that match a stored digest, and batched records.
         // An API write (one row) needs neither.
         if skipsChecks {
@@ -228,7 +228,7 @@ public final class CustomerWriter {
     /// holds string values only, so when it is empty or equal to the stored text the merge is the
     /// stored object itself; that is the common case (a file imported again) and needs no JSON work.
     private func merge(_ given: String, into stored: String) throws(SQLiteError) -> String {
-        if given == "{}" || Self.same(given, stored) { return stored }
+        if given == "{}" || String.sameBytes(given, stored) { return stored }
         try patch.bind(stored, at: 1)
         try patch.bind(given, at: 2)
         defer { patch.rewind() }

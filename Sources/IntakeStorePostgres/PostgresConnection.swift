@@ -175,9 +175,9 @@ public final class PostgresConnection {
     public var isIdle: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
 
     /// Runs `body` in a transaction: committed when `commit` and `body` returns, rolled back when
-    /// it throws (or when `commit` is false: a check).
-    public func transaction<T>(commit: Bool = true, _ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// it throws (or when `commit` is false: a check or a read). `begin` may set its isolation.
+    public func transaction<T>(commit: Bool = true, begin: String = "BEGIN", _ body: () throws -> T) throws -> T {
+        try execute(begin)
         do {
             let value = try body()
             if commit { try self.commit() } else { try execute("ROLLBACK") }

@@ -95,15 +95,8 @@ public final class PostgresHistory: HistoryStore {
         // row must be of the same moment. A transaction already open is used as it is (one
         // snapshot only if it is REPEATABLE READ or stricter; no caller opens one).
         guard connection.isIdle else { return try readHistory(partner: partner, externalID: externalID) }
-        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        do {
-            let entries = try readHistory(partner: partner, externalID: externalID)
-            // Not `try?`: a pooled connection left in this transaction would read an old snapshot.
-            try connection.execute("ROLLBACK")
-            return entries
-        } catch {
-            try? connection.execute("ROLLBACK")
-            throw error
+        return try connection.transaction(commit: false, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+            try readHistory(partner: partner, externalID: externalID)
         }
     }
 

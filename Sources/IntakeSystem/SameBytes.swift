@@ -5,7 +5,7 @@ extension String {
     public static func sameBytes(_ a: String?, _ b: String?) -> Bool {
         switch (a, b) {
         case (nil, nil): true
-        case let (a?, b?): a.utf8.elementsEqual(b.utf8)
+        case let (a?, b?): a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
         default: false
         }
     }
