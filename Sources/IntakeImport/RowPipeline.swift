@@ -126,14 +126,18 @@ final class RowPipeline: @unchecked Sendable {
     }
 
     /// A row's outcome: the same as stored when its digest says so, else validated (with its
-    /// digest, to be stored with what it writes).
+    /// digest, to be stored with what it writes, and what its customer held, read ahead).
     private func outcome(of row: SourceRow, shownID: String) -> PreparedRow.Outcome {
         var digest: Int64?
+        var readAhead: (externalID: String, stored: StoredRow.ReadAhead)?
         if let matching, row.problem == nil, !row.isCutOff {
             let rowDigest = matching.digester.digest(row.cells)
             if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
                 do {
-                    if try matching.stored.digest(of: id) == rowDigest { return .sameAsStored(externalID: id) }
+                    switch try matching.stored.lookUp(id, digest: rowDigest) {
+                    case .sameDigest: return .sameAsStored(externalID: id)
+                    case .differs(let stored): readAhead = (id, stored)
+                    }
                 } catch {
                     // Only speed depends on the lookups: this row and the rest go the full way
                     // (validated and compared), and the importer logs why.
@@ -147,6 +151,7 @@ final class RowPipeline: @unchecked Sendable {
         case .success(let record):
             var update = CustomerUpdate(record)
             update.rowDigest = digest
+            if let readAhead, readAhead.externalID == update.externalID { update.readAhead = readAhead.stored }
             return .valid(update)
         case .failure(let rejection): return .invalid(rejection)
         }

@@ -9,7 +9,10 @@ import IntakeSystem
 ///   bringing new ids; after a conflict the writer looks up first until the next creation);
 /// - an existing one is a lookup, and an `UPDATE` plus a `customer_changes` row only when the
 ///   merged values differ; that row keeps the values the update replaced (see
-///   ``changeRecord(stored:merged:restoring:)``).
+///   ``changeRecord(_:restoring:)``);
+/// - a file's row whose customer the validating thread read ahead (``CustomerUpdate/readAhead``,
+///   see ``StoredDigests``) needs neither the lookup nor the first insert attempt, unless this
+///   import may have written that customer already.
 ///
 /// A file that repeats an external_id is caught without remembering every id in memory: a row
 /// this import wrote carries `updated_by_import = importID` and its `import_row`, and the rows it
@@ -85,13 +88,14 @@ public final class CustomerWriter {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
             ON CONFLICT DO NOTHING
             """)
-        lookup = try database.cachedStatement("""
-            SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row, row_digest
-            FROM customers WHERE partner = ?1 AND external_id = ?2
-            """)
+        lookup = try database.cachedStatement("SELECT \(StoredRow.columns) FROM customers WHERE partner = ?1 AND external_id = ?2")
         patch = try database.cachedStatement("SELECT json_patch(?1, ?2)")
+        // In merge (and update_only) a NULL parameter keeps the column: an empty cell, or
+        // attributes the merge leaves as they are, need no copy of the stored value.
+        let set = { (column: String, parameter: Int) in mode == .replace ? "?\(parameter)" : "coalesce(?\(parameter), \(column))" }
         update = try database.cachedStatement("""
-            UPDATE customers SET email = ?3, name = ?4, phone = ?5, created_at = ?6, custom_attributes = ?7,
+            UPDATE customers SET email = \(set("email", 3)), name = \(set("name", 4)), phone = \(set("phone", 5)),
+                                 created_at = \(set("created_at", 6)), custom_attributes = \(set("custom_attributes", 7)),
                                  updated_by_import = ?8, updated_at = ?9, import_row = ?10, row_digest = ?11
             WHERE partner = ?1 AND external_id = ?2
             """)
@@ -119,9 +123,22 @@ public final class CustomerWriter {
     /// fields are set and empty ones kept, and custom attributes are merged key by key with
     /// `json_patch` (RFC 7396); a row whose merge equals what is stored is `unchanged` and not written.
     public func apply(_ customer: CustomerUpdate, row: Int) throws(SQLiteError) -> UpsertResult {
-        if expectNew && mode != .updateOnly {
+        // What the validating thread read as the import began stands for the lookup, unless this
+        // import may have written the customer since: created it (then the insert conflicts) or
+        // updated it (the filter says maybe). Rows it left unwritten keep their stored values.
+        switch customer.readAhead {
+        case .absent?:
+            if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
             if try insertIfNew(customer, row: row) { return .created }
-            expectNew = false
+        case .found(let stored)? where !(updated?.mayContain(customer.externalID) ?? false):
+            return try apply(customer, over: stored, row: row)
+        case .found?:
+            break
+        case nil:
+            if expectNew && mode != .updateOnly {
+                if try insertIfNew(customer, row: row) { return .created }
+                expectNew = false
+            }
         }
         guard try seek(customer.externalID) else {
             lookup.rewind()
@@ -132,46 +149,47 @@ public final class CustomerWriter {
             expectNew = true
             return .created
         }
-        if !lookup.isNull(5) && lookup.int(5) == importID {
+        let stored = StoredRow(lookup)
+        lookup.rewind()
+        return try apply(customer, over: stored, row: row)
+    }
+
+    /// Applies `customer` to the customer that holds `stored`.
+    private func apply(_ customer: CustomerUpdate, over stored: StoredRow, row: Int) throws(SQLiteError) -> UpsertResult {
+        if stored.updatedBy == importID {
             // Written by this import already: the file repeats the id.
-            let first = Int(lookup.int(7))
-            lookup.rewind()
-            return .repeated(firstRow: first)
+            return .repeated(firstRow: Int(stored.importRow ?? 0))
         }
         switch mode {
-        case .createOnly:
-            lookup.rewind()
-            return try unwritten(customer.externalID, row: row, .alreadyExists)
-        case .skipExisting:
-            lookup.rewind()
-            return try unwritten(customer.externalID, row: row, .skipped)
-        case .merge, .replace, .updateOnly:
-            break
+        case .createOnly: return try unwritten(customer.externalID, row: row, .alreadyExists)
+        case .skipExisting: return try unwritten(customer.externalID, row: row, .skipped)
+        case .merge, .replace, .updateOnly: break
         }
-        if storedMatches(customer) {
-            let digest = storedDigest
-            lookup.rewind()
-            try storeDigest(customer, over: digest)
+        let replace = mode == .replace
+        func compared(_ stored: String?, _ given: String?) -> ReplacedValues.Stored {
+            // In merge an empty cell keeps the stored value (the UPDATE's coalesce keeps it too).
+            (given == nil && !replace) || String.sameBytes(stored, given) ? .kept : .replaced(stored)
+        }
+        var replaced = ReplacedValues(email: compared(stored.email, customer.email), name: compared(stored.name, customer.name),
+                                      phone: compared(stored.phone, customer.phone), createdAt: compared(stored.createdAt, customer.createdAt))
+        // What the UPDATE sets as the attributes; nil keeps them (merge).
+        var attributes: String? = replace ? customer.attributesJSON : nil
+        if !(!replace && customer.attributesJSON == "{}") {
+            let merged = replace ? customer.attributesJSON : try merge(customer.attributesJSON, into: stored.attributes)
+            if !String.sameBytes(merged, stored.attributes) {
+                replaced.attributes = stored.attributes
+                attributes = merged
+            }
+        }
+        guard replaced.any else {
+            try storeDigest(customer, over: stored.digest)
             return try unwritten(customer.externalID, row: row, .unchanged)
         }
-        let stored: Values = (email: lookup.text(0), name: lookup.text(1), phone: lookup.text(2), createdAt: lookup.text(3), attributes: lookup.text(4) ?? "{}")
-        let storedBy: Int64? = lookup.isNull(5) ? nil : lookup.int(5)
-        let storedAt = lookup.text(6)
-        let storedRow: Int64? = lookup.isNull(7) ? nil : lookup.int(7)
-        let digest = storedDigest
-        lookup.rewind()
-        let merged: Values = mode == .replace
-            ? (email: customer.email, name: customer.name, phone: customer.phone, createdAt: customer.createdAt, attributes: customer.attributesJSON)
-            : (email: customer.email ?? stored.email, name: customer.name ?? stored.name, phone: customer.phone ?? stored.phone,
-               createdAt: customer.createdAt ?? stored.createdAt, attributes: try merge(customer.attributesJSON, into: stored.attributes))
-        // One comparison decides both: no value differs (unchanged), or which ones the record keeps.
-        guard let before = Self.changeRecord(stored: stored, merged: merged, restoring: (storedBy, storedAt, storedRow)) else {
-            try storeDigest(customer, over: digest)
-            return try unwritten(customer.externalID, row: row, .unchanged)
-        }
+        let before = Self.changeRecord(replaced, restoring: (updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, row: stored.importRow))
         // An earlier row may have left this customer unwritten; then this one is a repeat.
         if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
-        try bindCustomer(update, customer.externalID, merged, digest: customer.rowDigest, row: row)
+        try bindCustomer(update, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, attributes),
+                         digest: customer.rowDigest, row: row)
         try update.runBound()
         let change = (externalID: customer.externalID, before: before)
         // A file's rows: the filter for rows that match a stored digest, and batched records.
@@ -209,19 +227,6 @@ public final class CustomerWriter {
         }
         try statement.runBound()
         pendingChanges.removeAll(keepingCapacity: true)
-    }
-
-    /// Whether the looked-up customer already holds what `customer` would set, compared in the
-    /// statement's row without copying it out: the common case of a file imported again. False
-    /// means "maybe not": the full merge below decides (e.g. attributes given as a subset).
-    private func storedMatches(_ customer: CustomerUpdate) -> Bool {
-        let replace = mode == .replace
-        func same(_ column: Int32, _ given: String?) -> Bool {
-            // In merge an empty cell keeps the stored value; in replace it must be empty there too.
-            given == nil && !replace ? true : lookup.column(column, equals: given)
-        }
-        guard same(0, customer.email), same(1, customer.name), same(2, customer.phone), same(3, customer.createdAt) else { return false }
-        return (!replace && customer.attributesJSON == "{}") || lookup.column(4, equals: customer.attributesJSON)
     }
 
     /// `given` merged into `stored` key by key (RFC 7396, SQLite's `json_patch`). The given object
@@ -268,9 +273,6 @@ public final class CustomerWriter {
         try lookup.bind(externalID, at: 2)
         return try lookup.step()
     }
-
-    /// The looked-up customer's stored row digest.
-    private var storedDigest: Int64? { lookup.isNull(8) ? nil : lookup.int(8) }
 
     /// Keeps the digest of a row that leaves its customer as it is, when the stored one differs
     /// (first re-send after this feature, an upgrade, a settings change, or values that came from

@@ -30,8 +30,9 @@ public protocol ImportStore: AnyObject {
     /// Work that may overlap the result workbook's compression before the commit (SQLite moves
     /// its dirty pages to the WAL).
     func prepareCommit() throws
-    /// The stored row digests of `partner`'s customers, read on a connection of their own, when
-    /// this store keeps them (SQLite's row-by-row writer); call inside the import's transaction.
+    /// The stored row digests of `partner`'s customers (and their rows where a digest differs),
+    /// read on a connection of their own, when this store keeps them (SQLite's row-by-row
+    /// writer); call inside the import's transaction.
     func storedDigests(partner: String) throws -> StoredDigests?
 }
 

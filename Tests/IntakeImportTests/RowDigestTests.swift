@@ -122,4 +122,39 @@ import Testing
             #expect(try env.customers().first?[2] == "Ann Changed")
         }
     }
+
+    /// A row whose digest differs carries what its customer held as the import began, and the
+    /// writer compares with that instead of looking the customer up; these rows are the ones
+    /// where that snapshot is no longer the stored row, because this file wrote it already.
+    @Test func whatWasReadAheadGivesWayToWhatTheFileWroteBefore() throws {
+        try withImportEnvironment { env in
+            try env.importText(Self.file(Self.rows), name: "base.csv")
+            let text = Self.file([
+                "A,a@example.com,Ann Changed,,,",        // 2: updated
+                "A,a@example.com,Ann Twice,,,",          // 3: the file changed A on row 2: a repeat
+                "X,x@example.com,Xia,,,",                // 4: created
+                "X,x@example.com,Xia Again,,,",          // 5: not stored when the file began, created by row 4
+                "B,,,,,",                                // 6: unchanged (merge keeps every value)
+                "B,b@example.com,Bob Changed,,,",        // 7: B was met on row 6: a repeat
+                "C,c@example.com,Cid,,,",                // 8: another row that gives the same values: unchanged
+            ])
+            let outcome = try env.importText(text, name: "mixed.csv")
+            #expect((outcome.record.updated, outcome.record.created, outcome.record.unchanged, outcome.record.rejected) == (1, 1, 2, 3),
+                    "\(outcome.record)")
+            #expect(outcome.rowsMatchedByDigest == 0)
+            let lines = try sheet(outcome.resultPath, "Rows")
+            for (row, id, first) in [(3, "A", 2), (5, "X", 4), (7, "B", 6)] {
+                #expect(lines.contains(["\(row)", id, "rejected", "duplicate external_id, first seen at row \(first)"]), "\(lines)")
+            }
+            #expect(try env.customers().map { $0[2] } == ["Ann Changed", "Bob", "Cid", "Xia"])
+
+            // Update-only: a customer that was not stored is not found, whatever was read ahead.
+            var updateOnly = ImportPolicy()
+            updateOnly.mode = .updateOnly
+            let only = try env.importText(Self.file(["Y,y@example.com,Yan,,,", "A,a@example.com,Ann,,,"]), name: "only.csv", policy: updateOnly)
+            #expect((only.record.updated, only.record.created, only.record.rejected) == (1, 0, 1), "\(only.record)")
+            #expect(try sheet(only.resultPath, "Rows").contains(["2", "Y", "rejected", "not found (update-only): no customer with external_id Y"]))
+            #expect(try env.customers().map { $0[0] } == ["A", "B", "C", "X"])
+        }
+    }
 }
