@@ -107,9 +107,11 @@ final class RowPipeline: @unchecked Sendable {
             let forwarded: Batch<PreparedRow>
             switch message {
             case .rows(let rows):
+                // Stored rows read ahead ride along within the same bound as the batch's text.
+                var readAheadRoom = Self.batchBytes
                 var prepared = rows.map { row in
                     let shownID = idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
-                    return PreparedRow(row: row, outcome: outcome(of: row, shownID: shownID), externalID: shownID)
+                    return PreparedRow(row: row, outcome: outcome(of: row, shownID: shownID, readAheadRoom: &readAheadRoom), externalID: shownID)
                 }
                 prepared.reverse() // see `current`
                 forwarded = .rows(prepared)
@@ -126,8 +128,9 @@ final class RowPipeline: @unchecked Sendable {
     }
 
     /// A row's outcome: the same as stored when its digest says so, else validated (with its
-    /// digest, to be stored with what it writes, and what its customer held, read ahead).
-    private func outcome(of row: SourceRow, shownID: String) -> PreparedRow.Outcome {
+    /// digest, to be stored with what it writes, and what its customer held, read ahead while
+    /// `readAheadRoom` bytes allow; past them the writer looks the customer up itself).
+    private func outcome(of row: SourceRow, shownID: String, readAheadRoom: inout Int) -> PreparedRow.Outcome {
         var digest: Int64?
         var readAhead: (externalID: String, stored: StoredRow.ReadAhead)?
         if let matching, row.problem == nil, !row.isCutOff {
@@ -136,7 +139,10 @@ final class RowPipeline: @unchecked Sendable {
                 do {
                     switch try matching.stored.lookUp(id, digest: rowDigest) {
                     case .sameDigest: return .sameAsStored(externalID: id)
-                    case .differs(let stored): readAhead = (id, stored)
+                    case .differs(.found(let stored)) where stored.byteCount > readAheadRoom: break
+                    case .differs(let stored):
+                        if case .found(let found) = stored { readAheadRoom -= found.byteCount }
+                        readAhead = (id, stored)
                     }
                 } catch {
                     // Only speed depends on the lookups: this row and the rest go the full way
@@ -151,7 +157,7 @@ final class RowPipeline: @unchecked Sendable {
         case .success(let record):
             var update = CustomerUpdate(record)
             update.rowDigest = digest
-            if let readAhead, readAhead.externalID == update.externalID { update.readAhead = readAhead.stored }
+            if let readAhead, String.sameBytes(readAhead.externalID, update.externalID) { update.readAhead = readAhead.stored }
             return .valid(update)
         case .failure(let rejection): return .invalid(rejection)
         }

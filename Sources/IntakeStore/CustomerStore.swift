@@ -35,8 +35,9 @@ public struct CustomerUpdate: Sendable {
     /// the customer when this update writes it; nil from the API.
     public var rowDigest: Int64?
     /// The customer as stored when the import began, when the validating thread read it ahead
-    /// (see ``StoredDigests``); nil when it did not.
-    public var readAhead: StoredRow.ReadAhead?
+    /// (see ``StoredDigests``); nil when it did not. Set only by the import's pipeline, and used
+    /// only by a file's writer, which tracks what the file wrote since.
+    package var readAhead: StoredRow.ReadAhead?
 
     /// The values an import gives customer `externalID`; nil for a field it does not give.
     public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String,

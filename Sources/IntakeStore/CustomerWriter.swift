@@ -5,8 +5,9 @@ import IntakeSystem
 ///
 /// Per row it does the least B-tree work the outcome allows, because this is the hot loop of a
 /// million-row import:
-/// - a new customer is one `INSERT … ON CONFLICT DO NOTHING` (tried first while the file keeps
-///   bringing new ids; after a conflict the writer looks up first until the next creation);
+/// - a new customer is one `INSERT … ON CONFLICT DO NOTHING` (tried first when the read-ahead
+///   below found no such customer, or, without one, while the file keeps bringing new ids; after
+///   a conflict the writer looks up first until the next creation);
 /// - an existing one is a lookup, and an `UPDATE` plus a `customer_changes` row only when the
 ///   merged values differ; that row keeps the values the update replaced (see
 ///   ``changeRecord(_:restoring:)``);
@@ -45,7 +46,7 @@ public final class CustomerWriter {
     /// the stored one (read before the import began) may repeat one of them.
     private var updated: BloomFilter?
     /// Stores a row's digest on a customer whose values it leaves as they are (see
-    /// ``storeDigest(_:of:)``).
+    /// ``storeDigest(_:over:)``).
     private let setDigest: Statement
     /// A file's change records not yet inserted: external_id and before.
     private var pendingChanges: [(externalID: String, before: String)] = []
@@ -126,10 +127,14 @@ public final class CustomerWriter {
         // What the validating thread read as the import began stands for the lookup, unless this
         // import may have written the customer since: created it (then the insert conflicts) or
         // updated it (the filter says maybe). Rows it left unwritten keep their stored values.
-        switch customer.readAhead {
+        // A single API write (checks kept) keeps no record of what it wrote, so it looks up.
+        switch skipsChecks ? customer.readAhead : nil {
         case .absent?:
             if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
-            if try insertIfNew(customer, row: row) { return .created }
+            if try insertIfNew(customer, row: row) {
+                expectNew = true
+                return .created
+            }
         case .found(let stored)? where !(updated?.mayContain(customer.externalID) ?? false):
             return try apply(customer, over: stored, row: row)
         case .found?:

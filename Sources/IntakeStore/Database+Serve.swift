@@ -42,6 +42,14 @@ extension Database: ServeReads {
         try ImportHistory(database: self).history(partner: partner, externalID: externalID)
     }
 
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        // `reading` rolls back only on its own typed errors; any other error of `body` ends the
+        // read transaction with a COMMIT, which for reads is the same.
+        var result: Result<T, any Error>?
+        try reading { () throws(SQLiteError) in result = Result { try body() } }
+        return try result!.get()
+    }
+
     public func user(email: String) throws -> PortalUser? {
         try PortalAccounts(database: self).user(email: email)
     }

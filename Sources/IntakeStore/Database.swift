@@ -285,17 +285,6 @@ public final class Statement {
     /// `column` (0-based) of the current row as an integer, converted as SQLite does (NULL gives 0).
     public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
-    /// Whether `column` of the current row holds exactly `text` (NULL equals only nil), compared
-    /// in place: deciding that a stored customer is unchanged then makes no String at all.
-    public func column(_ column: Int32, equals text: String?) -> Bool {
-        guard var text else { return sqlite3_column_type(handle, column) == SQLITE_NULL }
-        guard sqlite3_column_type(handle, column) == SQLITE_TEXT, let stored = sqlite3_column_text(handle, column) else { return false }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        return text.withUTF8 { own in
-            own.count == count && (count == 0 || memcmp(own.baseAddress!, stored, count) == 0)
-        }
-    }
-
     /// `column` (0-based) of the current row as text, nil for NULL; a number comes back in SQLite's
     /// text form.
     public func text(_ column: Int32) -> String? {

@@ -42,7 +42,8 @@ extension ImportStore {
 
 /// Applies one file's rows to a partner's customers.
 ///
-/// A store decides each row's verdict either at once (SQLite: one lookup and write per row) or
+/// A store decides each row's verdict either at once (SQLite: a lookup, or the stored row read
+/// ahead with the row's digest, and a write per row) or
 /// after the last row (PostgreSQL: the rows go in with `COPY` and one set-based upsert decides them
 /// all). A deferring store is handed the rejected rows too, so ``finishRows(checkpoint:_:)`` gives back every
 /// row in the file's order and the result workbook stays in that order.

@@ -19,6 +19,9 @@ public protocol ServeReads {
     /// The archived copy of the file behind `partner`'s import `importID`.
     func archivedFile(partner: String, importID: Int64) throws -> String?
     func history(partner: String, externalID: String) throws -> [ImportHistory.Entry]
+    /// Runs `body`'s reads on one snapshot of the store, so what they read agrees (a customer
+    /// and its history) while files are imported meanwhile.
+    func snapshot<T>(_ body: () throws -> T) throws -> T
     func user(email: String) throws -> PortalUser?
     func session(sha256: String) throws -> PortalSession?
     /// Throws when the store cannot answer a query (readiness).

@@ -30,7 +30,12 @@ public final class StoredRow: Sendable {
         updatedAt = statement.text(6)
         importRow = statement.isNull(7) ? nil : statement.int(7)
         digest = statement.isNull(8) ? nil : statement.int(8)
+        byteCount = 64 + attributes.utf8.count + (email?.utf8.count ?? 0) + (name?.utf8.count ?? 0) + (phone?.utf8.count ?? 0)
+            + (createdAt?.utf8.count ?? 0) + (updatedAt?.utf8.count ?? 0)
     }
+
+    /// About what this row holds in memory, its texts and the object around them.
+    public let byteCount: Int
 
     /// What the validating thread found stored for a row's customer as the import began (see
     /// ``StoredDigests``), so the writer need not look it up.

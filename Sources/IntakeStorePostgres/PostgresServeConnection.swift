@@ -109,6 +109,12 @@ public final class PostgresServeConnection: ServeReads {
         try PostgresHistory(store: store).history(partner: partner, externalID: externalID)
     }
 
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        // Reads within (history among them) join this transaction rather than open their own.
+        guard connection.isIdle else { return try body() }
+        return try connection.transaction(commit: false, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
     public func user(email: String) throws -> PortalUser? {
         try connection.query("SELECT \(PostgresAccounts.userColumns) FROM users WHERE lower(email) = lower($1)", [email]).first.map(PostgresAccounts.user)
     }

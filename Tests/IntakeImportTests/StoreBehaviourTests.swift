@@ -130,6 +130,25 @@ import Testing
         }
     }
 
+    /// The portal's customer page reads the customer and its history on one snapshot, so they
+    /// agree while a file changes that customer between the two reads.
+    @Test(arguments: StoreKind.allCases) func aCustomerAndItsHistoryAreReadOnOneSnapshot(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            try store.importText(Self.header + "A,a@x.io,Ann,,,,\n", name: "base.csv")
+            let reads = try store.reader()
+            let (first, second, history) = try reads.snapshot { () throws -> (String?, String?, [String]) in
+                let first = try reads.customer(partner: "acme", externalID: "A")?.name
+                // Committed on the importer's own connection between the two reads.
+                #expect(try store.importText(Self.header + "A,a@x.io,Anna,,,,\n", name: "second.csv").record.updated == 1)
+                return (first, try reads.customer(partner: "acme", externalID: "A")?.name,
+                        try reads.history(partner: "acme", externalID: "A").map(\.action.rawValue))
+            }
+            #expect((first, second, history) == ("Ann", "Ann", ["created"]))
+            #expect(try reads.customer(partner: "acme", externalID: "A")?.name == "Anna")
+            #expect(try reads.history(partner: "acme", externalID: "A").map(\.action.rawValue) == ["created", "updated"])
+        }
+    }
+
     /// A name that changed only in its Unicode form (é precomposed, then decomposed) is a change
     /// on both stores, as the bytes stored differ, and undo gives the first form back.
     @Test(arguments: StoreKind.allCases) func aValueThatChangedOnlyItsUnicodeFormIsAChange(_ kind: StoreKind) throws {

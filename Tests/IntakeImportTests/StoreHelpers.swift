@@ -17,6 +17,8 @@ struct StoreUnderTest {
     let history: any HistoryStore
     /// The rows of a query both stores understand, as text.
     let rows: (String) throws -> [[String?]]
+    /// A connection of its own for the HTTP side's reads.
+    let reader: () throws -> any ServeReads
 
     var scratch: String { root.path + "/scratch" }
 
@@ -59,7 +61,8 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
                 // value of the customer (undo clears it).
                 dump: { try database.cachedStatement("SELECT \(customerColumns) FROM customers ORDER BY partner, external_id").rows() },
                 history: ImportHistory(database: database),
-                rows: { try database.cachedStatement($0).rows() }))
+                rows: { try database.cachedStatement($0).rows() },
+                reader: { try Database(path: root.database) }))
         case .postgres:
             let url = try PostgresServer.shared().newDatabase()
             let store = try PostgresImportStore(url: url)
@@ -81,7 +84,8 @@ func withStore<T>(_ kind: StoreKind, _ body: (StoreUnderTest) throws -> T) throw
                         """)
                 },
                 history: PostgresHistory(store: store),
-                rows: { try connection.query($0) }))
+                rows: { try connection.query($0) },
+                reader: { try PostgresServeConnection(url: url, busySeconds: 1, migrate: false) }))
         }
     }
 }

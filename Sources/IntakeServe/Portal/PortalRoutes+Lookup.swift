@@ -21,7 +21,7 @@ extension PortalRoutes {
         var extra: [String: Any] = ["query": query, "searched": !query.isEmpty]
         if !query.isEmpty {
             let (customer, history) = try await reads.read { store in
-                (try store.customer(partner: partner, externalID: query), try store.history(partner: partner, externalID: query))
+                try store.snapshot { (try store.customer(partner: partner, externalID: query), try store.history(partner: partner, externalID: query)) }
             }
             if let customer {
                 extra["customer"] = [
