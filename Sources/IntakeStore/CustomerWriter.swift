@@ -43,7 +43,8 @@ public final class CustomerWriter {
     /// Whether the last row created a customer: then the next one tries the insert first.
     private var expectNew = true
     /// The customers this import updated, made on the first update: a row whose digest matches
-    /// the stored one (read before the import began) may repeat one of them.
+    /// the stored one, or whose customer was read ahead, before the import began, may repeat one
+    /// of them.
     private var updated: BloomFilter?
     /// Stores a row's digest on a customer whose values it leaves as they are (see
     /// ``storeDigest(_:over:)``).
@@ -63,6 +64,10 @@ public final class CustomerWriter {
 
     /// Whether this writer turned CHECK constraints off and so must turn them back on.
     private let skipsChecks: Bool
+    /// Whether this writer takes a file's rows (the ones with checks off), and so keeps track of
+    /// what the file wrote (``updated``, ``unwrittenRows``) and batches its change records; a
+    /// single API write does neither.
+    private var writesAFile: Bool { skipsChecks }
 
     /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
     /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints stay off on
@@ -127,14 +132,11 @@ public final class CustomerWriter {
         // What the validating thread read as the import began stands for the lookup, unless this
         // import may have written the customer since: created it (then the insert conflicts) or
         // updated it (the filter says maybe). Rows it left unwritten keep their stored values.
-        // A single API write (checks kept) keeps no record of what it wrote, so it looks up.
-        switch skipsChecks ? customer.readAhead : nil {
+        // A single API write keeps no record of what it wrote, so it looks up.
+        switch writesAFile ? customer.readAhead : nil {
         case .absent?:
             if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
-            if try insertIfNew(customer, row: row) {
-                expectNew = true
-                return .created
-            }
+            if try insertIfNew(customer, row: row) { return .created }
         case .found(let stored)? where !(updated?.mayContain(customer.externalID) ?? false):
             return try apply(customer, over: stored, row: row)
         case .found?:
@@ -197,9 +199,9 @@ public final class CustomerWriter {
                          digest: customer.rowDigest, row: row)
         try update.runBound()
         let change = (externalID: customer.externalID, before: before)
-        // A file's rows: the filter for rows that match a stored digest, and batched records.
-        // An API write (one row) needs neither.
-        if skipsChecks {
+        // A file's rows: the filter for rows that match a stored digest or were read ahead, and
+        // batched records. An API write (one row) needs neither.
+        if writesAFile {
             if updated == nil { updated = BloomFilter(bits: 1 << 24) }
             updated?.insert(customer.externalID)
             pendingChanges.append(change)

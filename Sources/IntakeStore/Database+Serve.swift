@@ -43,10 +43,12 @@ extension Database: ServeReads {
     }
 
     public func snapshot<T>(_ body: () throws -> T) throws -> T {
-        // `reading` rolls back only on its own typed errors; any other error of `body` ends the
-        // read transaction with a COMMIT, which for reads is the same.
+        // `reading` takes SQLite's errors only: those pass through it (so it rolls back), any
+        // other error of `body` comes out after the read transaction ends.
         var result: Result<T, any Error>?
-        try reading { () throws(SQLiteError) in result = Result { try body() } }
+        try reading { () throws(SQLiteError) in
+            do { result = .success(try body()) } catch let error as SQLiteError { throw error } catch { result = .failure(error) }
+        }
         return try result!.get()
     }
 

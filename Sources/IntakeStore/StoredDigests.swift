@@ -48,9 +48,9 @@ public final class StoredDigests: @unchecked Sendable {
         }
         self.key = key
         isEmpty = try database.cachedStatement("SELECT 1 FROM customers WHERE partner = ?1 LIMIT 1").rows([.text(partner)]).isEmpty
-        // The digest alone first: most rows of a re-send match it, and selecting every column
-        // with it (or each behind a CASE) cost the validating thread, which bounds a re-send,
-        // a tenth more than the second search of the few rows that differ.
+        // The digest alone first: most rows of a re-send match it, and the validating thread,
+        // which bounds a re-send, would otherwise copy out (or test behind a CASE) every column
+        // of each; the few rows that differ pay a second search instead.
         lookup = try database.cachedStatement("SELECT row_digest FROM customers WHERE partner = ?1 AND external_id = ?2")
         read = try database.cachedStatement("SELECT \(StoredRow.columns) FROM customers WHERE partner = ?1 AND external_id = ?2")
     }

@@ -48,7 +48,11 @@ final class PostgresReadPool: ServeReading {
     /// per thread is ever out, so the idle list never holds more than the threads.
     private func readNow<T>(_ body: (any ServeReads) throws -> T) throws -> T {
         let reader = try idle.withLock { $0.popLast() } ?? Unchecked(try connect())
-        defer { idle.withLock { $0.append(reader) } }
+        defer {
+            // A read that left its transaction open (or aborted) must not hand it to the next.
+            if !reader.value.connection.isIdle { try? reader.value.connection.execute("ROLLBACK") }
+            idle.withLock { $0.append(reader) }
+        }
         do {
             return try body(reader.value)
         } catch {

@@ -7,9 +7,9 @@ extension String {
     /// canonical equivalence: it calls "é" precomposed and "é" decomposed equal, while a database
     /// stores and compares the bytes, so a value that changed only in its form is a change.
     ///
-    /// One `memcmp` over the strings' contiguous UTF-8 (native and small strings have it): this
-    /// runs for every value of every changed row of a file, where a byte-by-byte walk of the
-    /// views showed in profiles.
+    /// One `memcmp` over the strings' contiguous UTF-8 (native and small strings have it), since
+    /// this runs for every value of every changed row of a file; a byte-by-byte walk of the views
+    /// is the fallback.
     public static func sameBytes(_ a: String?, _ b: String?) -> Bool {
         switch (a, b) {
         case (nil, nil): return true
