@@ -132,23 +132,17 @@ final class RowPipeline: @unchecked Sendable {
     /// `readAheadRoom` bytes allow; past them the writer looks the customer up itself).
     private func outcome(of row: SourceRow, shownID: String, readAheadRoom: inout Int) -> PreparedRow.Outcome {
         var digest: Int64?
-        var readAhead: (externalID: String, stored: StoredRow.ReadAhead)?
+        var differs: (externalID: String, exists: Bool)?
         if let matching, row.problem == nil, !row.isCutOff {
             let rowDigest = matching.digester.digest(row.cells)
             if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
                 do {
                     switch try matching.stored.lookUp(id, digest: rowDigest) {
                     case .sameDigest: return .sameAsStored(externalID: id)
-                    case .differs(.found(let stored)) where stored.byteCount > readAheadRoom: break
-                    case .differs(let stored):
-                        if case .found(let found) = stored { readAheadRoom -= found.byteCount }
-                        readAhead = (id, stored)
+                    case .differs(let exists): differs = (id, exists)
                     }
                 } catch {
-                    // Only speed depends on the lookups: this row and the rest go the full way
-                    // (validated and compared), and the importer logs why.
-                    lookupsFailed = true
-                    lookupFailure.withLock { $0 = error }
+                    lookupFailed(error)
                 }
             }
             digest = rowDigest
@@ -157,10 +151,34 @@ final class RowPipeline: @unchecked Sendable {
         case .success(let record):
             var update = CustomerUpdate(record)
             update.rowDigest = digest
-            if let readAhead, String.sameBytes(readAhead.externalID, update.externalID) { update.readAhead = readAhead.stored }
+            if let differs, String.sameBytes(differs.externalID, update.externalID) {
+                update.readAhead = readAhead(of: differs.externalID, exists: differs.exists, room: &readAheadRoom)
+            }
             return .valid(update)
         case .failure(let rejection): return .invalid(rejection)
         }
+    }
+
+    /// What a valid row whose digest differs takes along for the writer: its customer's stored
+    /// row while `room` allows, or that there is none; nil leaves the lookup to the writer.
+    private func readAhead(of externalID: String, exists: Bool, room: inout Int) -> StoredRow.ReadAhead? {
+        guard exists else { return .absent }
+        guard let matching, !lookupsFailed else { return nil }
+        do {
+            guard let stored = try matching.stored.storedRow(of: externalID), stored.byteCount <= room else { return nil }
+            room -= stored.byteCount
+            return .found(stored)
+        } catch {
+            lookupFailed(error)
+            return nil
+        }
+    }
+
+    /// Only speed depends on the lookups: this row and the rest go the full way (validated and
+    /// compared, and looked up by the writer), and the importer logs why.
+    private func lookupFailed(_ error: SQLiteError) {
+        lookupsFailed = true
+        lookupFailure.withLock { $0 = error }
     }
 
     /// Why the stored digests stopped being looked up part way, if they did: the rows from there

@@ -14,7 +14,7 @@
 /// file changed earlier.
 ///
 /// A row whose digest differs gets what its customer held instead (or that it had none), read
-/// right after (``StoredRow``); the writer then compares with that and need not look the
+/// once the row passed validation (``StoredRow``); the writer then compares with that and need not look the
 /// customer up itself, which takes a B-tree search and the copying of a row off the storing
 /// thread, the one that bounds an edited file. It is exact for the same reason: until the
 /// import's own writes, the snapshot is what the writer would read.
@@ -61,22 +61,27 @@ public final class StoredDigests: @unchecked Sendable {
     public enum Lookup: Sendable {
         /// The stored digest is `digest`: the row is unchanged.
         case sameDigest
-        case differs(StoredRow.ReadAhead)
+        /// It is not, or there is no such customer (`exists` false).
+        case differs(exists: Bool)
     }
 
-    /// Looks customer `externalID` up for a row of digest `digest`.
+    /// Looks customer `externalID`'s digest up for a row of digest `digest`.
     public func lookUp(_ externalID: String, digest: Int64) throws(SQLiteError) -> Lookup {
         lookup.rewind()
         try lookup.bind(partner, at: 1)
         try lookup.bind(externalID, at: 2)
         defer { lookup.rewind() }
-        guard try lookup.step() else { return .differs(.absent) }
-        if !lookup.isNull(0) && lookup.int(0) == digest { return .sameDigest }
+        guard try lookup.step() else { return .differs(exists: false) }
+        return !lookup.isNull(0) && lookup.int(0) == digest ? .sameDigest : .differs(exists: true)
+    }
+
+    /// Customer `externalID`'s stored row as the import began, read after its row passed
+    /// validation (a rejected row needs none); nil when there is none.
+    public func storedRow(of externalID: String) throws(SQLiteError) -> StoredRow? {
         read.rewind()
         try read.bind(partner, at: 1)
         try read.bind(externalID, at: 2)
         defer { read.rewind() }
-        guard try read.step() else { return .differs(.absent) }
-        return .differs(.found(StoredRow(read)))
+        return try read.step() ? StoredRow(read) : nil
     }
 }
