@@ -94,7 +94,7 @@ public final class CustomerWriter {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
             ON CONFLICT DO NOTHING
             """)
-        lookup = try database.cachedStatement("SELECT \(StoredRow.columns) FROM customers WHERE partner = ?1 AND external_id = ?2")
+        lookup = try database.cachedStatement(StoredRow.selectSQL)
         patch = try database.cachedStatement("SELECT json_patch(?1, ?2)")
         // In merge (and update_only) a NULL parameter keeps the column: an empty cell, or
         // attributes the merge leaves as they are, need no copy of the stored value.
@@ -147,8 +147,7 @@ public final class CustomerWriter {
                 expectNew = false
             }
         }
-        guard try seek(customer.externalID) else {
-            lookup.rewind()
+        guard let stored = try StoredRow.read(lookup, partner: partner, externalID: customer.externalID) else {
             if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
             guard try insertIfNew(customer, row: row) else {
                 throw SQLiteError(code: SQLITE_INTERNAL, message: "customer \(customer.externalID) appeared between lookup and insert", sql: nil)
@@ -156,8 +155,6 @@ public final class CustomerWriter {
             expectNew = true
             return .created
         }
-        let stored = StoredRow(lookup)
-        lookup.rewind()
         return try apply(customer, over: stored, row: row)
     }
 
@@ -181,23 +178,21 @@ public final class CustomerWriter {
                                       phone: compared(stored.phone, customer.phone), createdAt: compared(stored.createdAt, customer.createdAt))
         // What the UPDATE sets as the attributes; nil keeps them (merge).
         var attributes: String? = replace ? customer.attributesJSON : nil
-        if !(!replace && customer.attributesJSON == "{}") {
-            let merged = replace ? customer.attributesJSON : try merge(customer.attributesJSON, into: stored.attributes)
-            if !String.sameBytes(merged, stored.attributes) {
-                replaced.attributes = stored.attributes
-                attributes = merged
-            }
+        let merged = replace ? customer.attributesJSON : try merge(customer.attributesJSON, into: stored.attributes)
+        if !String.sameBytes(merged, stored.attributes) {
+            replaced.attributes = stored.attributes
+            attributes = merged
         }
         guard replaced.any else {
             try storeDigest(customer, over: stored.digest)
             return try unwritten(customer.externalID, row: row, .unchanged)
         }
-        let before = Self.changeRecord(replaced, restoring: (updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, row: stored.importRow))
         // An earlier row may have left this customer unwritten; then this one is a repeat.
         if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
         try bindCustomer(update, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, attributes),
                          digest: customer.rowDigest, row: row)
         try update.runBound()
+        let before = Self.changeRecord(replaced, restoring: (updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, row: stored.importRow))
         let change = (externalID: customer.externalID, before: before)
         // A file's rows: the filter for rows that match a stored digest or were read ahead, and
         // batched records. An API write (one row) needs neither.
@@ -273,14 +268,6 @@ public final class CustomerWriter {
         try statement.bind(digest.map(SQLValue.integer) ?? .null, at: 11)
     }
 
-    /// Looks customer `externalID` up; true with its row in `lookup` (rewind it when done).
-    private func seek(_ externalID: String) throws(SQLiteError) -> Bool {
-        lookup.rewind()
-        try lookup.bind(partner, at: 1)
-        try lookup.bind(externalID, at: 2)
-        return try lookup.step()
-    }
-
     /// Keeps the digest of a row that leaves its customer as it is, when the stored one differs
     /// (first re-send after this feature, an upgrade, a settings change, or values that came from
     /// elsewhere): one column of one row, written once, so the next re-send of that row passes
@@ -296,9 +283,9 @@ public final class CustomerWriter {
     /// it before and left it (``UnwrittenRows``). Customers this import created have no stored
     /// digest in that earlier view, so their repeats never come here.
     public func applySameAsStored(externalID: String, row: Int) throws(SQLiteError) -> UpsertResult {
-        if let updated, updated.mayContain(externalID) {
-            defer { lookup.rewind() }
-            if try seek(externalID), !lookup.isNull(5), lookup.int(5) == importID { return .repeated(firstRow: Int(lookup.int(7))) }
+        if let updated, updated.mayContain(externalID),
+           let stored = try StoredRow.read(lookup, partner: partner, externalID: externalID), stored.updatedBy == importID {
+            return .repeated(firstRow: Int(stored.importRow ?? 0))
         }
         return try unwritten(externalID, row: row, .unchanged)
     }

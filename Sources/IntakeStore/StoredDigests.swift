@@ -52,7 +52,7 @@ public final class StoredDigests: @unchecked Sendable {
         // which bounds a re-send, would otherwise copy out (or test behind a CASE) every column
         // of each; the few rows that differ pay a second search instead.
         lookup = try database.cachedStatement("SELECT row_digest FROM customers WHERE partner = ?1 AND external_id = ?2")
-        read = try database.cachedStatement("SELECT \(StoredRow.columns) FROM customers WHERE partner = ?1 AND external_id = ?2")
+        read = try database.cachedStatement(StoredRow.selectSQL)
     }
 
     deinit { try? database.execute("ROLLBACK") }
@@ -78,10 +78,6 @@ public final class StoredDigests: @unchecked Sendable {
     /// Customer `externalID`'s stored row as the import began, read after its row passed
     /// validation (a rejected row needs none); nil when there is none.
     public func storedRow(of externalID: String) throws(SQLiteError) -> StoredRow? {
-        read.rewind()
-        try read.bind(partner, at: 1)
-        try read.bind(externalID, at: 2)
-        defer { read.rewind() }
-        return try read.step() ? StoredRow(read) : nil
+        try StoredRow.read(read, partner: partner, externalID: externalID)
     }
 }

@@ -16,10 +16,23 @@ public final class StoredRow: Sendable {
     let importRow: Int64?
     let digest: Int64?
 
-    /// The columns a statement selects, in the order ``init(_:)`` reads them.
-    static let columns = "email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row, row_digest"
+    /// The lookup of one customer's row by ?1 partner and ?2 external_id; ``read(_:partner:externalID:)`` runs it.
+    static let selectSQL = """
+        SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row, row_digest
+        FROM customers WHERE partner = ?1 AND external_id = ?2
+        """
 
-    /// The row `statement` (which selects ``columns`` first) stands on.
+    /// Customer `externalID` of `partner` through `statement` (prepared from ``selectSQL``), nil
+    /// when there is none; the statement is reset for its next use.
+    static func read(_ statement: Statement, partner: String, externalID: String) throws(SQLiteError) -> StoredRow? {
+        statement.rewind()
+        try statement.bind(partner, at: 1)
+        try statement.bind(externalID, at: 2)
+        defer { statement.rewind() }
+        return try statement.step() ? StoredRow(statement) : nil
+    }
+
+    /// The row `statement` stands on, which selects the columns of ``selectSQL`` in its order.
     init(_ statement: Statement) {
         email = statement.text(0)
         name = statement.text(1)
