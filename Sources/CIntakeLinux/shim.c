@@ -2,6 +2,7 @@
 // Swift has already built; it is defined here, in the one C file of this target.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "CIntakeLinux.h"
@@ -23,4 +24,8 @@ int intake_link_anonymous(int fd, const char *path) {
 
 int intake_rename_noreplace(const char *from, const char *to) {
     return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
+void intake_ignore_lease_break_signal(void) {
+    signal(SIGIO, SIG_IGN);
 }

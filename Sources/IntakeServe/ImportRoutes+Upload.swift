@@ -33,6 +33,10 @@ extension ImportRoutes {
         var userEmail: String?
     }
 
+    /// What a multipart form may carry besides its file's bytes (boundaries, part headers, the
+    /// fields ``MultipartFileReader`` reads), counted against the upload limit with them.
+    static let formOverheadBytes: Int64 = 64 << 10
+
     /// Streams a file from `request` into `sender`'s inbox and records the upload: the one way a
     /// file arrives over HTTP, for the API and the portal alike.
     /// - Parameters:
@@ -43,10 +47,11 @@ extension ImportRoutes {
                  beforeFile: ([String: String]) throws -> Void = { _ in }, logger: Logger) async throws -> UploadRecord {
         var check = initialCheck
         let limit = min(maxUploadBytes, settings(sender.partner).maxBytes ?? .max)
-        try RequestChecks.requireLength(request, atMost: limit)
-
         let contentType = request.headers[.contentType] ?? ""
         let baseType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        // A form's body is its file and a little more: part headers, the check and csrf fields.
+        let bodyLimit = baseType == "multipart/form-data" ? limit + Self.formOverheadBytes : limit
+        try RequestChecks.requireLength(request, atMost: bodyLimit)
         let receivedAt = clock.utcNow()
         var upload: InboxUpload?
         var fileName = ""
@@ -64,8 +69,15 @@ extension ImportRoutes {
             guard var reader = MultipartFileReader(contentType: contentType) else {
                 throw APIError(.badRequest, "multipart/form-data needs a boundary parameter")
             }
+            // The whole body counts, not only the file's bytes: text parts and a second file are
+            // passed over unread, but a chunked body of them must still end at the limit.
+            var bodyBytes: Int64 = 0
             do {
                 for try await buffer in request.body {
+                    bodyBytes += Int64(buffer.readableBytes)
+                    if bodyBytes > bodyLimit {
+                        throw APIError(.contentTooLarge, "the form is over the limit of \(limit) bytes for its file and \(Self.formOverheadBytes) for the rest")
+                    }
                     try reader.consume(buffer.readableBytesView) { event in
                         switch event {
                         case .fileStarted(let name, let fields):

@@ -1,7 +1,9 @@
 /// A streaming reader of one file out of a `multipart/form-data` body (RFC 7578), for browsers
 /// and form-posting clients: the first part with a `filename` is passed on chunk by chunk as it
-/// arrives, never held whole; a text part named `check` is read too (at most 64 bytes). The file
-/// counts as complete only when its closing boundary arrived, so a cut-off body is never delivered.
+/// arrives, never held whole; the text parts named in ``keptFields`` (`check`, the portal's
+/// `csrf`) are read too, at most 64 bytes each, and every other part is passed over unread, so
+/// a body of many or long text parts costs no memory. The file counts as complete only when its
+/// closing boundary arrived, so a cut-off body is never delivered.
 struct MultipartFileReader {
     enum Event {
         /// The file part begins, with the name the client gave and the text fields before it.
@@ -14,7 +16,7 @@ struct MultipartFileReader {
 
     struct Failure: Error { var message: String }
 
-    private enum State { case preamble, headers, fileBody, fieldBody(name: String), epilogue }
+    private enum State { case preamble, headers, fileBody, fieldBody(name: String), skippedBody, epilogue }
 
     private let delimiter: [UInt8]
     private var state = State.preamble
@@ -25,6 +27,8 @@ struct MultipartFileReader {
     private(set) var fileComplete = false
 
     static let maxHeaderBytes = 16 * 1024
+    /// The text fields anything reads; the values of others are never kept.
+    static let keptFields: Set<String> = ["check", "csrf"]
 
     /// A reader for the boundary of a `Content-Type: multipart/form-data; boundary=...` header;
     /// nil when the header has no usable boundary.
@@ -86,9 +90,11 @@ struct MultipartFileReader {
                 sawFile = true
                 state = .fileBody
                 try emit(.fileStarted(name: filename, fields: fields))
-            } else {
-                state = .fieldBody(name: ContentDisposition.parameter("name", in: disposition) ?? "")
+            } else if let name = ContentDisposition.parameter("name", in: disposition), Self.keptFields.contains(name) {
+                state = .fieldBody(name: name)
                 fieldValue = []
+            } else {
+                state = .skippedBody
             }
             return true
         case .fileBody:
@@ -120,6 +126,16 @@ struct MultipartFileReader {
                 if fieldValue.count < 64 { fieldValue.append(contentsOf: pending[0..<min(safe, 64)]) }
                 pending.removeFirst(safe)
             }
+            return false
+        case .skippedBody:
+            // A second file part, or a field nothing reads: passed over to its boundary.
+            if let at = find(delimiter) {
+                pending.removeFirst(at + delimiter.count)
+                state = .headers
+                return true
+            }
+            let safe = pending.count - (delimiter.count - 1)
+            if safe > 0 { pending.removeFirst(safe) }
             return false
         case .epilogue:
             pending.removeAll()

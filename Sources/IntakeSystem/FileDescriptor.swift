@@ -85,8 +85,24 @@ public struct FileDescriptor: ~Copyable {
     /// Takes a read lease (`F_SETLEASE`), which the kernel grants only while no process has the
     /// file open for writing. Fails with `EAGAIN` when a writer has it open, `EACCES`/`EPERM`
     /// without the right to take leases (not the owner, no `CAP_LEASE`).
+    ///
+    /// The first lease makes the process ignore SIGIO, which the kernel sends the holder when
+    /// another process opens the file and whose default action would end the process; the
+    /// holder asks ``leaseBreakPending`` instead.
     public func takeReadLease() throws(SystemError) {
+        _ = Self.leaseBreakSignalIgnored
         _ = try syscall("fcntl(F_SETLEASE)", path) { intake_try_read_lease(rawValue) }
+    }
+
+    /// Once per process, before the first lease (a static's initializer runs exactly once).
+    private static let leaseBreakSignalIgnored: Void = intake_ignore_lease_break_signal()
+
+    /// Whether another process is opening the file for writing while this descriptor holds a
+    /// read lease (the kernel breaks the lease and keeps the opener waiting until it is given
+    /// back, or for `/proc/sys/fs/lease-break-time`). Meaningful only while a lease is held: a
+    /// descriptor without one reads the same as a lease being broken.
+    public var leaseBreakPending: Bool {
+        intake_get_lease(rawValue) == Int32(F_UNLCK)
     }
 
     /// Gives back a lease taken with ``takeReadLease()``.

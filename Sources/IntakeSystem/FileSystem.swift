@@ -1,3 +1,4 @@
+import CIntakeLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,15 @@ public enum FileSystem {
     /// Renames atomically (same file system) and flushes both directories.
     public static func rename(_ from: String, to: String) throws(SystemError) {
         _ = try syscall("rename", "\(from) -> \(to)") { Glibc.rename(from, to) }
+        try syncDirectory(parent(of: to))
+        let fromParent = parent(of: from)
+        if fromParent != parent(of: to) { try syncDirectory(fromParent) }
+    }
+
+    /// Renames atomically unless `to` exists (`renameat2` with `RENAME_NOREPLACE`, failing with
+    /// `EEXIST`), and flushes both directories.
+    public static func renameWithoutReplacing(_ from: String, to: String) throws(SystemError) {
+        _ = try syscall("renameat2(RENAME_NOREPLACE)", "\(from) -> \(to)") { intake_rename_noreplace(from, to) }
         try syncDirectory(parent(of: to))
         let fromParent = parent(of: from)
         if fromParent != parent(of: to) { try syncDirectory(fromParent) }

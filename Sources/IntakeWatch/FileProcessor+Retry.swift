@@ -25,8 +25,15 @@ extension FileProcessor {
         let now = clock.monotonicSeconds()
         for (id, due) in retries.sorted(by: { $0.value < $1.value }) where due <= now {
             if shuttingDown() { return }
+            let entry: JournalEntry?
+            do { entry = try journal.entry(id) } catch {
+                // The database failed this read: the retry stays scheduled, one backoff step on.
+                retries[id] = now + configuration.retryBaseSeconds
+                logger.error("a retry could not read its journal entry; it is tried again later", metadata: ["entry": "\(id)", "error": "\(error)"])
+                continue
+            }
             retries[id] = nil
-            guard let entry = try? journal.entry(id), entry.step != .archived else { continue }
+            guard let entry, entry.step != .archived else { continue }
             logger.notice("retrying", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
             if journal.sharedByNodes { drivePartner(entry.partner) } else { drive(entry) }
         }

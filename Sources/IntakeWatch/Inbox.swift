@@ -20,9 +20,13 @@ final class Inbox: Sendable {
     /// Random per process: nodes on other machines sharing the data root may have the same pid.
     private static let processNonce = UInt32.random(in: 0...UInt32.max)
 
-    init(root: DataRoot, clock: any TimeSource) {
+    /// Runs with a claimed file just moved, its lease still held (tests open it there).
+    private let afterMove: @Sendable (String) -> Void
+
+    init(root: DataRoot, clock: any TimeSource, afterMove: @escaping @Sendable (String) -> Void = { _ in }) {
         self.root = root
         self.clock = clock
+        self.afterMove = afterMove
     }
 
     // MARK: Listing
@@ -105,7 +109,7 @@ final class Inbox: Sendable {
         // followed; O_NONBLOCK: a FIFO swapped in cannot block the watcher.
         do throws(SystemError) {
             let file = try FileDescriptor(opening: path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-            return try claim(file, partner: partner, name: name, check: check)
+            return try claim(file, partner: partner, name: name, check: check, path: path)
         } catch where error.operation == "open" && error.code == ELOOP {
             return .refused(Self.refusal(for: .symbolicLink)!)
         } catch where error.operation == "open" && error.code == ENOENT {
@@ -114,25 +118,38 @@ final class Inbox: Sendable {
         // Any other failure (EACCES, EMFILE, a failed rename) is thrown for the caller to log.
     }
 
-    private func claim(_ file: borrowing FileDescriptor, partner: String, name: String, check: Bool) throws(SystemError) -> Claim {
+    private func claim(_ file: borrowing FileDescriptor, partner: String, name: String, check: Bool, path: String) throws(SystemError) -> Claim {
         let st = try file.status()
         if let reason = Self.refusal(for: EntryKind(st)) { return .refused(reason) }
         // A read lease is granted only when nobody has the file open for writing: an upload that
         // paused longer than the settle time is not mistaken for a finished one. Held through the
         // rename, so a writer cannot open it meanwhile. Without the right to take leases (not the
         // owner, no CAP_LEASE) the settle time alone decides.
+        var leased = false
         do throws(SystemError) {
             try file.takeReadLease()
+            leased = true
         } catch where error.code == EAGAIN {
             return .busy
         } catch {}
-        defer { file.releaseLease() }
+        defer { if leased { file.releaseLease() } }
         let processingName = ProcessingName(token: nextToken(), check: check, fileName: name)
         let processingPath = root.processingFile(partner, processingName.encoded)
         try FileSystem.createDirectories(root.processing(partner), mode: 0o750)
         try FileSystem.rename(file.path, to: processingPath)
+        afterMove(processingPath)
         // Flush the upload itself: the partner's client may never have.
         try file.sync()
+        // A client that opened the file for writing meanwhile (a resumed upload) waits on the
+        // lease and goes on writing into the moved file once it is released: the upload is not
+        // finished. It goes back under its name, where its close is awaited as for any busy
+        // upload; if that name was taken since, it is read as it stands, as without a lease.
+        if leased && file.leaseBreakPending {
+            do throws(SystemError) {
+                try FileSystem.renameWithoutReplacing(processingPath, to: path)
+                return .busy
+            } catch where error.code == EEXIST && error.operation.hasPrefix("renameat2") {}
+        }
         return .claimed(processingName, path: processingPath, size: Int64(st.st_size), inode: Int64(bitPattern: UInt64(st.st_ino)))
     }
 

@@ -7,7 +7,8 @@ import IntakeSystem
 /// `--` ends them whatever the partner named the file: an upload called `check--x.csv` stays an
 /// import. The journal, not the name, says what a file is wherever it has an entry; the name is
 /// read only to adopt a file claimed just before a crash, whose journal entry was never written
-/// (such a file keeps the first 100 bytes of its name, all the path holds).
+/// (such a file keeps at most 100 bytes of its name, all the path holds: its beginning and its
+/// extension).
 struct ProcessingName: Equatable, Sendable {
     /// Unique per claim: the wall-clock second, the process and a counter.
     var token: String
@@ -20,7 +21,16 @@ struct ProcessingName: Equatable, Sendable {
     /// on it (the whole name is in the journal).
     static let maxNameBytes = 100
 
-    var encoded: String { "\(token).\(check ? "check" : "import")--\(FileSystem.prefix(of: fileName, maxBytes: Self.maxNameBytes))" }
+    var encoded: String { "\(token).\(check ? "check" : "import")--\(Self.shortened(fileName))" }
+
+    /// `name` as the path holds it: whole up to ``maxNameBytes``, else its beginning and its
+    /// extension, so that a file adopted after a crash is still read as the kind of file it is.
+    static func shortened(_ name: String) -> String {
+        guard name.utf8.count > maxNameBytes else { return name }
+        let suffix = name.lastIndex(of: ".").map { String(name[$0...]) } ?? ""
+        guard !suffix.isEmpty, suffix.utf8.count <= 16 else { return FileSystem.prefix(of: name, maxBytes: maxNameBytes) }
+        return FileSystem.prefix(of: name, maxBytes: maxNameBytes - suffix.utf8.count) + suffix
+    }
 
     init(token: String, check: Bool, fileName: String) {
         self.token = token

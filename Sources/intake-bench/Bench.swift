@@ -119,7 +119,7 @@ enum Bench {
                 switch label {
                 case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv":
                     return format(f[label]!.seconds / sqlite) + "× sqlite3"
-                case _ where label.hasPrefix("postgres: "):
+                case _ where label.hasPrefix("postgres: ") || label == PostgresBench.storedFloorLabel:
                     return format(f[label]!.seconds / f[PostgresBench.floorLabel]!.seconds) + "× psql \\copy"
                 case "import xlsx (fresh)", "read xlsx":
                     return format(f[label]!.seconds / (sqlite + unzip)) + "× (unzip + sqlite3)"

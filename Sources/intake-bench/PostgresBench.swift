@@ -5,6 +5,10 @@ import IntakeTestSupport
 /// `\copy` of the same CSV into a plain table on the same server.
 enum PostgresBench {
     static let floorLabel = "floor: psql \\copy csv"
+    /// The store's own floor: the rows as a fresh import stores them, copied straight into a table
+    /// with the customers table's columns, types and primary key, and nothing else (no staging,
+    /// no plan, no change log, no readback, no workbook).
+    static let storedFloorLabel = "floor: psql \\copy into customers"
 
     typealias Measure = (_ label: String, _ prepare: () throws -> Void, _ command: [String]) throws -> Void
 
@@ -37,5 +41,13 @@ enum PostgresBench {
         let columns = Generate.header.map { "\($0) text" }.joined(separator: ", ")
         try measure(floorLabel, { try recreate("floor", "CREATE TABLE customers (\(columns))") },
                     ["/usr/bin/psql", "-X", "-q", "-d", server.url("floor"), "-c", "\\copy customers FROM '\(csv)' CSV HEADER"])
+        let stored = "\(dir)/pg-customers.csv"
+        try imported()
+        let exported = try server.psql("bench", "\\copy customers TO '\(stored)' CSV")
+        guard exported.status == 0 else { throw BenchError("psql: \(exported.stderr)") }
+        try measure(storedFloorLabel, {
+            let done = try server.psql("bench", "DROP TABLE IF EXISTS floor_customers; CREATE TABLE floor_customers (LIKE customers INCLUDING ALL)")
+            guard done.status == 0 else { throw BenchError("psql: \(done.stderr)") }
+        }, ["/usr/bin/psql", "-X", "-q", "-d", server.url("bench"), "-c", "\\copy floor_customers FROM '\(stored)' CSV"])
     }
 }

@@ -34,6 +34,30 @@ import Testing
         #expect(bytewise.file == whole.file)
     }
 
+    /// Only the fields something reads are kept: ten thousand other fields, each with its own
+    /// name, and a second file leave nothing behind.
+    @Test func aFormKeepsOnlyTheFieldsItReads() throws {
+        var text = "--b0undary\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntoken\r\n"
+        for n in 0..<10_000 { text += "--b0undary\r\nContent-Disposition: form-data; name=\"field\(n)\"\r\n\r\nvalue \(n)\r\n" }
+        text += "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"list.csv\"\r\n\r\na,b\r\n"
+        text += "--b0undary\r\nContent-Disposition: form-data; name=\"other\"; filename=\"second.csv\"\r\n\r\nc,d\r\n"
+        text += "--b0undary\r\nContent-Disposition: form-data; name=\"check\"\r\n\r\ntrue\r\n--b0undary--\r\n"
+        var reader = try #require(MultipartFileReader(contentType: "multipart/form-data; boundary=b0undary"))
+        var started: (name: String, fields: [String: String])?
+        var file: [UInt8] = []
+        try reader.consume(Array(text.utf8)) { event in
+            switch event {
+            case .fileStarted(let name, let fields): started = (name, fields)
+            case .fileBytes(let bytes): file += bytes
+            case .fileEnded: break
+            }
+        }
+        try reader.finish()
+        #expect(started?.name == "list.csv" && started?.fields == ["csrf": "token"])
+        #expect(String(decoding: file, as: UTF8.self) == "a,b")
+        #expect(reader.fields == ["csrf": "token", "check": "true"])
+    }
+
     @Test func aMultipartBodyCutInsideTheFileIsRefused() throws {
         let cut = Array(Self.body[..<(Self.body.count - 30)])
         #expect(throws: MultipartFileReader.Failure.self) { _ = try read([cut]) }

@@ -145,6 +145,20 @@ import Testing
                                                         "-H", "Content-Disposition: attachment; filename=\"big.csv\"", server.base + "/v4/imports"])
             #expect(chunked.stdout == "413", "\(chunked.stdout) \(chunked.stderr)")
             #expect(server.inboxEntries("acme").isEmpty)
+
+            // A chunked form whose file is small but whose other parts are not: the whole body
+            // counts against the limit (1 MiB for the file, 64 KiB for the rest).
+            let form = root + "-form.bin"
+            var body = "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n" + String(repeating: "x", count: 3 << 20)
+            body += "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"small.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            body += Self.csv + "\r\n--XyZ--\r\n"
+            try body.write(toFile: form, atomically: false, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: form) }
+            let padded = try runChild("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-T", form,
+                                                       "-H", "Transfer-Encoding: chunked", "-H", "Authorization: Bearer \(token)",
+                                                       "-H", "Content-Type: multipart/form-data; boundary=XyZ", server.base + "/v4/imports"])
+            #expect(padded.stdout == "413", "\(padded.stdout) \(padded.stderr)")
+            #expect(server.inboxEntries("acme").isEmpty)
         }
     }
 

@@ -93,6 +93,13 @@ import Testing
                 _ = writer
             }
             try file.takeReadLease()
+            let pendingBefore = file.leaseBreakPending
+            #expect(!pendingBefore)
+            // Another process opening it for writing breaks the lease: the holder is told (and
+            // its process, which the break's SIGIO would end by default, lives on).
+            _ = try runChild("/bin/dd", ["of=\(dir)/f", "oflag=nonblock", "conv=notrunc", "count=0", "status=none"])
+            let pendingAfter = file.leaseBreakPending
+            #expect(pendingAfter)
             file.releaseLease()
         }
     }

@@ -3,6 +3,7 @@ import IntakeStore
 import IntakeSystem
 import IntakeTestSupport
 import Logging
+import Synchronization
 import Testing
 
 @testable import IntakeWatch
@@ -35,6 +36,33 @@ import Glibc
         }
         #expect(try processor.journal.knows(processingPath: path, partner: "acme", inode: nil) == false)
         return path
+    }
+
+    /// A client that opens the upload for writing while it is being claimed (a resumed upload
+    /// waits on the claim's lease, then writes on) sends it back under its name, busy; the next
+    /// claim takes it. The lease's break signal does not end the process.
+    @Test func anUploadOpenedForWritingDuringItsClaimGoesBack() throws {
+        try withTemporaryDirectory { dir in
+            let root = DataRoot(dir + "/var")
+            try root.prepare(partner: "acme")
+            let first = Atomic<Bool>(true)
+            let inbox = Inbox(root: root, clock: ManualTime()) { moved in
+                // Opened for writing without blocking: the kernel starts breaking the lease and
+                // refuses the open (EWOULDBLOCK), as it would keep a blocking one waiting.
+                guard first.exchange(false, ordering: .relaxed) else { return }
+                _ = try? runChild("/bin/dd", ["of=\(moved)", "oflag=nonblock", "conv=notrunc", "count=0", "status=none"])
+            }
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
+
+            #expect(try inbox.claim(partner: "acme", name: "list.csv", check: false) == .busy)
+            #expect(FileSystem.exists(root.inboxFile("acme", "list.csv")))
+            #expect(try FileSystem.contents(of: root.processing("acme")).isEmpty)
+
+            guard case .claimed(_, let path, _, _) = try inbox.claim(partner: "acme", name: "list.csv", check: false) else {
+                throw TestFailure("list.csv was not claimed once nobody opened it")
+            }
+            #expect(FileSystem.exists(path) && !FileSystem.exists(root.inboxFile("acme", "list.csv")))
+        }
     }
 
     @Test func anUploadNamedLikeTheCheckMarkerIsImportedForRealAfterACrash() throws {

@@ -114,6 +114,21 @@ import Glibc
         }
     }
 
+    /// A name longer than the path keeps is cut in its middle, never its extension: a file adopted
+    /// after a crash is still a CSV or XLSX file.
+    @Test func aLongNameKeepsItsExtensionInTheProcessingArea() {
+        let long = String(repeating: "Kundenliste März ", count: 20) + "final.xlsx"
+        let encoded = ProcessingName(token: "1767225600-42-7", check: false, fileName: long).encoded
+        let adopted = ProcessingName(decoding: encoded)
+        #expect(adopted?.fileName.hasSuffix(".xlsx") == true && UploadNames.isImportable(adopted?.fileName ?? ""), "\(encoded)")
+        #expect((adopted?.fileName.utf8.count ?? .max) <= ProcessingName.maxNameBytes)
+        #expect(adopted.map { long.hasPrefix(String($0.fileName.dropLast(".xlsx".count))) } == true)
+        // A name without a short extension is cut at its end, as before.
+        let plain = String(repeating: "x", count: 300)
+        #expect(ProcessingName.shortened(plain) == String(repeating: "x", count: ProcessingName.maxNameBytes))
+        #expect(ProcessingName.shortened("list.csv") == "list.csv")
+    }
+
     @Test func doneMarkerTemplates() {
         let done = DoneMarker(template: "{name}.done")
         #expect(done?.marker(for: "list.csv") == "list.csv.done")

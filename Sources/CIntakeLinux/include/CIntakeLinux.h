@@ -28,6 +28,20 @@ static inline int intake_release_lease(int fd) {
     return fcntl(fd, F_SETLEASE, F_UNLCK);
 }
 
+#ifndef F_GETLEASE
+#define F_GETLEASE 1025
+#endif
+
+/// The lease on `fd` as the kernel sees it: while a lease is being broken (another process is
+/// opening the file), the type it is being broken to, F_UNLCK for a writer. -1 with errno on error.
+static inline int intake_get_lease(int fd) {
+    return fcntl(fd, F_GETLEASE);
+}
+
+/// Ignores SIGIO, the signal the kernel sends a lease holder when someone opens its file. Its
+/// default action ends the process; the holder learns of the break from intake_get_lease instead.
+void intake_ignore_lease_break_signal(void);
+
 /// Starts writing the file's dirty pages to disk and returns without waiting for them
 /// (sync_file_range with SYNC_FILE_RANGE_WRITE). A hint, not a durability guarantee: a later
 /// fsync still decides; it only has less left to write. Returns 0, or -1 with errno.
