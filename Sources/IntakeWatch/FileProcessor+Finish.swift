@@ -17,9 +17,16 @@ extension FileProcessor {
             return
         }
         try FileSystem.createDirectories(outbox)
+        // Only an import that stored its rows (or checked them) leaves its workbook at the scratch
+        // path; a file refused, rejected whole or found a duplicate gets a summary written in
+        // place. A scratch workbook beside such a record is an earlier attempt's, whose rows were
+        // rolled back, and must not be published.
         if FileSystem.exists(scratch) {
-            try FileSystem.rename(scratch, to: finalPath)
-            return
+            if record.status == .completed || record.status == .checked {
+                try FileSystem.rename(scratch, to: finalPath)
+                return
+            }
+            try FileSystem.removeFile(scratch)
         }
         let request = ImportRequest(path: entry.processingPath, fileName: entry.fileName, partner: entry.partner, outbox: outbox)
         try Importer.writeSummaryOnly(request: request, record: record, to: finalPath,

@@ -1,3 +1,4 @@
+import Foundation
 import IntakeImport
 import IntakeStore
 import IntakeSystem
@@ -62,6 +63,33 @@ import Glibc
                 throw TestFailure("list.csv was not claimed once nobody opened it")
             }
             #expect(FileSystem.exists(path) && !FileSystem.exists(root.inboxFile("acme", "list.csv")))
+        }
+    }
+
+    /// A workbook an earlier attempt left at the scratch path (its import rolled back by a crash)
+    /// is not published for a file a later attempt rejected whole: that file's result is its
+    /// own summary, rebuilt when a crash lost it.
+    @Test func aStaleScratchWorkbookIsNotPublishedForARejectedFile() throws {
+        try withProcessor { processor, root in
+            try writeFile(root.inboxFile("acme", "bad.csv"), "a,b\n1,2\n")
+            _ = try claimWithoutJournal(processor, "bad.csv", check: false)
+            processor.resume()
+            let entry = try #require(try processor.journal.entry(1))
+            let importID = try #require(entry.importID)
+            let record = try #require(try processor.store.findImport(importID))
+            #expect(record.status == .rejected)
+            let result = try #require(record.resultPath)
+            // As if the crash came before the summary reached the outbox, with an earlier
+            // attempt's workbook still at the scratch path.
+            try FileSystem.removeFile(result)
+            let scratch = root.scratchResult(journalEntry: entry.id)
+            try writeFile(scratch, "an earlier attempt's workbook")
+
+            try processor.ensureResult(entry)
+
+            #expect(!FileSystem.exists(scratch))
+            let rebuilt = try #require(FileManager.default.contents(atPath: result))
+            #expect(rebuilt.starts(with: Array("PK".utf8)), "the summary workbook, not the stale scratch")
         }
     }
 
