@@ -69,15 +69,11 @@ extension ImportRoutes {
             guard var reader = MultipartFileReader(contentType: contentType) else {
                 throw APIError(.badRequest, "multipart/form-data needs a boundary parameter")
             }
-            // The whole body counts, not only the file's bytes: text parts and a second file are
-            // passed over unread, but a chunked body of them must still end at the limit.
+            // What is not the file counts too: text parts and a second file are passed over
+            // unread, but a chunked body of them must still end, at the form's allowance.
             var bodyBytes: Int64 = 0
             do {
                 for try await buffer in request.body {
-                    bodyBytes += Int64(buffer.readableBytes)
-                    if bodyBytes > bodyLimit {
-                        throw APIError(.contentTooLarge, "the form is over the limit of \(limit) bytes for its file and \(Self.formOverheadBytes) for the rest")
-                    }
                     try reader.consume(buffer.readableBytesView) { event in
                         switch event {
                         case .fileStarted(let name, let fields):
@@ -87,6 +83,11 @@ extension ImportRoutes {
                         case .fileBytes(let bytes): try bytes.withUnsafeBytes { try append($0) }
                         case .fileEnded: break
                         }
+                    }
+                    // Counted once the chunk's file bytes are in the upload.
+                    bodyBytes += Int64(buffer.readableBytes)
+                    if bodyBytes - (upload?.size ?? 0) > Self.formOverheadBytes {
+                        throw APIError(.contentTooLarge, "the form carries more than \(Self.formOverheadBytes) bytes besides its file")
                     }
                 }
                 try reader.finish()

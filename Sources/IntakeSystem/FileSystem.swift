@@ -44,7 +44,7 @@ public enum FileSystem {
     }
 
     /// Renames atomically unless `to` exists (`renameat2` with `RENAME_NOREPLACE`, failing with
-    /// `EEXIST`), and flushes both directories.
+    /// `EEXIST`; `EINVAL` on a file system without the flag), and flushes both directories.
     public static func renameWithoutReplacing(_ from: String, to: String) throws(SystemError) {
         _ = try syscall("renameat2(RENAME_NOREPLACE)", "\(from) -> \(to)") { intake_rename_noreplace(from, to) }
         try syncDirectory(parent(of: to))

@@ -10,8 +10,11 @@ extension FileProcessor {
         for partner in (try? FileSystem.contents(of: root.processing)) ?? [] {
             for file in (try? FileSystem.contents(of: root.processing(partner))) ?? [] {
                 let path = root.processingFile(partner, file)
-                let inode = FileSystem.linkStatus(path).map { Int64(bitPattern: UInt64($0.st_ino)) }
+                guard let inode = FileSystem.linkStatus(path).map({ Int64(bitPattern: UInt64($0.st_ino)) }) else { continue }
                 guard (try? journal.knows(processingPath: path, partner: partner, inode: inode)) == false else { continue }
+                // A claim that went back to the inbox (a writer opened it, or its entry could not
+                // be written) is moved before its reservation ends: gone now, not adopted.
+                guard FileSystem.linkStatus(path) != nil else { continue }
                 // A name made by the previous version is read its way; any other name (put there by
                 // hand) is adopted as a check: a dry run changes nothing, so a wrong guess costs a
                 // re-send, never a wrong import.

@@ -27,7 +27,7 @@ extension FileProcessor {
             if shuttingDown() { return }
             let entry: JournalEntry?
             do { entry = try journal.entry(id) } catch {
-                // The database failed this read: the retry stays scheduled, one backoff step on.
+                // The database failed this read: the retry stays scheduled, after the base delay.
                 retries[id] = now + configuration.retryBaseSeconds
                 logger.error("a retry could not read its journal entry; it is tried again later", metadata: ["entry": "\(id)", "error": "\(error)"])
                 continue

@@ -117,18 +117,20 @@ final class FileProcessor {
         if case .claimed = claim {} else { releaseReservation(partner: partner, name: name, check: check, inode: reservation) }
         switch claim {
         case .claimed(let processingName, let processingPath, let size, let inode):
-            let entry: JournalEntry?
+            let id: Int64
             do {
-                let id = try journal.claimed(partner: partner, fileName: name, processingPath: processingPath, dryRun: processingName.check, inode: inode, now: clock.utcNow())
-                logger.info("claimed", metadata: ["partner": "\(partner)", "file": "\(name)", "size": "\(size)", "journal": "\(id)"])
-                entry = try journal.entry(id)
+                id = try journal.claimed(partner: partner, fileName: name, processingPath: processingPath, dryRun: processingName.check, inode: inode, now: clock.utcNow())
             } catch {
-                // The file is in the processing area without an entry: the next start (or, with
-                // its reservation dropped, another node's rescan) adopts it.
-                logger.error("cannot record the claim", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+                logger.error("cannot record the claim; the file goes back to the inbox", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+                // Moved back before the reservation ends, so no other node adopts it meanwhile.
+                returnUnrecorded(processingPath, to: path, partner: partner)
                 releaseReservation(partner: partner, name: name, check: check, inode: reservation)
-                return .processed
+                return .skipped
             }
+            logger.info("claimed", metadata: ["partner": "\(partner)", "file": "\(name)", "size": "\(size)", "journal": "\(id)"])
+            let entry = try? journal.entry(id)
+            // Recorded, but not read back: the retry drives it.
+            if entry == nil { retries[id] = clock.monotonicSeconds() + configuration.retryBaseSeconds }
             if let marker { archiveMarker(marker, partner: partner, token: processingName.token) }
             if driveNow, let entry { drive(entry) }
             return .processed
@@ -139,6 +141,18 @@ final class FileProcessor {
             return .processed
         case .gone:
             return .skipped
+        }
+    }
+
+    /// Puts a claimed file whose claim could not be recorded back under its name in the inbox,
+    /// where its move brings it to the watcher again, rather than leaving it unrecorded in the
+    /// processing area until the next start. Not when the journal has an entry for it after all
+    /// (a commit whose answer was lost; this node's own reservation does not count), cannot say,
+    /// or the name was taken since: then the next start (or another node's rescan) adopts it there.
+    private func returnUnrecorded(_ processingPath: String, to path: String, partner: String) {
+        guard (try? journal.knows(processingPath: processingPath, partner: partner, inode: nil)) == false else { return }
+        do { try FileSystem.renameWithoutReplacing(processingPath, to: path) } catch {
+            logger.error("the file stays in the processing area until the next start", metadata: ["path": "\(processingPath)", "error": "\(error)"])
         }
     }
 

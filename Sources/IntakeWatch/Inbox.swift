@@ -102,7 +102,8 @@ final class Inbox: Sendable {
 
     /// Moves `name` out of the partner's inbox into the processing area, where the partner can no
     /// longer change what is read.
-    /// - Throws: ``SystemError`` when the rename or flush fails (the file stays where it was).
+    /// - Throws: ``SystemError`` when the rename or flush fails (the file is moved back where it
+    ///   was when it can be; else the next start adopts it).
     func claim(partner: String, name: String, check: Bool) throws(SystemError) -> Claim {
         let path = root.inboxFile(partner, name, check: check)
         // O_NOFOLLOW: a symlink swapped in since it was looked at fails here instead of being
@@ -136,19 +137,34 @@ final class Inbox: Sendable {
         let processingName = ProcessingName(token: nextToken(), check: check, fileName: name)
         let processingPath = root.processingFile(partner, processingName.encoded)
         try FileSystem.createDirectories(root.processing(partner), mode: 0o750)
-        try FileSystem.rename(file.path, to: processingPath)
-        afterMove(processingPath)
-        // Flush the upload itself: the partner's client may never have.
-        try file.sync()
+        do throws(SystemError) {
+            try FileSystem.rename(file.path, to: processingPath)
+            afterMove(processingPath)
+            // Flush the upload itself: the partner's client may never have.
+            try file.sync()
+        } catch {
+            // A flush failed, perhaps after the move: the file goes back under its name for the
+            // next try, rather than waiting unrecorded in the processing area.
+            if FileSystem.linkStatus(processingPath) != nil { try? FileSystem.renameWithoutReplacing(processingPath, to: path) }
+            throw error
+        }
         // A client that opened the file for writing meanwhile (a resumed upload) waits on the
         // lease and goes on writing into the moved file once it is released: the upload is not
-        // finished. It goes back under its name, where its close is awaited as for any busy
-        // upload; if that name was taken since, it is read as it stands, as without a lease.
+        // finished. It goes back to the inbox (under its name, or `name (2).csv` if a new upload
+        // took that), where the next claim's lease is refused while the client has it open. Only
+        // if it cannot go back (no free name, a file system without RENAME_NOREPLACE) is it read
+        // as it stands, as without a lease.
         if leased && file.leaseBreakPending {
-            do throws(SystemError) {
-                try FileSystem.renameWithoutReplacing(processingPath, to: path)
-                return .busy
-            } catch where error.code == EEXIST && error.operation.hasPrefix("renameat2") {}
+            for candidate in InboxUpload.candidates(for: FileSystem.baseName(of: path)) {
+                do throws(SystemError) {
+                    try FileSystem.renameWithoutReplacing(processingPath, to: FileSystem.parent(of: path) + "/" + candidate)
+                    return .busy
+                } catch where error.code == EEXIST {
+                    continue
+                } catch {
+                    break
+                }
+            }
         }
         return .claimed(processingName, path: processingPath, size: Int64(st.st_size), inode: Int64(bitPattern: UInt64(st.st_ino)))
     }

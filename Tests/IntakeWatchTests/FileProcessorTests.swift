@@ -93,6 +93,44 @@ import Glibc
         }
     }
 
+    /// A claim the journal refuses to record (here a trigger that fails the insert, as a full
+    /// disk would) puts the file back under its name, and the next try claims and imports it.
+    @Test func aClaimThatCannotBeRecordedGoesBackToTheInbox() throws {
+        try withProcessor { processor, root in
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
+            let db = try Database(path: root.database)
+            try db.execute("CREATE TRIGGER refuse_claims BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .skipped)
+            #expect(FileSystem.exists(root.inboxFile("acme", "list.csv")))
+            #expect(try FileSystem.contents(of: root.processing("acme")).isEmpty)
+
+            try db.execute("DROP TRIGGER refuse_claims")
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .processed)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'L-%'") == 2)
+            #expect(try db.scalar("SELECT count(*) FROM journal") == 1)
+        }
+    }
+
+    /// The same, when a new upload took the name meanwhile: the one being written goes back beside
+    /// it as `list (2).csv`, and neither replaces the other.
+    @Test func anUploadOpenedDuringItsClaimGoesBackBesideANewOneOfItsName() throws {
+        try withTemporaryDirectory { dir in
+            let root = DataRoot(dir + "/var")
+            try root.prepare(partner: "acme")
+            let inbox = Inbox(root: root, clock: ManualTime()) { moved in
+                _ = try? runChild("/bin/dd", ["of=\(moved)", "oflag=nonblock", "conv=notrunc", "count=0", "status=none"])
+                try? writeFile(root.inboxFile("acme", "list.csv"), "the next upload")
+            }
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
+
+            #expect(try inbox.claim(partner: "acme", name: "list.csv", check: false) == .busy)
+            #expect(try String(contentsOfFile: root.inboxFile("acme", "list.csv"), encoding: .utf8) == "the next upload")
+            #expect(try String(contentsOfFile: root.inboxFile("acme", "list (2).csv"), encoding: .utf8) == customersCSV(prefix: "L", count: 2))
+            #expect(try FileSystem.contents(of: root.processing("acme")).isEmpty)
+        }
+    }
+
     @Test func anUploadNamedLikeTheCheckMarkerIsImportedForRealAfterACrash() throws {
         try withProcessor { processor, root in
             try writeFile(root.inboxFile("acme", "check--x.csv"), customersCSV(prefix: "X", count: 3))
