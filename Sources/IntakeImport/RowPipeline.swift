@@ -40,16 +40,21 @@ struct RowMatching: @unchecked Sendable {
 /// read error ends the stream and is rethrown to the consumer at the row where it happened.
 final class RowPipeline: @unchecked Sendable {
     // @unchecked: `table` is touched only by the reading thread, `validator` only by the
-    // validating one; the consumer's cursor (`current`, `finished`) only by the consumer.
+    // validating one; the consumer's cursor (`current`, `position`, `finished`) only by the consumer.
     private let table: Table
     private let validator: RowValidator
     private let columns: ColumnMap
     private let matching: RowMatching?
     private let read: BoundedChannel<Batch<SourceRow>>
     private let validated: BoundedChannel<Batch<PreparedRow>>
-    /// The batch being consumed, in reverse order: `popLast` moves each row out without copying
-    /// it (a copy would retain and release each of its strings, millions of times per file).
+    /// The batch being consumed and the next row's place in it. Rows are handed out as copies
+    /// (a retain of each string), and the batch goes whole to ``spent`` once consumed: freeing a
+    /// row's strings and arrays is about a tenth of the storing thread's work, and that thread
+    /// bounds most imports.
     private var current: [PreparedRow] = []
+    private var position = 0
+    /// Consumed batches, freed on a thread of their own.
+    private let spent = BoundedChannel<[PreparedRow]>(capacity: 2)
     private var finished = false
     /// Set by the validating thread at the first failed digest lookup, after which it stops
     /// looking up (see ``digestLookupFailure``).
@@ -74,6 +79,9 @@ final class RowPipeline: @unchecked Sendable {
         validated = BoundedChannel(capacity: depth)
         DetachedThread.start { [self] in readRows() }
         DetachedThread.start { [self] in validateRows() }
+        DetachedThread.start { [spent] in
+            while let batch = spent.receive() { _ = consume batch }
+        }
     }
 
     private func readRows() {
@@ -109,11 +117,10 @@ final class RowPipeline: @unchecked Sendable {
             case .rows(let rows):
                 // Stored rows read ahead ride along within the same bound as the batch's text.
                 var readAheadRoom = Self.batchBytes
-                var prepared = rows.map { row in
+                let prepared = rows.map { row in
                     let shownID = idColumn.flatMap { $0 < row.cells.count ? row.cells[$0] : nil } ?? ""
                     return PreparedRow(row: row, outcome: outcome(of: row, shownID: shownID, readAheadRoom: &readAheadRoom), externalID: shownID)
                 }
-                prepared.reverse() // see `current`
                 forwarded = .rows(prepared)
             case .failed(let error): forwarded = .failed(error)
             case .end: forwarded = .end
@@ -187,7 +194,12 @@ final class RowPipeline: @unchecked Sendable {
 
     /// The next prepared row, or nil at the end of the file.
     func next() throws(ReadError) -> PreparedRow? {
-        while current.isEmpty {
+        while position == current.count {
+            if !current.isEmpty {
+                spent.send(current)
+                current = []
+            }
+            position = 0
             if finished { return nil }
             switch validated.receive() {
             case .rows(let rows)?:
@@ -200,7 +212,8 @@ final class RowPipeline: @unchecked Sendable {
                 return nil
             }
         }
-        return current.popLast()
+        defer { position += 1 }
+        return current[position]
     }
 
     /// Stops the reading and validating threads early (the consumer gave up); they exit at their
@@ -208,5 +221,6 @@ final class RowPipeline: @unchecked Sendable {
     func cancel() {
         validated.cancel()
         read.cancel()
+        spent.cancel()
     }
 }
