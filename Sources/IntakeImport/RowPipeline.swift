@@ -79,9 +79,8 @@ final class RowPipeline: @unchecked Sendable {
         validated = BoundedChannel(capacity: depth)
         DetachedThread.start { [self] in readRows() }
         DetachedThread.start { [self] in validateRows() }
-        DetachedThread.start { [spent] in
-            while let batch = spent.receive() { _ = consume batch }
-        }
+        // Each batch is freed as soon as it is received; the thread ends with `cancel()`.
+        DetachedThread.start { [spent] in while spent.receive() != nil {} }
     }
 
     private func readRows() {
@@ -216,8 +215,9 @@ final class RowPipeline: @unchecked Sendable {
         return current[position]
     }
 
-    /// Stops the reading and validating threads early (the consumer gave up); they exit at their
-    /// next batch.
+    /// Stops the reading and validating threads (early, if the consumer gave up: they exit at
+    /// their next batch) and the one that frees consumed batches. Call it once done, also after
+    /// the last row.
     func cancel() {
         validated.cancel()
         read.cancel()

@@ -116,20 +116,26 @@ extension ImportRoutes {
         // The upload is recorded before the file gets its name: once the watcher can see it, the
         // client must get its id (a 503 after that would make it send the file twice). The
         // record finds the file by its inode, which the anonymous file already has.
-        var record = UploadRecord(id: Self.newID(), partner: sender.partner, fileName: fileName, inboxName: fileName,
-                                  dryRun: upload.check, size: upload.size, inode: try upload.inode, tokenName: sender.tokenName,
-                                  userEmail: sender.userEmail, receivedAt: receivedAt)
-        let recorded = record
-        try await writes.write { store in try store.addUpload(recorded) }
-        // fsync and rename block: off the cooperative pool.
-        record.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName] in try upload.deliver(as: fileName) }
-        if record.inboxName != fileName {
-            let (id, name, partner) = (record.id, record.inboxName, sender.partner)
-            // Only what the client is shown; the journal is matched by inode.
-            try? await writes.write { store in try store.renameUpload(partner: partner, id: id, inboxName: name) }
-        }
+        let record = try await recordAndDeliver(upload, UploadRecord(
+            id: Self.newID(), partner: sender.partner, fileName: fileName, inboxName: fileName, dryRun: upload.check, size: upload.size,
+            inode: try upload.inode, tokenName: sender.tokenName, userEmail: sender.userEmail, receivedAt: receivedAt))
         logger.info("file received over HTTP", metadata: ["file": "\(record.inboxName)", "size": "\(record.size)", "check": "\(record.dryRun)", "upload": "\(record.id)"])
         return record
+    }
+
+    /// Records `record` (its file named as the client asked), then gives the file its name in the
+    /// inbox and records the name it got, `list (2).csv` when that one was taken: what the client
+    /// is shown (the journal is matched by inode). Returns the record as delivered.
+    func recordAndDeliver(_ upload: InboxUpload, _ record: UploadRecord) async throws -> UploadRecord {
+        try await writes.write { store in try store.addUpload(record) }
+        var delivered = record
+        // fsync and rename block: off the cooperative pool.
+        delivered.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName = record.fileName] in try upload.deliver(as: fileName) }
+        if delivered.inboxName != record.inboxName {
+            let (id, name, partner) = (record.id, delivered.inboxName, record.partner)
+            try? await writes.write { store in try store.renameUpload(partner: partner, id: id, inboxName: name) }
+        }
+        return delivered
     }
 
     /// A file name as the inbox will hold it: the last path component, one that the watcher

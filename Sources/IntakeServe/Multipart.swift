@@ -16,7 +16,8 @@ struct MultipartFileReader {
 
     struct Failure: Error { var message: String }
 
-    private enum State { case preamble, headers, fileBody, fieldBody(name: String), skippedBody, epilogue }
+    /// `fieldBody(name: nil)`: a second file part, or a field nothing reads, passed over unread.
+    private enum State { case preamble, headers, fileBody, fieldBody(name: String?), epilogue }
 
     private let delimiter: [UInt8]
     private var state = State.preamble
@@ -90,11 +91,9 @@ struct MultipartFileReader {
                 sawFile = true
                 state = .fileBody
                 try emit(.fileStarted(name: filename, fields: fields))
-            } else if let name = ContentDisposition.parameter("name", in: disposition), Self.keptFields.contains(name) {
-                state = .fieldBody(name: name)
-                fieldValue = []
             } else {
-                state = .skippedBody
+                state = .fieldBody(name: ContentDisposition.parameter("name", in: disposition).flatMap { Self.keptFields.contains($0) ? $0 : nil })
+                fieldValue = []
             }
             return true
         case .fileBody:
@@ -115,27 +114,19 @@ struct MultipartFileReader {
             return false
         case .fieldBody(let name):
             if let at = find(delimiter) {
-                fieldValue.append(contentsOf: pending[0..<at])
-                if fieldValue.count <= 64 { fields[name] = String(decoding: fieldValue, as: UTF8.self) }
+                if let name {
+                    fieldValue.append(contentsOf: pending[0..<at])
+                    if fieldValue.count <= 64 { fields[name] = String(decoding: fieldValue, as: UTF8.self) }
+                }
                 pending.removeFirst(at + delimiter.count)
                 state = .headers
                 return true
             }
             let safe = pending.count - (delimiter.count - 1)
             if safe > 0 {
-                if fieldValue.count < 64 { fieldValue.append(contentsOf: pending[0..<min(safe, 64)]) }
+                if name != nil, fieldValue.count < 64 { fieldValue.append(contentsOf: pending[0..<min(safe, 64)]) }
                 pending.removeFirst(safe)
             }
-            return false
-        case .skippedBody:
-            // A second file part, or a field nothing reads: passed over to its boundary.
-            if let at = find(delimiter) {
-                pending.removeFirst(at + delimiter.count)
-                state = .headers
-                return true
-            }
-            let safe = pending.count - (delimiter.count - 1)
-            if safe > 0 { pending.removeFirst(safe) }
             return false
         case .epilogue:
             pending.removeAll()

@@ -188,6 +188,13 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `body`'s reads on one snapshot: a read-only REPEATABLE READ transaction, or the
+    /// transaction already open, which they join (one snapshot when it is that strict).
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        guard isIdle else { return try body() }
+        return try transaction(commit: false, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
     func check(_ result: OpaquePointer?, sql: String?) throws(PostgresError) {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return

@@ -92,13 +92,8 @@ public final class PostgresHistory: HistoryStore {
 
     public func history(partner: String, externalID: String) throws -> [ImportHistory.Entry] {
         // One snapshot: the entries are rebuilt from the row back, so the change records and the
-        // row must be of the same moment. A transaction already open is used as it is: one
-        // snapshot when it is REPEATABLE READ or stricter, as `PostgresServeConnection.snapshot`
-        // opens it.
-        guard connection.isIdle else { return try readHistory(partner: partner, externalID: externalID) }
-        return try connection.transaction(commit: false, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
-            try readHistory(partner: partner, externalID: externalID)
-        }
+        // row must be of the same moment.
+        try connection.snapshot { try readHistory(partner: partner, externalID: externalID) }
     }
 
     private func readHistory(partner: String, externalID: String) throws -> [ImportHistory.Entry] {

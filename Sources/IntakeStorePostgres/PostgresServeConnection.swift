@@ -111,8 +111,7 @@ public final class PostgresServeConnection: ServeReads {
 
     public func snapshot<T>(_ body: () throws -> T) throws -> T {
         // Reads within (history among them) join this transaction rather than open their own.
-        guard connection.isIdle else { return try body() }
-        return try connection.transaction(commit: false, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+        try connection.snapshot(body)
     }
 
     public func user(email: String) throws -> PortalUser? {

@@ -38,15 +38,18 @@ public enum FileSystem {
     /// Renames atomically (same file system) and flushes both directories.
     public static func rename(_ from: String, to: String) throws(SystemError) {
         _ = try syscall("rename", "\(from) -> \(to)") { Glibc.rename(from, to) }
-        try syncDirectory(parent(of: to))
-        let fromParent = parent(of: from)
-        if fromParent != parent(of: to) { try syncDirectory(fromParent) }
+        try syncParents(from, to)
     }
 
     /// Renames atomically unless `to` exists (`renameat2` with `RENAME_NOREPLACE`, failing with
     /// `EEXIST`; `EINVAL` on a file system without the flag), and flushes both directories.
     public static func renameWithoutReplacing(_ from: String, to: String) throws(SystemError) {
         _ = try syscall("renameat2(RENAME_NOREPLACE)", "\(from) -> \(to)") { intake_rename_noreplace(from, to) }
+        try syncParents(from, to)
+    }
+
+    /// Flushes the folders a rename from `from` to `to` changed, each once.
+    private static func syncParents(_ from: String, _ to: String) throws(SystemError) {
         try syncDirectory(parent(of: to))
         let fromParent = parent(of: from)
         if fromParent != parent(of: to) { try syncDirectory(fromParent) }

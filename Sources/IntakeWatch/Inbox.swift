@@ -154,17 +154,9 @@ final class Inbox: Sendable {
         // took that), where the next claim's lease is refused while the client has it open. Only
         // if it cannot go back (no free name, a file system without RENAME_NOREPLACE) is it read
         // as it stands, as without a lease.
-        if leased && file.leaseBreakPending {
-            for candidate in InboxUpload.candidates(for: FileSystem.baseName(of: path)) {
-                do throws(SystemError) {
-                    try FileSystem.renameWithoutReplacing(processingPath, to: FileSystem.parent(of: path) + "/" + candidate)
-                    return .busy
-                } catch where error.code == EEXIST {
-                    continue
-                } catch {
-                    break
-                }
-            }
+        if leased && file.leaseBreakPending,
+           (try? InboxUpload.move(processingPath, into: FileSystem.parent(of: path), as: FileSystem.baseName(of: path))) != nil {
+            return .busy
         }
         return .claimed(processingName, path: processingPath, size: Int64(st.st_size), inode: Int64(bitPattern: UInt64(st.st_ino)))
     }

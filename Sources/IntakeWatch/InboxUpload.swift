@@ -88,18 +88,26 @@ public final class InboxUpload: @unchecked Sendable {
             }
         }
         open = nil
-        for candidate in Self.candidates(for: name) {
-            let target = directory + "/" + candidate
+        guard let delivered = try Self.move(staged, into: directory, as: name) else {
+            throw SystemError(code: EEXIST, operation: "rename", subject: directory + "/" + name)
+        }
+        temporaryPath = nil
+        return delivered
+    }
+
+    /// Moves `path` into `directory` as `name`, or `name (N)` when that is taken, never replacing
+    /// a file there (the inbox may get a new upload of the same name at any moment), and flushes
+    /// the folders. Returns the name it got; nil when all are taken.
+    static func move(_ path: String, into directory: String, as name: String) throws(SystemError) -> String? {
+        for candidate in candidates(for: name) {
             do throws(SystemError) {
-                _ = try syscall("renameat2(RENAME_NOREPLACE)", target) { intake_rename_noreplace(staged, target) }
-            } catch where error.code == EEXIST {
+                try FileSystem.renameWithoutReplacing(path, to: directory + "/" + candidate)
+                return candidate
+            } catch where error.code == EEXIST && error.operation.hasPrefix("renameat2") {
                 continue
             }
-            temporaryPath = nil
-            try FileSystem.syncDirectory(directory)
-            return candidate
         }
-        throw SystemError(code: EEXIST, operation: "rename", subject: directory + "/" + name)
+        return nil
     }
 
     /// Removes the staging names an earlier run left in the inboxes: a crash between the link

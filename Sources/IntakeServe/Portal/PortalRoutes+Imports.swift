@@ -165,13 +165,7 @@ extension PortalRoutes {
         let entry = UploadRecord(id: ImportRoutes.newID(), partner: record.partner, fileName: record.fileName,
                                  inboxName: record.fileName, dryRun: false, size: upload.size, inode: try upload.inode, tokenName: nil,
                                  userEmail: session.user.email, receivedAt: clock.utcNow())
-        try await imports.writes.write { store in try store.addUpload(entry) }
-        let name = try await NIOThreadPool.singleton.runIfActive { [fileName = record.fileName] in try upload.deliver(as: fileName) }
-        if name != entry.inboxName {
-            // Delivered under a free name (`list (2).csv`): the upload's page shows that one.
-            let (id, partner) = (entry.id, entry.partner)
-            try? await imports.writes.write { store in try store.renameUpload(partner: partner, id: id, inboxName: name) }
-        }
+        let name = try await imports.recordAndDeliver(upload, entry).inboxName
         context.logger.info("dry run sent for real from the portal", metadata: ["import": "\(record.id)", "file": "\(name)", "user": "\(session.user.email)"])
         return Self.redirect("/imports?received=" + Query.encode(name) + "&upload=" + entry.id)
     }
