@@ -293,6 +293,15 @@ public final class Statement {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// How `column` (0-based) of the current row, as text, orders against `text` in SQLite's
+    /// BINARY collation (see `String.binaryOrder`), without making a Swift string of it.
+    public func compareText(_ column: Int32, _ text: String) -> Int {
+        let bytes = sqlite3_column_text(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        var text = text
+        return text.withUTF8 { String.binaryOrder(UnsafeRawBufferPointer(start: bytes, count: count), UnsafeRawBufferPointer($0)) }
+    }
+
     /// All rows as arrays of optional text: for reports and tests, not hot paths.
     public func rows(_ values: [SQLValue] = []) throws(SQLiteError) -> [[String?]] {
         reset()

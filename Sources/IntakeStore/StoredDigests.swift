@@ -14,15 +14,17 @@
 /// file changed earlier.
 ///
 /// A row whose digest differs gets what its customer held instead (or that it had none), read
-/// once the row passed validation (``StoredRow``); the writer then compares with that and need not look the
-/// customer up itself, which takes a B-tree search and the copying of a row off the storing
-/// thread, the one that bounds an edited file. It is exact for the same reason: until the
-/// import's own writes, the snapshot is what the writer would read.
+/// once the row passed validation (``StoredRow``) from where the lookup left the cursor
+/// (``StoredRowCursor``, which walks the table in key order along with the file's ids); the
+/// writer then compares with that and need not look the customer up itself, which takes a
+/// B-tree search and the copying of a row off the storing thread, the one that bounds an edited
+/// file. It is exact for the same reason: until the import's own writes, the snapshot is what
+/// the writer would read.
 ///
 /// Owned by the one validating thread.
 public final class StoredDigests: @unchecked Sendable {
     private let database: Database
-    private let lookup: Statement
+    private let cursor: StoredRowCursor
     private let read: Statement
     private let partner: String
     /// The database's secret the digests are keyed with.
@@ -38,8 +40,9 @@ public final class StoredDigests: @unchecked Sendable {
         database = try Database(path: path)
         self.partner = partner
         // Lookups of ids in the file's order touch each page of the partner's customers about
-        // once; the operating system's cache serves them, so this connection keeps few pages of
-        // its own (the importing connection's cache is the one that matters).
+        // once when the file is sorted; the operating system's cache serves them, so this
+        // connection keeps few pages of its own (the importing connection's cache is the one
+        // that matters).
         try database.execute("PRAGMA cache_size=-2048")
         try database.execute("BEGIN")
         // The first read fixes the snapshot.
@@ -48,10 +51,10 @@ public final class StoredDigests: @unchecked Sendable {
         }
         self.key = key
         isEmpty = try database.cachedStatement("SELECT 1 FROM customers WHERE partner = ?1 LIMIT 1").rows([.text(partner)]).isEmpty
-        // The digest alone first: most rows of a re-send match it, and the validating thread,
-        // which bounds a re-send, would otherwise copy out (or test behind a CASE) every column
-        // of each; the few rows that differ pay a second search instead.
-        lookup = try database.cachedStatement("SELECT row_digest FROM customers WHERE partner = ?1 AND external_id = ?2")
+        // The cursor follows the file's ids through the table; a row whose digest differs reads
+        // its customer where the cursor stands, and only a lookup the cursor no longer stands on
+        // searches again.
+        cursor = try StoredRowCursor(database: database, partner: partner)
         read = try database.cachedStatement(StoredRow.selectSQL)
     }
 
@@ -67,17 +70,16 @@ public final class StoredDigests: @unchecked Sendable {
 
     /// Looks customer `externalID`'s digest up for a row of digest `digest`.
     public func lookUp(_ externalID: String, digest: Int64) throws(SQLiteError) -> Lookup {
-        lookup.rewind()
-        try lookup.bind(partner, at: 1)
-        try lookup.bind(externalID, at: 2)
-        defer { lookup.rewind() }
-        guard try lookup.step() else { return .differs(exists: false) }
-        return !lookup.isNull(0) && lookup.int(0) == digest ? .sameDigest : .differs(exists: true)
+        guard try cursor.move(to: externalID) else { return .differs(exists: false) }
+        return cursor.digest == digest ? .sameDigest : .differs(exists: true)
     }
 
     /// Customer `externalID`'s stored row as the import began, read after its row passed
-    /// validation (a rejected row needs none); nil when there is none.
+    /// validation (a rejected row needs none); nil when there is none. Read where the cursor
+    /// stands when it stands on that customer (after ``lookUp(_:digest:)`` of the same id),
+    /// searched for otherwise.
     public func storedRow(of externalID: String) throws(SQLiteError) -> StoredRow? {
-        try StoredRow.read(read, partner: partner, externalID: externalID)
+        if cursor.isOn(externalID) { return cursor.row }
+        return try StoredRow.read(read, partner: partner, externalID: externalID)
     }
 }

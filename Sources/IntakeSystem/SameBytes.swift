@@ -24,4 +24,19 @@ extension String {
         default: return false
         }
     }
+
+    /// How `a` orders against `b` as SQLite's BINARY collation orders text, the order of a text
+    /// key: byte by byte (`memcmp`), then the shorter first. Negative, zero or positive. Not
+    /// Swift's `<`, which orders by Unicode scalars after normalization.
+    public static func binaryOrder(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let common = Swift.min(a.count, b.count)
+        if common > 0, case let order = memcmp(a.baseAddress!, b.baseAddress!, common), order != 0 { return Int(order) }
+        return a.count - b.count
+    }
+
+    /// ``binaryOrder(_:_:)-(UnsafeRawBufferPointer,_)`` of two texts.
+    public static func binaryOrder(_ a: String, _ b: String) -> Int {
+        var a = a, b = b
+        return a.withUTF8 { x in b.withUTF8 { y in binaryOrder(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) } }
+    }
 }

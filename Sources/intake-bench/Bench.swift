@@ -8,6 +8,7 @@ import Glibc
 /// (median of several runs), and prints a table and one JSON line.
 ///
 ///     intake-bench --intake PATH --scratch DIR [--rows N[,N...]] [--runs K]
+///     intake-bench bare-writes DATABASE ROWS    (one floor's run, see BareWrites)
 ///
 /// The PostgreSQL figures start a throwaway cluster (Debian's `postgresql`); `BENCH_POSTGRES=0`
 /// leaves them out.
@@ -20,6 +21,9 @@ enum Bench {
 
     static func main() throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "bare-writes", arguments.count == 3, let rows = Int(arguments[2]) {
+            return try BareWrites.main(database: arguments[1], rows: rows)
+        }
         func option(_ name: String) -> String? {
             guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
             defer { arguments.removeSubrange(i...(i + 1)) }
@@ -89,6 +93,10 @@ enum Bench {
             try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
                         ["/usr/bin/sqlite3", "\(dir)/floor.db", ".import --csv \(csv) customers"])
             try measure("floor: unzip -p sheet", ["/bin/sh", "-c", "unzip -p '\(xlsx)' xl/worksheets/sheet1.xml > /dev/null"])
+            try measure(BareWrites.label, prepare: {
+                try freshRoot()
+                _ = try timed(importCommand(csv))
+            }, ["/proc/self/exe", "bare-writes", "\(root)/state/intake.sqlite", String(rows)])
             if !skipPostgres {
                 try PostgresBench.measure(intake: intake, dir: dir, csv: csv, nightly: nightly) { try measure($0, prepare: $1, $2) }
             }
@@ -117,7 +125,8 @@ enum Bench {
             let sqlite = f["floor: sqlite3 .import csv"]!.seconds, unzip = f["floor: unzip -p sheet"]!.seconds
             func ratio(_ label: String) -> String {
                 switch label {
-                case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv":
+                case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv",
+                     BareWrites.label:
                     return format(f[label]!.seconds / sqlite) + "× sqlite3"
                 case _ where label.hasPrefix("postgres: ") || label == PostgresBench.storedFloorLabel:
                     return format(f[label]!.seconds / f[PostgresBench.floorLabel]!.seconds) + "× psql \\copy"
@@ -204,7 +213,8 @@ enum Bench {
         return pid
     }
 
-    /// Runs a whole process and returns its wall time and, for Intake, the peak memory it reports.
+    /// Runs a whole process and returns its wall time and, for Intake, the peak memory it reports;
+    /// a process that reports its own time (``BareWrites``) gives that instead.
     static func timed(_ command: [String]) throws -> Measurement {
         let clock = SystemTime()
         let start = clock.monotonicSeconds()
@@ -213,7 +223,9 @@ enum Bench {
         guard status == 0 else { throw BenchError("\(command.joined(separator: " ")) failed (\(status)): \(stderr.suffix(500))") }
         let peak = stderr.split(separator: "\n").last { $0.hasPrefix("intake: peak memory ") }
             .flatMap { $0.split(separator: " ").dropFirst(3).first.flatMap { Int($0) } }
-        return Measurement(seconds: seconds, peakBytes: peak)
+        let reported = stderr.split(separator: "\n").last { $0.hasPrefix(BareWrites.reportPrefix) }
+            .flatMap { Double($0.dropFirst(BareWrites.reportPrefix.count)) }
+        return Measurement(seconds: reported ?? seconds, peakBytes: peak)
     }
 
     /// Runs a process with stdout to /dev/null and stderr to a file; returns status and stderr.

@@ -1,0 +1,121 @@
+/// Finds one partner's customers by external_id for the ids of a file, in the file's order, on
+/// one cursor kept open over the customers table in key order.
+///
+/// A search from scratch per row (a statement run, root to leaf) costs about 1.4 µs; a step of
+/// an open cursor about 0.3 µs. Partners' exports mostly list customers sorted by id, and a
+/// file sent again lists them in the same order as before, so the next row's customer is most
+/// often the next one in the table or a few further: the cursor steps forward to it, and
+/// searches only when the id lies behind it or more than ``walkSteps`` rows ahead. A file in no
+/// particular order makes walks fail; after ``failedWalksBeforeSearching`` failures in a row
+/// the cursor only searches for ``searchesBeforeWalking`` rows, then tries walking again, so
+/// such a file costs about what a search per row costs.
+///
+/// The answers do not depend on the order: they rest only on the table's key order in this
+/// connection's snapshot. The cursor says a customer exists only when it stands on that key; it
+/// says none exists only when a step from a smaller key landed past it (consecutive rows, so
+/// nothing lies between), or when no row is left at or after a key at most as large.
+final class StoredRowCursor {
+    private let statement: Statement
+    private let partner: String
+    /// Whether the cursor stands on a row.
+    private var onRow = false
+    /// When the cursor does not: no customer at or after this key; nil when nothing is known
+    /// (before the first search, after a failure).
+    private var noneFrom: String?
+    private var failedWalks = 0
+    /// Rows left to search for without walking first.
+    private var searchesLeft = 0
+
+    static let walkSteps = 8
+    static let failedWalksBeforeSearching = 8
+    static let searchesBeforeWalking = 1024
+
+    /// The columns of ``StoredRow/selectSQL`` in its order (so ``row`` reads them as it does),
+    /// then the key.
+    static let sql = """
+        SELECT email, name, phone, created_at, custom_attributes, updated_by_import, updated_at, import_row, row_digest, external_id
+        FROM customers WHERE partner = ?1 AND external_id >= ?2 ORDER BY external_id
+        """
+    private static let keyColumn: Int32 = 9
+    private static let digestColumn: Int32 = 8
+
+    /// A cursor over `partner`'s customers on `database`, which must stay in one read transaction
+    /// while the cursor is used.
+    init(database: Database, partner: String) throws(SQLiteError) {
+        statement = try database.cachedStatement(Self.sql)
+        self.partner = partner
+    }
+
+    /// Moves to customer `externalID`; true when there is one, and then ``digest`` and ``row``
+    /// are its.
+    func move(to externalID: String) throws(SQLiteError) -> Bool {
+        guard onRow else {
+            if let noneFrom, String.binaryOrder(externalID, noneFrom) >= 0 { return false }
+            return try search(externalID)
+        }
+        var order = statement.compareText(Self.keyColumn, externalID)
+        if order == 0 { return true }
+        // Behind the cursor.
+        if order > 0 { return try search(externalID) }
+        if searchesLeft > 0 {
+            searchesLeft -= 1
+            return try search(externalID)
+        }
+        for _ in 0..<Self.walkSteps {
+            guard try advance() else {
+                // Stepped from a smaller key off the partner's rows.
+                noneFrom = externalID
+                return false
+            }
+            order = statement.compareText(Self.keyColumn, externalID)
+            if order >= 0 {
+                failedWalks = 0
+                // Past it: the row before was smaller, so there is none of this key.
+                return order == 0
+            }
+        }
+        failedWalks += 1
+        if failedWalks == Self.failedWalksBeforeSearching {
+            failedWalks = 0
+            searchesLeft = Self.searchesBeforeWalking
+        }
+        return try search(externalID)
+    }
+
+    /// Whether the cursor stands on customer `externalID`.
+    func isOn(_ externalID: String) -> Bool {
+        onRow && statement.compareText(Self.keyColumn, externalID) == 0
+    }
+
+    /// The stored digest of the customer the cursor stands on.
+    var digest: Int64? { statement.isNull(Self.digestColumn) ? nil : statement.int(Self.digestColumn) }
+
+    /// The customer the cursor stands on.
+    var row: StoredRow { StoredRow(statement) }
+
+    /// Steps to the next row; false past the partner's last one. A failed step leaves the
+    /// cursor knowing of no row, so the next move searches.
+    private func advance() throws(SQLiteError) -> Bool {
+        noneFrom = nil
+        do {
+            onRow = try statement.step()
+        } catch {
+            onRow = false
+            throw error
+        }
+        return onRow
+    }
+
+    private func search(_ externalID: String) throws(SQLiteError) -> Bool {
+        statement.rewind()
+        onRow = false
+        noneFrom = nil
+        try statement.bind(partner, at: 1)
+        try statement.bind(externalID, at: 2)
+        guard try advance() else {
+            noneFrom = externalID
+            return false
+        }
+        return statement.compareText(Self.keyColumn, externalID) == 0
+    }
+}

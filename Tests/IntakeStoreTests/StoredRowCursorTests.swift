@@ -1,0 +1,87 @@
+@testable import IntakeStore
+import IntakeTestSupport
+import Testing
+
+/// The digest lookups of an import walk one cursor through the customers table; whatever the
+/// file's order (sorted, reversed, shuffled, with gaps, repeats and ids nobody has), each answer
+/// must be what a search of its own gives, and the stored row read where the cursor stands must
+/// be that customer's.
+@Suite struct StoredRowCursorTests {
+    /// Ids whose byte order differs from Swift's `<` and from numeric order: a prefix, digits of
+    /// different lengths, upper before lower case, a precomposed and a decomposed "é".
+    static let awkward = ["A", "AB", "Ab", "a", "9", "10", "100", "Z", "caf\u{E9}", "cafe\u{301}", "ü", "~", "0001"]
+
+    /// "C" and `n` in five digits.
+    static func key(_ n: Int) -> String { "C" + String(repeating: "0", count: max(0, 5 - String(n).count)) + String(n) }
+
+    @Test(arguments: ["sorted", "reversed", "shuffled", "sorted with gaps", "runs", "pairs swapped", "twice over"])
+    func everyAnswerIsWhatASearchGives(order: String) throws {
+        try withTemporaryDirectory { dir in
+            let db = try Database(path: dir + "/intake.sqlite")
+            try db.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (1, 'p', 'a', '', 0, 'completed', 'x')")
+            // The partner's customers: 3,000 numbered ones and the awkward ids, every fifth
+            // without a digest; other partners' customers sort just before and after them.
+            let stored = (0..<3000).map { Self.key($0 * 3) } + Self.awkward
+            let insert = try db.cachedStatement("""
+                INSERT INTO customers (partner, external_id, name, created_by_import, updated_at, row_digest)
+                VALUES (?1, ?2, ?3, 1, 'x', ?4)
+                """)
+            try db.transaction {
+                for (i, id) in stored.enumerated() {
+                    try insert.run([.text("p"), .text(id), .text("name of \(id)"), i % 5 == 0 ? .null : .integer(Int64(i))])
+                }
+                for other in ["o", "q", "pp"] {
+                    for id in ["A", "C00003", "C00004", "zzz"] { try insert.run([.text(other), .text(id), .text("other"), .integer(7)]) }
+                }
+            }
+            // Keyed by bytes: Swift's `==` calls the two "é" equal, the table does not.
+            let digestOf = Dictionary(uniqueKeysWithValues: stored.enumerated().map { (Array($1.utf8), $0 % 5 == 0 ? nil : Int64($0)) })
+
+            // The file: the stored ids, and ids between them, before them and after them all.
+            var ids = (0..<9100).map { Self.key($0) } + Self.awkward + ["", "B", "C", "C99999", "zz", "cafe", "\u{FFFD}"]
+            ids.sort { String.binaryOrder($0, $1) < 0 }
+            var generator = SplitMix64(seed: 42)
+            switch order {
+            case "sorted": break
+            case "reversed": ids.reverse()
+            case "shuffled": ids.shuffle(using: &generator)
+            case "sorted with gaps": ids = ids.enumerated().filter { $0.offset % 37 > 20 }.map(\.element)
+            // Each id after the one that follows it: the cursor walks past an id, then is asked
+            // for it.
+            case "pairs swapped": ids = stride(from: 0, to: ids.count - 1, by: 2).flatMap { [ids[$0 + 1], ids[$0]] }
+            // The whole list again once the cursor ran off the partner's rows.
+            case "twice over": ids += ids
+            default:
+                // Sorted runs of random length, in shuffled order, with each run's first id
+                // repeated: what a merge of two exports looks like.
+                var runs: [[String]] = []
+                var rest = ids[...]
+                while !rest.isEmpty {
+                    let length = Int.random(in: 1...40, using: &generator)
+                    runs.append(Array(rest.prefix(length)))
+                    rest = rest.dropFirst(length)
+                }
+                runs.shuffle(using: &generator)
+                ids = runs.flatMap { [$0[0]] + $0 }
+            }
+
+            let digests = try StoredDigests(path: dir + "/intake.sqlite", partner: "p")
+            for id in ids {
+                let expected = digestOf[Array(id.utf8)] ?? nil
+                switch try digests.lookUp(id, digest: 1) {
+                case .sameDigest:
+                    #expect(expected == 1, "\(id)")
+                case .differs(let exists):
+                    #expect(exists == (digestOf.index(forKey: Array(id.utf8)) != nil), "\(id)")
+                    #expect(expected != 1, "\(id)")
+                    if exists {
+                        #expect(String.sameBytes(try digests.storedRow(of: id)?.name, "name of \(id)"), "\(id)")
+                    }
+                }
+            }
+            // A row read where the cursor does not stand is searched for.
+            #expect(try digests.storedRow(of: "C00000")?.name == "name of C00000")
+            #expect(try digests.storedRow(of: "C00001") == nil)
+        }
+    }
+}
