@@ -155,8 +155,7 @@ public final class Importer {
                         stored = nil
                     }
                     let matching = stored.map { stored in
-                        RowMatching(digester: RowDigester(key: stored.key, columns: columns, policy: policy), stored: stored,
-                                    matches: policy.mode == .merge || policy.mode == .replace || policy.mode == .updateOnly)
+                        RowMatching(digester: RowDigester(key: stored.key, columns: columns, policy: policy), stored: stored, mode: policy.mode)
                     }
                     let pipeline = RowPipeline(table: table, validator: validator, columns: columns, matching: matching)
                     defer { pipeline.cancel() }

@@ -25,9 +25,11 @@ struct RowMatching: @unchecked Sendable {
     // @unchecked: both are used by the validating thread only.
     let digester: RowDigester
     let stored: StoredDigests
-    /// Whether the partner's mode compares values at all (merge, replace, update-only); in the
-    /// others the digests are only computed, to be stored with what the rows create.
-    let matches: Bool
+    /// The partner's mode.
+    let mode: ImportMode
+    /// Whether the mode compares values at all (merge, replace, update-only); in the others the
+    /// digests are only computed, to be stored with what the rows create.
+    var matches: Bool { mode == .merge || mode == .replace || mode == .updateOnly }
 }
 
 /// Reads rows on one thread and validates them on another while the caller's thread writes
@@ -158,7 +160,7 @@ final class RowPipeline: @unchecked Sendable {
             var update = CustomerUpdate(record)
             update.rowDigest = digest
             if let differs, String.sameBytes(differs.externalID, update.externalID) {
-                update.readAhead = readAhead(of: differs.externalID, exists: differs.exists, room: &readAheadRoom)
+                update.readAhead = readAhead(of: update, exists: differs.exists, room: &readAheadRoom)
             }
             return .valid(update)
         case .failure(let rejection): return .invalid(rejection)
@@ -166,14 +168,18 @@ final class RowPipeline: @unchecked Sendable {
     }
 
     /// What a valid row whose digest differs takes along for the writer: its customer's stored
-    /// row while `room` allows, or that there is none; nil leaves the lookup to the writer.
-    private func readAhead(of externalID: String, exists: Bool, room: inout Int) -> StoredRow.ReadAhead? {
+    /// row and how the row compares with it while `room` allows (the row alone when only it
+    /// fits), or that there is none; nil leaves the lookup to the writer.
+    private func readAhead(of update: CustomerUpdate, exists: Bool, room: inout Int) -> StoredRow.ReadAhead? {
         guard exists else { return .absent }
         guard let matching, !lookupsFailed else { return nil }
         do {
-            guard let stored = try matching.stored.storedRow(of: externalID), stored.byteCount <= room else { return nil }
+            guard let stored = try matching.stored.storedRow(of: update.externalID), stored.byteCount <= room else { return nil }
             room -= stored.byteCount
-            return .found(stored)
+            let comparison = try matching.stored.compare(update, with: stored, mode: matching.mode)
+            guard comparison.byteCount <= room else { return .found(stored) }
+            room -= comparison.byteCount
+            return .compared(stored, comparison)
         } catch {
             lookupFailed(error)
             return nil

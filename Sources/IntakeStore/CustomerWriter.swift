@@ -9,11 +9,12 @@ import IntakeSystem
 ///   below found no such customer, or, without one, while the file keeps bringing new ids; after
 ///   a conflict the writer looks up first until the next creation);
 /// - an existing one is a lookup, and an `UPDATE` plus a `customer_changes` row only when the
-///   merged values differ; that row keeps the values the update replaced (see
-///   ``changeRecord(_:restoring:)``);
+///   merged values differ (see ``StoredComparison``); that row keeps the values the update
+///   replaced;
 /// - a file's row whose customer the validating thread read ahead (``CustomerUpdate/readAhead``,
 ///   see ``StoredDigests``) needs neither the lookup nor the first insert attempt, unless this
-///   import may have written that customer already.
+///   import may have written that customer already; for most such rows that thread compared
+///   the values too.
 ///
 /// A file that repeats an external_id is caught without remembering every id in memory: a row
 /// this import wrote carries `updated_by_import = importID` and its `import_row`, and the rows it
@@ -34,7 +35,7 @@ public final class CustomerWriter {
     private let now: String
     private let insert: Statement
     private let lookup: Statement
-    private let patch: Statement
+    private let merger: AttributeMerger
     private let update: Statement
     private let recordChange: Statement
     /// The ids of rows left unwritten, made on first use (a fresh import, or a single API write
@@ -95,7 +96,7 @@ public final class CustomerWriter {
             ON CONFLICT DO NOTHING
             """)
         lookup = try database.cachedStatement(StoredRow.selectSQL)
-        patch = try database.cachedStatement("SELECT json_patch(?1, ?2)")
+        merger = try AttributeMerger(database: database)
         // In merge (and update_only) a NULL parameter keeps the column: an empty cell, or
         // attributes the merge leaves as they are, need no copy of the stored value.
         let set = { (column: String, parameter: Int) in mode == .replace ? "?\(parameter)" : "coalesce(?\(parameter), \(column))" }
@@ -139,7 +140,9 @@ public final class CustomerWriter {
             if try insertIfNew(customer, row: row) { return .created }
         case .found(let stored)? where !(updated?.mayContain(customer.externalID) ?? false):
             return try apply(customer, over: stored, row: row)
-        case .found?:
+        case .compared(let stored, let comparison)? where !(updated?.mayContain(customer.externalID) ?? false):
+            return try apply(customer, over: stored, comparison: comparison, row: row)
+        case .found?, .compared?:
             break
         case nil:
             if expectNew && mode != .updateOnly {
@@ -158,8 +161,9 @@ public final class CustomerWriter {
         return try apply(customer, over: stored, row: row)
     }
 
-    /// Applies `customer` to the customer that holds `stored`.
-    private func apply(_ customer: CustomerUpdate, over stored: StoredRow, row: Int) throws(SQLiteError) -> UpsertResult {
+    /// Applies `customer` to the customer that holds `stored`, compared already when the
+    /// validating thread did it (`comparison`, in this writer's mode).
+    private func apply(_ customer: CustomerUpdate, over stored: StoredRow, comparison: StoredComparison? = nil, row: Int) throws(SQLiteError) -> UpsertResult {
         if stored.updatedBy == importID {
             // Written by this import already: the file repeats the id.
             return .repeated(firstRow: Int(stored.importRow ?? 0))
@@ -169,21 +173,11 @@ public final class CustomerWriter {
         case .skipExisting: return try unwritten(customer.externalID, row: row, .skipped)
         case .merge, .replace, .updateOnly: break
         }
-        let replace = mode == .replace
-        func compared(_ stored: String?, _ given: String?) -> ReplacedValues.Stored {
-            // In merge an empty cell keeps the stored value (the UPDATE's coalesce keeps it too).
-            (given == nil && !replace) || String.sameBytes(stored, given) ? .kept : .replaced(stored)
+        let compared: StoredComparison
+        if let comparison { compared = comparison } else {
+            compared = try StoredComparison(customer, with: stored, replace: mode == .replace, merger: merger)
         }
-        var replaced = ReplacedValues(email: compared(stored.email, customer.email), name: compared(stored.name, customer.name),
-                                      phone: compared(stored.phone, customer.phone), createdAt: compared(stored.createdAt, customer.createdAt))
-        // What the UPDATE sets as the attributes; nil keeps them (merge).
-        var attributes: String? = replace ? customer.attributesJSON : nil
-        let merged = replace ? customer.attributesJSON : try merge(customer.attributesJSON, into: stored.attributes)
-        if !String.sameBytes(merged, stored.attributes) {
-            replaced.attributes = stored.attributes
-            attributes = merged
-        }
-        guard replaced.any else {
+        guard case .changes(let attributes, let before) = compared else {
             try storeDigest(customer, over: stored.digest)
             return try unwritten(customer.externalID, row: row, .unchanged)
         }
@@ -192,7 +186,6 @@ public final class CustomerWriter {
         try bindCustomer(update, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, attributes),
                          digest: customer.rowDigest, row: row)
         try update.runBound()
-        let before = Self.changeRecord(replaced, restoring: (updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, row: stored.importRow))
         let change = (externalID: customer.externalID, before: before)
         // A file's rows: the filter for rows that match a stored digest or were read ahead, and
         // batched records. An API write (one row) needs neither.
@@ -231,18 +224,6 @@ public final class CustomerWriter {
         pendingChanges.removeAll(keepingCapacity: true)
     }
 
-    /// `given` merged into `stored` key by key (RFC 7396, SQLite's `json_patch`). The given object
-    /// holds string values only, so when it is empty or equal to the stored text the merge is the
-    /// stored object itself; that is the common case (a file imported again) and needs no JSON work.
-    private func merge(_ given: String, into stored: String) throws(SQLiteError) -> String {
-        if given == "{}" || String.sameBytes(given, stored) { return stored }
-        try patch.bind(stored, at: 1)
-        try patch.bind(given, at: 2)
-        defer { patch.rewind() }
-        _ = try patch.step()
-        return patch.text(0) ?? stored
-    }
-
     /// Inserts `customer` unless it exists; true when it was created.
     private func insertIfNew(_ customer: CustomerUpdate, row: Int) throws(SQLiteError) -> Bool {
         try bindCustomer(insert, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON),
@@ -250,6 +231,9 @@ public final class CustomerWriter {
         try insert.runBound()
         return database.changes == 1
     }
+
+    /// A customer's five values as this writer stores them (attributes nil: kept, in merge).
+    typealias Values = (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String?)
 
     /// Binds a customer's values to `insert` or `update`, which share their parameter numbers.
     private func bindCustomer(_ statement: Statement, _ externalID: String,

@@ -26,6 +26,7 @@ public final class StoredDigests: @unchecked Sendable {
     private let database: Database
     private let cursor: StoredRowCursor
     private let read: Statement
+    private let merger: AttributeMerger
     private let partner: String
     /// The database's secret the digests are keyed with.
     public let key: String
@@ -56,6 +57,7 @@ public final class StoredDigests: @unchecked Sendable {
         // searches again.
         cursor = try StoredRowCursor(database: database, partner: partner)
         read = try database.cachedStatement(StoredRow.selectSQL)
+        merger = try AttributeMerger(database: database)
     }
 
     deinit { try? database.execute("ROLLBACK") }
@@ -81,5 +83,11 @@ public final class StoredDigests: @unchecked Sendable {
     public func storedRow(of externalID: String) throws(SQLiteError) -> StoredRow? {
         if cursor.isOn(externalID) { return cursor.row }
         return try StoredRow.read(read, partner: partner, externalID: externalID)
+    }
+
+    /// How `update` compares with `stored` in `mode` (merge, replace or update-only), worked out
+    /// as the writer would (see ``StoredComparison``), with this connection's `json_patch`.
+    public func compare(_ update: CustomerUpdate, with stored: StoredRow, mode: ImportMode) throws(SQLiteError) -> StoredComparison {
+        try StoredComparison(update, with: stored, replace: mode == .replace, merger: merger)
     }
 }

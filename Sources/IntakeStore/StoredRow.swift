@@ -56,5 +56,7 @@ public final class StoredRow: Sendable {
         /// No such customer then.
         case absent
         case found(StoredRow)
+        /// The stored row, and how the file's row compares with it in the writer's mode.
+        case compared(StoredRow, StoredComparison)
     }
 }

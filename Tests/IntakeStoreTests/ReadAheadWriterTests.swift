@@ -40,4 +40,41 @@ import Testing
             #expect(try db.cachedStatement("SELECT name FROM customers WHERE external_id = 'A'").rows().first?[0] == "Bob")
         }
     }
+
+    /// A comparison the validating thread made rides with the read-ahead, and the file's writer
+    /// takes it as it is: it neither compares again nor builds its own change record.
+    @Test func aFileWriterTakesTheComparisonMadeAhead() throws {
+        try withTemporaryDirectory { dir in
+            let db = try Database(path: dir + "/intake.sqlite")
+            try db.execute("""
+                INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at)
+                VALUES (1, 'p', 'a', '', 0, 'completed', 'x'), (2, 'p', 'b', '', 0, 'completed', 'x')
+                """)
+            try db.transaction {
+                let first = try CustomerWriter(database: db, partner: "p", importID: 1, mode: .merge, now: "2026-01-01 00:00:00")
+                for id in ["A", "B"] {
+                    #expect(try first.apply(CustomerUpdate(externalID: id, email: nil, name: "Ann", phone: nil, createdAt: nil, attributesJSON: "{}"), row: 2) == .created)
+                }
+                try first.finish()
+            }
+            let read = try db.cachedStatement(StoredRow.selectSQL)
+            let storedA = try #require(try StoredRow.read(read, partner: "p", externalID: "A"))
+            let storedB = try #require(try StoredRow.read(read, partner: "p", externalID: "B"))
+            // A: the row gives another name, but the comparison says unchanged.
+            var a = CustomerUpdate(externalID: "A", email: nil, name: "Zed", phone: nil, createdAt: nil, attributesJSON: "{}")
+            a.readAhead = .compared(storedA, .unchanged)
+            // B: the comparison's change record is the one stored.
+            var b = CustomerUpdate(externalID: "B", email: nil, name: "Bea", phone: nil, createdAt: nil, attributesJSON: "{}")
+            b.readAhead = .compared(storedB, .changes(attributes: nil, before: #"{"name":"made ahead"}"#))
+
+            try db.transaction {
+                let file = try CustomerWriter(database: db, partner: "p", importID: 2, mode: .merge, now: "2026-01-02 00:00:00")
+                #expect(try file.apply(a, row: 2) == .unchanged)
+                #expect(try file.apply(b, row: 3) == .updated)
+                try file.finish()
+            }
+            #expect(try db.cachedStatement("SELECT external_id, name FROM customers ORDER BY external_id").rows() == [["A", "Ann"], ["B", "Bea"]])
+            #expect(try db.cachedStatement("SELECT external_id, before FROM customer_changes").rows() == [["B", #"{"name":"made ahead"}"#]])
+        }
+    }
 }
