@@ -185,9 +185,9 @@ public final class Importer {
                         let row = prepared.row
                         record.rowsRead += 1
                         switch prepared.outcome {
-                        case .sameAsStored(let externalID):
+                        case .sameAsStored(let externalID, let idHash):
                             matchedByDigest += 1
-                            settle(row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, row: row.number), externalID: externalID),
+                            settle(row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, idHash: idHash, row: row.number), externalID: externalID),
                                    cells: row.cells)
                         case .invalid(let rejection):
                             if writer.defersVerdicts {

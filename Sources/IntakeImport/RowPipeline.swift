@@ -14,9 +14,10 @@ struct PreparedRow: Sendable {
     enum Outcome: Sendable {
         case valid(CustomerUpdate)
         case invalid(RowRejection)
-        /// The row's digest equals the one stored with customer `externalID` (stored form): it
-        /// was neither validated nor turned into values (see ``StoredDigests``).
-        case sameAsStored(externalID: String)
+        /// The row's digest equals the one stored with customer `externalID` (stored form, of
+        /// ``IDHash`` `idHash`): it was neither validated nor turned into values (see
+        /// ``StoredDigests``).
+        case sameAsStored(externalID: String, idHash: UInt64)
     }
 }
 
@@ -146,7 +147,7 @@ final class RowPipeline: @unchecked Sendable {
             if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
                 do {
                     switch try matching.stored.lookUp(id, digest: rowDigest) {
-                    case .sameDigest: return .sameAsStored(externalID: id)
+                    case .sameDigest: return .sameAsStored(externalID: id, idHash: IDHash.of(id))
                     case .differs(let exists): differs = (id, exists)
                     }
                 } catch {
@@ -159,6 +160,8 @@ final class RowPipeline: @unchecked Sendable {
         case .success(let record):
             var update = CustomerUpdate(record)
             update.rowDigest = digest
+            // The writer's repeat checks hash the id; here, off the storing thread.
+            if matching != nil { update.idHash = IDHash.of(update.externalID) }
             if let differs, String.sameBytes(differs.externalID, update.externalID) {
                 update.readAhead = readAhead(of: update, exists: differs.exists, room: &readAheadRoom)
             }

@@ -38,6 +38,9 @@ public struct CustomerUpdate: Sendable {
     /// (see ``StoredDigests``); nil when it did not. Set only by the import's pipeline, and used
     /// only by a file's writer, which tracks what the file wrote since.
     package var readAhead: StoredRow.ReadAhead?
+    /// The id's ``IDHash`` when the import's pipeline computed it; a file's writer computes it
+    /// otherwise.
+    package var idHash: UInt64?
 
     /// The values an import gives customer `externalID`; nil for a field it does not give.
     public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String,

@@ -136,11 +136,11 @@ public final class CustomerWriter {
         // A single API write keeps no record of what it wrote, so it looks up.
         switch writesAFile ? customer.readAhead : nil {
         case .absent?:
-            if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
+            if mode == .updateOnly { return try unwritten(customer, row: row, .notFound) }
             if try insertIfNew(customer, row: row) { return .created }
-        case .found(let stored)? where !(updated?.mayContain(customer.externalID) ?? false):
+        case .found(let stored)? where !mayHaveUpdated(customer):
             return try apply(customer, over: stored, row: row)
-        case .compared(let stored, let comparison)? where !(updated?.mayContain(customer.externalID) ?? false):
+        case .compared(let stored, let comparison)? where !mayHaveUpdated(customer):
             return try apply(customer, over: stored, comparison: comparison, row: row)
         case .found?, .compared?:
             break
@@ -151,7 +151,7 @@ public final class CustomerWriter {
             }
         }
         guard let stored = try StoredRow.read(lookup, partner: partner, externalID: customer.externalID) else {
-            if mode == .updateOnly { return try unwritten(customer.externalID, row: row, .notFound) }
+            if mode == .updateOnly { return try unwritten(customer, row: row, .notFound) }
             guard try insertIfNew(customer, row: row) else {
                 throw SQLiteError(code: SQLITE_INTERNAL, message: "customer \(customer.externalID) appeared between lookup and insert", sql: nil)
             }
@@ -169,8 +169,8 @@ public final class CustomerWriter {
             return .repeated(firstRow: Int(stored.importRow ?? 0))
         }
         switch mode {
-        case .createOnly: return try unwritten(customer.externalID, row: row, .alreadyExists)
-        case .skipExisting: return try unwritten(customer.externalID, row: row, .skipped)
+        case .createOnly: return try unwritten(customer, row: row, .alreadyExists)
+        case .skipExisting: return try unwritten(customer, row: row, .skipped)
         case .merge, .replace, .updateOnly: break
         }
         let compared: StoredComparison
@@ -179,10 +179,10 @@ public final class CustomerWriter {
         }
         guard case .changes(let attributes, let before) = compared else {
             try storeDigest(customer, over: stored.digest)
-            return try unwritten(customer.externalID, row: row, .unchanged)
+            return try unwritten(customer, row: row, .unchanged)
         }
         // An earlier row may have left this customer unwritten; then this one is a repeat.
-        if let first = try earlierUnwrittenRow(customer.externalID) { return .repeated(firstRow: first) }
+        if let first = try unwrittenRows?.firstRow(of: customer.externalID, hash: customer.idHash) { return .repeated(firstRow: first) }
         try bindCustomer(update, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, attributes),
                          digest: customer.rowDigest, row: row)
         try update.runBound()
@@ -191,7 +191,7 @@ public final class CustomerWriter {
         // batched records. An API write (one row) needs neither.
         if writesAFile {
             if updated == nil { updated = BloomFilter(bits: 1 << 24) }
-            updated?.insert(customer.externalID)
+            updated?.insert(hash: customer.idHash ?? IDHash.of(customer.externalID))
             pendingChanges.append(change)
             if pendingChanges.count == Self.changeBatch { try recordPendingChanges() }
         } else {
@@ -266,24 +266,31 @@ public final class CustomerWriter {
     /// repeats it; a Bloom filter of the updated ids spares the lookup for all others) or met
     /// it before and left it (``UnwrittenRows``). Customers this import created have no stored
     /// digest in that earlier view, so their repeats never come here.
-    public func applySameAsStored(externalID: String, row: Int) throws(SQLiteError) -> UpsertResult {
-        if let updated, updated.mayContain(externalID),
+    public func applySameAsStored(externalID: String, idHash: UInt64, row: Int) throws(SQLiteError) -> UpsertResult {
+        if let updated, updated.mayContain(hash: idHash),
            let stored = try StoredRow.read(lookup, partner: partner, externalID: externalID), stored.updatedBy == importID {
             return .repeated(firstRow: Int(stored.importRow ?? 0))
         }
-        return try unwritten(externalID, row: row, .unchanged)
+        return try unwritten(externalID, hash: idHash, row: row, .unchanged)
     }
 
-    /// The row of an earlier, unwritten occurrence of `externalID` in this file.
-    private func earlierUnwrittenRow(_ externalID: String) throws(SQLiteError) -> Int? {
-        try unwrittenRows?.firstRow(of: externalID)
+    /// Whether this file may have updated `customer` on an earlier row.
+    private func mayHaveUpdated(_ customer: CustomerUpdate) -> Bool {
+        guard let updated else { return false }
+        return updated.mayContain(hash: customer.idHash ?? IDHash.of(customer.externalID))
     }
 
-    /// Records a row that leaves its customer as it is, or finds the earlier row that did.
-    private func unwritten(_ externalID: String, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
+    /// Records a row that leaves `customer` as it is, or finds the earlier row that did.
+    private func unwritten(_ customer: CustomerUpdate, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
+        try unwritten(customer.externalID, hash: customer.idHash, row: row, result)
+    }
+
+    /// Records a row that leaves customer `externalID` (of ``IDHash`` `hash`, computed when nil)
+    /// as it is, or finds the earlier row that did.
+    private func unwritten(_ externalID: String, hash: UInt64?, row: Int, _ result: UpsertResult) throws(SQLiteError) -> UpsertResult {
         let rows = unwrittenRows ?? UnwrittenRows(database: database, memoryBudget: unwrittenMemoryBudget)
         unwrittenRows = rows
-        guard let first = try rows.insert(externalID, row: row) else { return result }
+        guard let first = try rows.insert(externalID, hash: hash, row: row) else { return result }
         return .repeated(firstRow: first)
     }
 }

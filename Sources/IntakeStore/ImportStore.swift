@@ -55,8 +55,9 @@ public protocol CustomerRowWriter: AnyObject {
     /// or nil when it comes later.
     func take(_ customer: CustomerUpdate, row: Int, shownID: String, cells: [String]) throws -> UpsertResult?
     /// Takes file row `row` whose digest equals customer `externalID`'s stored one (see
-    /// ``StoredDigests``): unchanged, unless the file changed or met that customer before.
-    func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult
+    /// ``StoredDigests``; `idHash` is the id's ``IDHash``): unchanged, unless the file changed or
+    /// met that customer before.
+    func takeSameAsStored(externalID: String, idHash: UInt64, row: Int) throws -> UpsertResult
     /// Takes a row that failed validation (deferring stores only), to give it back in order.
     func reject(row: Int, externalID: String, message: String, cells: [String]) throws
     /// After the last row and before the commit: the deferred verdicts in row order (none from a
@@ -139,8 +140,8 @@ extension CustomerWriter: CustomerRowWriter {
         try apply(customer, row: row)
     }
 
-    public func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult {
-        try applySameAsStored(externalID: externalID, row: row)
+    public func takeSameAsStored(externalID: String, idHash: UInt64, row: Int) throws -> UpsertResult {
+        try applySameAsStored(externalID: externalID, idHash: idHash, row: row)
     }
 
     public func reject(row: Int, externalID: String, message: String, cells: [String]) throws {}

@@ -8,8 +8,8 @@ import Glibc
 ///
 /// A nightly re-send leaves nearly every row unwritten, so this set sees a million inserts per
 /// million rows; a B-tree insert each (a temporary table) cost a quarter of such an import. The
-/// ids live instead in an arena, found through an open-addressing table of hash tags (Swift's
-/// seeded hasher, so crafted ids cannot force collisions). Past `memoryBudget` bytes, everything
+/// ids live instead in an arena, found through an open-addressing table of hash tags (``IDHash``,
+/// seeded per process, so crafted ids cannot force collisions). Past `memoryBudget` bytes, everything
 /// held so far moves, sorted, into a temporary table (sorted inserts append to the B-tree) and a
 /// Bloom filter of what moved decides which later lookups must ask that table; memory then
 /// starts over. A million ten-byte ids take about 24 MB (16 in the arena, 8 in the table),
@@ -42,16 +42,16 @@ final class UnwrittenRows {
         slots = [UInt32](repeating: 0, count: Self.initialSlots)
     }
 
-    /// Records `id`, left unwritten at `row`; returns nil when it is new, or the earlier row when
-    /// the import met it before.
-    func insert(_ id: String, row: Int) throws(SQLiteError) -> Int? {
+    /// Records `id` (of ``IDHash`` `hash`, computed when nil), left unwritten at `row`; returns
+    /// nil when it is new, or the earlier row when the import met it before.
+    func insert(_ id: String, hash: UInt64? = nil, row: Int) throws(SQLiteError) -> Int? {
         // withUTF8's closure cannot throw a typed error: the outcome travels as a Result.
         var utf8 = id
         return try utf8.withUTF8 { bytes -> Result<Int?, SQLiteError> in
             do throws(SQLiteError) {
                 // The arena keeps lengths in two bytes; the field rules allow far less.
                 guard bytes.count <= 0xFFFF else { throw SQLiteError(code: 18 /* SQLITE_TOOBIG */, message: "an external_id of \(bytes.count) bytes is too long to track") }
-                let hash = Self.hash(bytes)
+                let hash = hash ?? IDHash.of(bytes)
                 if let earlier = try find(bytes, hash: hash, id: id) { return .success(earlier) }
                 if count > 0 && bytesAfterAdding(bytes.count) > memoryBudget { try spill() }
                 add(bytes, hash: hash, row: row)
@@ -62,21 +62,15 @@ final class UnwrittenRows {
         }.get()
     }
 
-    /// The row that first left `id` unwritten, if one did.
-    func firstRow(of id: String) throws(SQLiteError) -> Int? {
+    /// The row that first left `id` (of ``IDHash`` `hash`, computed when nil) unwritten, if one did.
+    func firstRow(of id: String, hash: UInt64? = nil) throws(SQLiteError) -> Int? {
         var utf8 = id
         return try utf8.withUTF8 { bytes -> Result<Int?, SQLiteError> in
-            do throws(SQLiteError) { return .success(try find(bytes, hash: Self.hash(bytes), id: id)) } catch { return .failure(error) }
+            do throws(SQLiteError) { return .success(try find(bytes, hash: hash ?? IDHash.of(bytes), id: id)) } catch { return .failure(error) }
         }.get()
     }
 
     // MARK: Memory
-
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var hasher = Hasher()
-        hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
-        return UInt64(bitPattern: Int64(hasher.finalize()))
-    }
 
     private func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, id: String) throws(SQLiteError) -> Int? {
         if let row = findInMemory(bytes, hash: hash) { return row }
@@ -142,7 +136,7 @@ final class UnwrittenRows {
     /// Doubles the table, placing every entry again from its bytes.
     private func grow() {
         slots = [UInt32](repeating: 0, count: slots.count * 2)
-        forEachEntry { offset, bytes, _ in place(hash: Self.hash(bytes), offset: offset) }
+        forEachEntry { offset, bytes, _ in place(hash: IDHash.of(bytes), offset: offset) }
     }
 
     private func forEachEntry(_ body: (Int, UnsafeBufferPointer<UInt8>, Int) throws(SQLiteError) -> Void) rethrows {
@@ -190,7 +184,7 @@ final class UnwrittenRows {
         for entry in entries {
             let bytes = Array(arena[(entry.offset + 6)..<(entry.offset + 6 + entry.length)])
             let row = Int(arena[entry.offset]) | Int(arena[entry.offset + 1]) << 8 | Int(arena[entry.offset + 2]) << 16 | Int(arena[entry.offset + 3]) << 24
-            let hash = bytes.withUnsafeBufferPointer { Self.hash($0) }
+            let hash = bytes.withUnsafeBufferPointer { IDHash.of($0) }
             target.moved.insert(hash: hash)
             try target.insert.bind(String(decoding: bytes, as: UTF8.self), at: 1)
             try target.insert.bind(Int64(row), at: 2)

@@ -74,7 +74,7 @@ final class PostgresRowWriter: CustomerRowWriter {
 
     /// Never called: this store keeps no row digests (``PostgresImportStore`` offers none), as
     /// its plan decides "unchanged" for every row in one statement.
-    func takeSameAsStored(externalID: String, row: Int) throws -> UpsertResult {
+    func takeSameAsStored(externalID: String, idHash: UInt64, row: Int) throws -> UpsertResult {
         throw PostgresError(message: "the PostgreSQL store keeps no row digests")
     }
 
