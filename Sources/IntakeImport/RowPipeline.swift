@@ -176,17 +176,21 @@ final class RowPipeline: @unchecked Sendable {
     private func readAhead(of update: CustomerUpdate, exists: Bool, room: inout Int) -> StoredRow.ReadAhead? {
         guard exists else { return .absent }
         guard let matching, !lookupsFailed else { return nil }
+        let stored: StoredRow
         do {
-            guard let stored = try matching.stored.storedRow(of: update.externalID), stored.byteCount <= room else { return nil }
-            room -= stored.byteCount
-            let comparison = try matching.stored.compare(update, with: stored, mode: matching.mode)
-            guard comparison.byteCount <= room else { return .found(stored) }
-            room -= comparison.byteCount
-            return .compared(stored, comparison)
+            guard let found = try matching.stored.storedRow(of: update.externalID), found.byteCount <= room else { return nil }
+            stored = found
         } catch {
             lookupFailed(error)
             return nil
         }
+        room -= stored.byteCount
+        // A comparison that fails here (json_patch refusing the attributes) fails the same way
+        // in the writer, which then says so for this row; the lookups go on.
+        guard let comparison = try? matching.stored.compare(update, with: stored, mode: matching.mode),
+              comparison.byteCount <= room else { return .found(stored) }
+        room -= comparison.byteCount
+        return .compared(stored, comparison)
     }
 
     /// Only speed depends on the lookups: this row and the rest go the full way (validated and

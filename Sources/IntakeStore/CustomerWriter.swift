@@ -267,6 +267,7 @@ public final class CustomerWriter {
     /// it before and left it (``UnwrittenRows``). Customers this import created have no stored
     /// digest in that earlier view, so their repeats never come here.
     public func applySameAsStored(externalID: String, idHash: UInt64, row: Int) throws(SQLiteError) -> UpsertResult {
+        assert(idHash == IDHash.of(externalID))
         if let updated, updated.mayContain(hash: idHash),
            let stored = try StoredRow.read(lookup, partner: partner, externalID: externalID), stored.updatedBy == importID {
             return .repeated(firstRow: Int(stored.importRow ?? 0))
@@ -277,6 +278,7 @@ public final class CustomerWriter {
     /// Whether this file may have updated `customer` on an earlier row.
     private func mayHaveUpdated(_ customer: CustomerUpdate) -> Bool {
         guard let updated else { return false }
+        assert(customer.idHash == nil || customer.idHash == IDHash.of(customer.externalID))
         return updated.mayContain(hash: customer.idHash ?? IDHash.of(customer.externalID))
     }
 

@@ -2,13 +2,14 @@
 /// one cursor kept open over the customers table in key order.
 ///
 /// A search from scratch per row (a statement run, root to leaf) costs about 1.4 µs; a step of
-/// an open cursor about 0.3 µs. Partners' exports mostly list customers sorted by id, and a
-/// file sent again lists them in the same order as before, so the next row's customer is most
-/// often the next one in the table or a few further: the cursor steps forward to it, and
-/// searches only when the id lies behind it or more than ``walkSteps`` rows ahead. A file in no
-/// particular order makes walks fail; after ``failedWalksBeforeSearching`` failures in a row
-/// the cursor only searches for ``searchesBeforeWalking`` rows, then tries walking again, so
-/// such a file costs about what a search per row costs.
+/// an open cursor about 0.3 µs. Partners' exports mostly list customers sorted by id; when the
+/// ids ascend in the table's order (bytes, so fixed-width numbers or codes, not "9" before
+/// "10"), the next row's customer is the next one in the table or a few further: the cursor
+/// steps forward to it, and searches only when the id lies behind it or more than
+/// ``walkSteps`` rows ahead. A file in another order makes walks fail; after
+/// ``failedWalksBeforeSearching`` failed walks since the last one that arrived, the cursor only
+/// searches for ``searchesBeforeWalking`` rows, then tries walking again, so such a file costs
+/// about what a search per row costs.
 ///
 /// The answers do not depend on the order: they rest only on the table's key order in this
 /// connection's snapshot. The cursor says a customer exists only when it stands on that key; it

@@ -8,7 +8,9 @@ import Glibc
 /// The floor of the edited file's database work: the very writes Intake's import of the bench's
 /// edited file makes (each changed customer's `UPDATE` and its change record, 32 to an
 /// `INSERT`, and the new customers' `INSERT`s, with Intake's statements, settings and values),
-/// made through SQLite's C API from values built in memory beforehand: no file read, no
+/// made through SQLite's C API from values built in memory beforehand (the new attributes bound
+/// as they are, which is what `json_patch` gives here: the bench's edited rows change values and
+/// never drop or add a key): no file read, no
 /// validation, no lookup, no comparison, no workbook. Timed from the open to the close (the
 /// commit's and the checkpoint's syncs included), which `intake-bench bare-writes` reports on
 /// standard error for ``Bench/timed(_:)``.

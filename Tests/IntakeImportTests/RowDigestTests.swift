@@ -157,4 +157,29 @@ import Testing
             #expect(try env.customers().map { $0[0] } == ["A", "B", "C", "X"])
         }
     }
+
+    /// The repeat checks meet an id's hash from both paths: a row passed over by its digest
+    /// records its id with the hash the validating thread computed, and a later changed row of
+    /// the same id looks it up with its own. Enough rows pass over first that the record of
+    /// unwritten ids grows its table several times and places every entry again.
+    @Test func aRepeatIsFoundWhicheverPathItsRowsTook() throws {
+        try withImportEnvironment { env in
+            let ids = (0..<5000).map { "K\($0)" }
+            let base = ids.map { "\($0),\($0.lowercased())@example.com,Name \($0),,,gold" }
+            try env.importText(Self.file(base), name: "base.csv")
+            let again = base + [
+                base[1],                                  // 5002: passed over, a repeat of row 3
+                "K2,k2@example.com,Name Changed,,,gold", // 5003: changed, a repeat of row 4
+                "K3,k3@example.com,Name K3,,,silver",    // 5004: changed, a repeat of row 5
+            ]
+            let outcome = try env.importText(Self.file(again), name: "again.csv")
+            #expect((outcome.record.unchanged, outcome.record.rejected, outcome.record.updated) == (5000, 3, 0), "\(outcome.record)")
+            #expect(outcome.rowsMatchedByDigest == 5001)
+            let lines = try sheet(outcome.resultPath, "Rows")
+            for (row, id, first) in [(5002, "K1", 3), (5003, "K2", 4), (5004, "K3", 5)] {
+                #expect(lines.contains(["\(row)", id, "rejected", "duplicate external_id, first seen at row \(first)"]), "\(lines.suffix(3))")
+            }
+            #expect(try env.customers().filter { ["K2", "K3"].contains($0[0]) }.map { $0[2] } == ["Name K2", "Name K3"])
+        }
+    }
 }
