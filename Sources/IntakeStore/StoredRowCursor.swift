@@ -13,16 +13,18 @@
 ///
 /// The answers do not depend on the order: they rest only on the table's key order in this
 /// connection's snapshot. The cursor says a customer exists only when it stands on that key; it
-/// says none exists only when a step from a smaller key landed past it (consecutive rows, so
-/// nothing lies between), or when no row is left at or after a key at most as large.
+/// says none exists only when the key lies in a stretch it knows to be empty: from a key it
+/// searched from, or stepped past from a smaller row (consecutive rows, so nothing lies
+/// between), up to the row it then landed on, or to the end when no row was left. New customers
+/// inserted together between two stored ones are answered from that stretch, one search at most.
 final class StoredRowCursor {
     private let statement: Statement
     private let partner: String
     /// Whether the cursor stands on a row.
     private var onRow = false
-    /// When the cursor does not: no customer at or after this key; nil when nothing is known
-    /// (before the first search, after a failure).
-    private var noneFrom: String?
+    /// No customer has a key from this one up to the row the cursor stands on (or at all after
+    /// it, when the cursor stands on none); nil when no such stretch is known.
+    private var emptyFrom: String?
     private var failedWalks = 0
     /// Rows left to search for without walking first.
     private var searchesLeft = 0
@@ -50,14 +52,13 @@ final class StoredRowCursor {
     /// Moves to customer `externalID`; true when there is one, and then ``digest`` and ``row``
     /// are its.
     func move(to externalID: String) throws(SQLiteError) -> Bool {
-        guard onRow else {
-            if let noneFrom, String.binaryOrder(externalID, noneFrom) >= 0 { return false }
+        var order = onRow ? statement.compareText(Self.keyColumn, externalID) : 1
+        if order == 0 { return true }
+        // Behind the cursor (or past every row).
+        if order > 0 {
+            if let emptyFrom, String.binaryOrder(externalID, emptyFrom) >= 0 { return false }
             return try search(externalID)
         }
-        var order = statement.compareText(Self.keyColumn, externalID)
-        if order == 0 { return true }
-        // Behind the cursor.
-        if order > 0 { return try search(externalID) }
         if searchesLeft > 0 {
             searchesLeft -= 1
             return try search(externalID)
@@ -65,13 +66,14 @@ final class StoredRowCursor {
         for _ in 0..<Self.walkSteps {
             guard try advance() else {
                 // Stepped from a smaller key off the partner's rows.
-                noneFrom = externalID
+                emptyFrom = externalID
                 return false
             }
             order = statement.compareText(Self.keyColumn, externalID)
             if order >= 0 {
                 failedWalks = 0
-                // Past it: the row before was smaller, so there is none of this key.
+                // Past it: the row before was smaller, so there is none from this key to here.
+                if order > 0 { emptyFrom = externalID }
                 return order == 0
             }
         }
@@ -97,7 +99,7 @@ final class StoredRowCursor {
     /// Steps to the next row; false past the partner's last one. A failed step leaves the
     /// cursor knowing of no row, so the next move searches.
     private func advance() throws(SQLiteError) -> Bool {
-        noneFrom = nil
+        emptyFrom = nil
         do {
             onRow = try statement.step()
         } catch {
@@ -110,13 +112,14 @@ final class StoredRowCursor {
     private func search(_ externalID: String) throws(SQLiteError) -> Bool {
         statement.rewind()
         onRow = false
-        noneFrom = nil
+        emptyFrom = nil
         try statement.bind(partner, at: 1)
         try statement.bind(externalID, at: 2)
-        guard try advance() else {
-            noneFrom = externalID
+        // Landed at or past it: nothing lies between.
+        guard try advance(), statement.compareText(Self.keyColumn, externalID) == 0 else {
+            emptyFrom = externalID
             return false
         }
-        return statement.compareText(Self.keyColumn, externalID) == 0
+        return true
     }
 }
