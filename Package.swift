@@ -101,7 +101,7 @@ let package = Package(
 
         // `make bench`: generates large files and times Intake against its floors.
         // It starts its PostgreSQL cluster as the tests do, through IntakeTestSupport.
-        .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "CSQLite", "CXLSXWriter", "IntakeTestSupport"]),
+        .executableTarget(name: "intake-bench", dependencies: ["IntakeSystem", "IntakeStore", "CXLSXWriter", "IntakeTestSupport"]),
 
         // Tests: one target per library module; end-to-end tests (child processes, sshd) live in
         // the suite of the module whose behaviour they show.

@@ -39,8 +39,14 @@ public struct CustomerUpdate: Sendable {
     /// only by a file's writer, which tracks what the file wrote since.
     package var readAhead: StoredRow.ReadAhead?
     /// The id's ``IDHash`` when the import's pipeline computed it; a file's writer computes it
-    /// otherwise.
+    /// otherwise (``hashOfID``).
     package var idHash: UInt64?
+
+    /// The id's ``IDHash``: the one carried, or computed now.
+    var hashOfID: UInt64 {
+        assert(idHash == nil || idHash == IDHash.of(externalID))
+        return idHash ?? IDHash.of(externalID)
+    }
 
     /// The values an import gives customer `externalID`; nil for a field it does not give.
     public init(externalID: String, email: String?, name: String?, phone: String?, createdAt: String?, attributesJSON: String,

@@ -52,10 +52,10 @@ public final class CustomerWriter {
     private let setDigest: Statement
     /// A file's change records not yet inserted: external_id and before.
     private var pendingChanges: [(externalID: String, before: String)] = []
-    static let changeBatch = 32
+    package static let changeBatch = 32
     /// The insert of ``changeBatch`` change records: ?1 import, ?2 partner, ?3 time, then
     /// external_id and before of each.
-    private static let recordChangesSQL = """
+    package static let recordChangesSQL = """
         INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
         VALUES \((0..<changeBatch).map { i in "(?1, ?2, ?\(4 + 2 * i), 'updated', ?\(5 + 2 * i), NULL, ?3)" }.joined(separator: ", "))
         """
@@ -88,31 +88,46 @@ public final class CustomerWriter {
         // json_patch produced, so its statements skip CHECKs; every other writer, and this
         // connection once ``finish()`` ran, still has them enforced. SQLite re-prepares its
         // statements when the flag changes.
-        if skipChecks { try database.execute("PRAGMA ignore_check_constraints = ON") }
-        insert = try database.cachedStatement("""
-            INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
-                                   created_by_import, updated_by_import, updated_at, import_row, row_digest)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
-            ON CONFLICT DO NOTHING
-            """)
+        if skipChecks { try database.execute(Self.skipChecksSQL) }
+        insert = try database.cachedStatement(Self.insertSQL)
         lookup = try database.cachedStatement(StoredRow.selectSQL)
         merger = try AttributeMerger(database: database)
-        // In merge (and update_only) a NULL parameter keeps the column: an empty cell, or
-        // attributes the merge leaves as they are, need no copy of the stored value.
+        update = try database.cachedStatement(Self.updateSQL(mode: mode))
+        setDigest = try database.cachedStatement("UPDATE customers SET row_digest = ?3 WHERE partner = ?1 AND external_id = ?2")
+        recordChange = try database.cachedStatement(Self.recordChangeSQL)
+    }
+
+    /// What a file's writer turns off on its connection (see ``init(database:partner:importID:mode:now:skipChecks:)``).
+    package static let skipChecksSQL = "PRAGMA ignore_check_constraints = ON"
+
+    /// A new customer: ?1 partner, ?2 external_id, ?3–?7 email, name, phone, created_at and
+    /// attributes, ?8 import, ?9 time, ?10 row, ?11 digest; nothing when it exists.
+    package static let insertSQL = """
+        INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
+                               created_by_import, updated_by_import, updated_at, import_row, row_digest)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
+        ON CONFLICT DO NOTHING
+        """
+
+    /// An existing customer's update in `mode`, with ``insertSQL``'s parameters. In merge (and
+    /// update_only) a NULL parameter keeps the column: an empty cell, or attributes the merge
+    /// leaves as they are, need no copy of the stored value.
+    package static func updateSQL(mode: ImportMode) -> String {
         let set = { (column: String, parameter: Int) in mode == .replace ? "?\(parameter)" : "coalesce(?\(parameter), \(column))" }
-        update = try database.cachedStatement("""
+        return """
             UPDATE customers SET email = \(set("email", 3)), name = \(set("name", 4)), phone = \(set("phone", 5)),
                                  created_at = \(set("created_at", 6)), custom_attributes = \(set("custom_attributes", 7)),
                                  updated_by_import = ?8, updated_at = ?9, import_row = ?10, row_digest = ?11
             WHERE partner = ?1 AND external_id = ?2
-            """)
-        setDigest = try database.cachedStatement("UPDATE customers SET row_digest = ?3 WHERE partner = ?1 AND external_id = ?2")
-        // The values each update replaced, for undo and history.
-        recordChange = try database.cachedStatement("""
-            INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-            VALUES (?1, ?2, ?3, 'updated', ?4, NULL, ?5)
-            """)
+            """
     }
+
+    /// One change record, the values an update replaced, for undo and history: ?1 import,
+    /// ?2 partner, ?3 external_id, ?4 before, ?5 time.
+    package static let recordChangeSQL = """
+        INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+        VALUES (?1, ?2, ?3, 'updated', ?4, NULL, ?5)
+        """
 
     // Only the connection's setting: change records still pending belong to a transaction that
     // is being given up (``finish()`` was not reached).
@@ -191,7 +206,7 @@ public final class CustomerWriter {
         // batched records. An API write (one row) needs neither.
         if writesAFile {
             if updated == nil { updated = BloomFilter(bits: 1 << 24) }
-            updated?.insert(hash: customer.idHash ?? IDHash.of(customer.externalID))
+            updated?.insert(hash: customer.hashOfID)
             pendingChanges.append(change)
             if pendingChanges.count == Self.changeBatch { try recordPendingChanges() }
         } else {
@@ -212,16 +227,22 @@ public final class CustomerWriter {
 
     /// Inserts a full batch of pending change records in one statement.
     private func recordPendingChanges() throws(SQLiteError) {
-        let statement = try database.cachedStatement(Self.recordChangesSQL)
+        try Self.recordChanges(pendingChanges, with: try database.cachedStatement(Self.recordChangesSQL), importID: importID, partner: partner, now: now)
+        pendingChanges.removeAll(keepingCapacity: true)
+    }
+
+    /// Inserts ``changeBatch`` change records through `statement` (of ``recordChangesSQL``;
+    /// also the bench's floor of these writes).
+    package static func recordChanges(_ changes: [(externalID: String, before: String)], with statement: Statement,
+                                      importID: Int64, partner: String, now: String) throws(SQLiteError) {
         try statement.bind(importID, at: 1)
         try statement.bind(partner, at: 2)
         try statement.bind(now, at: 3)
-        for (i, change) in pendingChanges.enumerated() {
+        for (i, change) in changes.enumerated() {
             try statement.bind(change.externalID, at: Int32(4 + 2 * i))
             try statement.bind(change.before, at: Int32(5 + 2 * i))
         }
         try statement.runBound()
-        pendingChanges.removeAll(keepingCapacity: true)
     }
 
     /// Inserts `customer` unless it exists; true when it was created.
@@ -233,12 +254,19 @@ public final class CustomerWriter {
     }
 
     /// A customer's five values as this writer stores them (attributes nil: kept, in merge).
-    typealias Values = (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String?)
+    package typealias Values = (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String?)
 
     /// Binds a customer's values to `insert` or `update`, which share their parameter numbers.
     private func bindCustomer(_ statement: Statement, _ externalID: String,
                               _ values: Values,
                               digest: Int64?, row: Int) throws(SQLiteError) {
+        try Self.bindCustomer(statement, partner: partner, externalID, values, importID: importID, now: now, digest: digest, row: row)
+    }
+
+    /// Binds a customer's values to a statement of ``insertSQL``'s or ``updateSQL(mode:)``'s
+    /// parameters (also the bench's floor of these writes).
+    package static func bindCustomer(_ statement: Statement, partner: String, _ externalID: String, _ values: Values,
+                                     importID: Int64, now: String, digest: Int64?, row: Int) throws(SQLiteError) {
         try statement.bind(partner, at: 1)
         try statement.bind(externalID, at: 2)
         try statement.bind(values.email, at: 3)
@@ -278,8 +306,7 @@ public final class CustomerWriter {
     /// Whether this file may have updated `customer` on an earlier row.
     private func mayHaveUpdated(_ customer: CustomerUpdate) -> Bool {
         guard let updated else { return false }
-        assert(customer.idHash == nil || customer.idHash == IDHash.of(customer.externalID))
-        return updated.mayContain(hash: customer.idHash ?? IDHash.of(customer.externalID))
+        return updated.mayContain(hash: customer.hashOfID)
     }
 
     /// Records a row that leaves `customer` as it is, or finds the earlier row that did.

@@ -1,17 +1,13 @@
-import CSQLite
+import IntakeStore
 import IntakeSystem
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The floor of the edited file's database work: the very writes Intake's import of the bench's
 /// edited file makes (each changed customer's `UPDATE` and its change record, 32 to an
-/// `INSERT`, and the new customers' `INSERT`s, with Intake's statements, settings and values),
-/// made through SQLite's C API from values built in memory beforehand (the new attributes bound
-/// as they are, which is what `json_patch` gives here: the bench's edited rows change values and
-/// never drop or add a key): no file read, no
-/// validation, no lookup, no comparison, no workbook. Timed from the open to the close (the
+/// `INSERT`, and the new customers' `INSERT`s), with Intake's connection and the file writer's
+/// statements and setting, driven directly from values built in memory beforehand (the new
+/// attributes bound as they are, which is what `json_patch` gives here: the bench's edited rows
+/// change values and never drop or add a key): no file read, no validation, no lookup, no
+/// comparison, no workbook. Timed from the open to the close (the
 /// commit's and the checkpoint's syncs included), which `intake-bench bare-writes` reports on
 /// standard error for ``Bench/timed(_:)``.
 ///
@@ -24,10 +20,10 @@ enum BareWrites {
 
     /// One customer's values as the edited import binds them.
     struct Values {
-        var externalID: [UInt8], email: [UInt8], name: [UInt8], phone: [UInt8], createdAt: [UInt8], attributes: [UInt8]
+        var externalID: String, email: String, name: String, phone: String, createdAt: String, attributes: String
         var row: Int64
         /// The change record of an update (the values it replaced); nil for a new customer.
-        var before: [UInt8]?
+        var before: String?
     }
 
     /// `intake-bench bare-writes DATABASE ROWS`: the edited file's writes into DATABASE, which holds
@@ -58,7 +54,7 @@ enum BareWrites {
         values.reserveCapacity(rows / 2 + rows / 10 + 1)
         for i in Array(stride(from: 0, to: rows, by: 2)) + Array(rows..<(rows + rows / 10)) {
             let new = Generate.row(i, revision: 1)
-            var before: [UInt8]?
+            var before: String?
             if i < rows {
                 let old = Generate.row(i)
                 var json = JSONWriter()
@@ -69,98 +65,45 @@ enum BareWrites {
                 json.member("updated_at", "2026-01-01 00:00:00")
                 json.member("import_row", number: Int64(i + 2))
                 json.endObject()
-                before = json.bytes
+                before = json.text
             }
-            values.append(Values(externalID: Array(String(new.id).utf8), email: Array(new.email.utf8), name: Array(new.name.utf8),
-                                 phone: Array(("+" + String(new.phone)).utf8), createdAt: Array(UTC.format(new.createdAt).utf8),
-                                 attributes: Array(attributes(new).utf8), row: Int64(i + 2), before: before))
+            values.append(Values(externalID: String(new.id), email: new.email, name: new.name, phone: "+" + String(new.phone),
+                                 createdAt: UTC.format(new.createdAt), attributes: attributes(new), row: Int64(i + 2), before: before))
         }
         return values
     }
 
+    /// Intake's own connection (`Database`: its pragmas, its statement wrapper) and the file
+    /// writer's statements and setting (`CustomerWriter`), driven directly.
     static func write(_ values: [Values], into path: String) throws {
-        _ = intake_sqlite_configure_process()
-        var handle: OpaquePointer?
-        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db = handle else { throw BenchError("cannot open \(path)") }
-        func check(_ rc: Int32) throws {
-            guard rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW else { throw BenchError("SQLite: \(String(cString: sqlite3_errmsg(db)))") }
-        }
-        func execute(_ sql: String) throws { try check(sqlite3_exec(db, sql, nil, nil, nil)) }
-        func prepare(_ sql: String) throws -> OpaquePointer {
-            var statement: OpaquePointer?
-            try check(sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil))
-            return statement!
-        }
-        func bind(_ statement: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) throws {
-            try check(bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), intake_sqlite_transient()) }
-            })
-        }
-        // The settings of Intake's connection (`Database`) and of its file writer (`CustomerWriter`).
-        try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA ignore_check_constraints=ON")
-        try execute("BEGIN IMMEDIATE")
-        try execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (2, 'bench', 'edited.csv', '', 0, 'running', '2026-01-02 00:00:00')")
-        let update = try prepare("""
-            UPDATE customers SET email = coalesce(?3, email), name = coalesce(?4, name), phone = coalesce(?5, phone),
-                                 created_at = coalesce(?6, created_at), custom_attributes = coalesce(?7, custom_attributes),
-                                 updated_by_import = ?8, updated_at = ?9, import_row = ?10, row_digest = ?11
-            WHERE partner = ?1 AND external_id = ?2
-            """)
-        let insert = try prepare("""
-            INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
-                                   created_by_import, updated_by_import, updated_at, import_row, row_digest)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
-            ON CONFLICT DO NOTHING
-            """)
-        let batch = 32
-        let recordChanges = try prepare("""
-            INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-            VALUES \((0..<batch).map { i in "(?1, ?2, ?\(4 + 2 * i), 'updated', ?\(5 + 2 * i), NULL, ?3)" }.joined(separator: ", "))
-            """)
-        let partner = Array("bench".utf8), now = Array("2026-01-02 00:00:00".utf8)
-        var pending: [Values] = []
-        func record(_ statement: OpaquePointer, _ changes: [Values]) throws {
-            try check(sqlite3_bind_int64(statement, 1, 2))
-            try bind(statement, 2, partner)
-            try bind(statement, 3, now)
-            for (i, change) in changes.enumerated() {
-                try bind(statement, Int32(4 + 2 * i), change.externalID)
-                try bind(statement, Int32(5 + 2 * i), change.before!)
-            }
-            try check(sqlite3_step(statement))
-            sqlite3_reset(statement)
-        }
-        for value in values {
-            let statement = value.before == nil ? insert : update
-            try bind(statement, 1, partner)
-            try bind(statement, 2, value.externalID)
-            try bind(statement, 3, value.email)
-            try bind(statement, 4, value.name)
-            try bind(statement, 5, value.phone)
-            try bind(statement, 6, value.createdAt)
-            try bind(statement, 7, value.attributes)
-            try check(sqlite3_bind_int64(statement, 8, 2))
-            try bind(statement, 9, now)
-            try check(sqlite3_bind_int64(statement, 10, value.row))
-            try check(sqlite3_bind_int64(statement, 11, value.row &* 0x1F1F_1F1F_1F1F))
-            try check(sqlite3_step(statement))
-            sqlite3_reset(statement)
-            guard value.before != nil else { continue }
-            pending.append(value)
-            if pending.count == batch {
-                try record(recordChanges, pending)
+        let database = try Database(path: path)
+        try database.execute(CustomerWriter.skipChecksSQL)
+        try database.transaction {
+            try database.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (2, 'bench', 'edited.csv', '', 0, 'running', '2026-01-02 00:00:00')")
+            let update = try database.cachedStatement(CustomerWriter.updateSQL(mode: .merge))
+            let insert = try database.cachedStatement(CustomerWriter.insertSQL)
+            let recordChanges = try database.cachedStatement(CustomerWriter.recordChangesSQL)
+            let partner = "bench", now = "2026-01-02 00:00:00", importID: Int64 = 2
+            var pending: [(externalID: String, before: String)] = []
+            for value in values {
+                let statement = value.before == nil ? insert : update
+                try CustomerWriter.bindCustomer(statement, partner: partner, value.externalID,
+                                                (value.email, value.name, value.phone, value.createdAt, value.attributes),
+                                                importID: importID, now: now, digest: value.row &* 0x1F1F_1F1F_1F1F, row: Int(value.row))
+                try statement.runBound()
+                guard let before = value.before else { continue }
+                pending.append((value.externalID, before))
+                guard pending.count == CustomerWriter.changeBatch else { continue }
+                try CustomerWriter.recordChanges(pending, with: recordChanges, importID: importID, partner: partner, now: now)
                 pending.removeAll(keepingCapacity: true)
             }
+            let recordChange = try database.cachedStatement(CustomerWriter.recordChangeSQL)
+            for change in pending {
+                try recordChange.run([.integer(importID), .text(partner), .text(change.externalID), .text(change.before), .text(now)])
+            }
+            try database.execute("PRAGMA ignore_check_constraints = OFF")
+            try database.execute("UPDATE imports SET status = 'completed', finished_at = '2026-01-02 00:00:09' WHERE id = 2")
         }
-        let recordChange = try prepare("""
-            INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-            VALUES (?1, ?2, ?4, 'updated', ?5, NULL, ?3)
-            """)
-        for change in pending { try record(recordChange, [change]) }
-        for statement in [update, insert, recordChanges, recordChange] { sqlite3_finalize(statement) }
-        try execute("PRAGMA ignore_check_constraints=OFF")
-        try execute("UPDATE imports SET status = 'completed', finished_at = '2026-01-02 00:00:09' WHERE id = 2")
-        try execute("COMMIT")
-        try check(sqlite3_close(db))
+        // The connection closes as `database` goes, here, inside the timed part: the checkpoint.
     }
 }

@@ -72,31 +72,24 @@ enum Bench {
                 try FileSystem.createDirectories(root)
             }
             let importCommand = { (file: String) in [intake, "import", file, "--root", root, "--partner", "bench"] }
+            /// A fresh root holding the base file's customers, as the re-sends find them.
+            func storedRoot() throws {
+                try freshRoot()
+                _ = try timed(importCommand(csv))
+            }
 
             try measure("read csv", [intake, "preview", csv, "--limit", "all"])
             try measure("read xlsx", [intake, "preview", xlsx, "--limit", "all"])
             try measure("import csv (fresh)", prepare: freshRoot, importCommand(csv))
-            try measure("re-import csv (unchanged)", prepare: {
-                try freshRoot()
-                _ = try timed(importCommand(csv))
-            }, importCommand(csv))
-            try measure("import edited csv (½ changed, ⅒ new)", prepare: {
-                try freshRoot()
-                _ = try timed(importCommand(csv))
-            }, importCommand(edited))
-            try measure("nightly re-send (1% changed, 0.5% new)", prepare: {
-                try freshRoot()
-                _ = try timed(importCommand(csv))
-            }, importCommand(nightly))
+            try measure("re-import csv (unchanged)", prepare: storedRoot, importCommand(csv))
+            try measure("import edited csv (½ changed, ⅒ new)", prepare: storedRoot, importCommand(edited))
+            try measure("nightly re-send (1% changed, 0.5% new)", prepare: storedRoot, importCommand(nightly))
             try measure("import xlsx (fresh)", prepare: freshRoot, importCommand(xlsx))
             // The floors: what the machine does with the same bytes and no validation at all.
             try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
                         ["/usr/bin/sqlite3", "\(dir)/floor.db", ".import --csv \(csv) customers"])
             try measure("floor: unzip -p sheet", ["/bin/sh", "-c", "unzip -p '\(xlsx)' xl/worksheets/sheet1.xml > /dev/null"])
-            try measure(BareWrites.label, prepare: {
-                try freshRoot()
-                _ = try timed(importCommand(csv))
-            }, ["/proc/self/exe", "bare-writes", "\(root)/state/intake.sqlite", String(rows)])
+            try measure(BareWrites.label, prepare: storedRoot, ["/proc/self/exe", "bare-writes", "\(root)/state/intake.sqlite", String(rows)])
             if !skipPostgres {
                 try PostgresBench.measure(intake: intake, dir: dir, csv: csv, nightly: nightly) { try measure($0, prepare: $1, $2) }
             }

@@ -146,8 +146,8 @@ import Testing
             #expect(chunked.stdout == "413", "\(chunked.stdout) \(chunked.stderr)")
             #expect(server.inboxEntries("acme").isEmpty)
 
-            // A chunked form whose file is small but whose other parts are not: the whole body
-            // counts against the limit (1 MiB for the file, 64 KiB for the rest).
+            // A chunked form whose file is small but whose other parts are not: what is not the
+            // file may be at most 64 KiB, whatever room the file's 1 MiB leaves.
             let form = root + "-form.bin"
             var body = "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n" + String(repeating: "x", count: 3 << 20)
             body += "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"small.csv\"\r\nContent-Type: text/csv\r\n\r\n"
