@@ -141,14 +141,15 @@ final class RowPipeline: @unchecked Sendable {
     /// `readAheadRoom` bytes allow; past them the writer looks the customer up itself).
     private func outcome(of row: SourceRow, shownID: String, readAheadRoom: inout Int) -> PreparedRow.Outcome {
         var digest: Int64?
-        var differs: (externalID: String, exists: Bool)?
+        var differs: (externalID: String, exists: Bool, idHash: UInt64)?
         if let matching, row.problem == nil, !row.isCutOff {
             let rowDigest = matching.digester.digest(row.cells)
             if matching.matches, !matching.stored.isEmpty, !lookupsFailed, let id = try? FieldRules.externalID(shownID) {
+                let idHash = IDHash.of(id)
                 do {
-                    switch try matching.stored.lookUp(id, digest: rowDigest) {
-                    case .sameDigest: return .sameAsStored(externalID: id, idHash: IDHash.of(id))
-                    case .differs(let exists): differs = (id, exists)
+                    switch try matching.stored.lookUp(id, idHash: idHash, digest: rowDigest) {
+                    case .sameDigest: return .sameAsStored(externalID: id, idHash: idHash)
+                    case .differs(let exists): differs = (id, exists, idHash)
                     }
                 } catch {
                     lookupFailed(error)
@@ -160,11 +161,12 @@ final class RowPipeline: @unchecked Sendable {
         case .success(let record):
             var update = CustomerUpdate(record)
             update.rowDigest = digest
-            // The writer's repeat checks hash the id; here, off the storing thread.
-            if matching != nil { update.idHash = IDHash.of(update.externalID) }
             if let differs, String.sameBytes(differs.externalID, update.externalID) {
+                update.idHash = differs.idHash
                 update.readAhead = readAhead(of: update, exists: differs.exists, room: &readAheadRoom)
             }
+            // The writer's repeat checks hash the id; here, off the storing thread.
+            if matching != nil && update.idHash == nil { update.idHash = IDHash.of(update.externalID) }
             return .valid(update)
         case .failure(let rejection): return .invalid(rejection)
         }

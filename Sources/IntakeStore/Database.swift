@@ -293,6 +293,13 @@ public final class Statement {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// Calls `body` with the bytes of `column` (0-based) of the current row as text (empty for
+    /// NULL), without making a Swift string of them; they are valid only inside `body`.
+    public func withText<R>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let bytes = sqlite3_column_text(handle, column)
+        return body(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))))
+    }
+
     /// How `column` (0-based) of the current row, as text, orders against `text` in SQLite's
     /// BINARY collation (see `String.binaryOrder`), without making a Swift string of it.
     public func compareText(_ column: Int32, _ text: String) -> Int {

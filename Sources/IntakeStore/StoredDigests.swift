@@ -21,10 +21,20 @@
 /// file. It is exact for the same reason: until the import's own writes, the snapshot is what
 /// the writer would read.
 ///
+/// A file whose ids do not follow the table's order makes the cursor search for nearly every
+/// row. Once it has made ``searchesBeforeTable`` searches, the partner's digests are read into
+/// memory (``StoredDigestTable``) and the lookups answered there; a partner with more customers
+/// than ``tableLimit``, or than the file's searches so far make worth reading, stays on the
+/// cursor.
+///
 /// Owned by the one validating thread.
 public final class StoredDigests: @unchecked Sendable {
     private let database: Database
     private let cursor: StoredRowCursor
+    private var table: StoredDigestTable?
+    /// The cursor's searches at which the table is tried (again).
+    private var tableAttemptAt: Int
+    private let tableLimit: Int
     private let read: Statement
     private let merger: AttributeMerger
     private let partner: String
@@ -34,12 +44,22 @@ public final class StoredDigests: @unchecked Sendable {
     /// lookups are skipped.
     public let isEmpty: Bool
 
+    /// Searches before the digests are read into memory. A sorted file makes few (for new
+    /// customers between stored ones, ids out of place), so it never pays for the table; a
+    /// shuffled one reaches this within its first rows.
+    public static let searchesBeforeTable = 16_384
+    /// Customers at most in the table: 64 MiB of it.
+    public static let tableLimit = 1 << 22
+
     /// Opens a second connection to the database at `path`, in a read transaction; call inside
-    /// the import's write transaction.
+    /// the import's write transaction. `searchesBeforeTable` and `tableLimit` are lowered by tests.
     /// - Throws: ``SQLiteError`` when the connection or its snapshot cannot be opened.
-    init(path: String, partner: String) throws(SQLiteError) {
+    init(path: String, partner: String, searchesBeforeTable: Int = StoredDigests.searchesBeforeTable,
+         tableLimit: Int = StoredDigests.tableLimit) throws(SQLiteError) {
         database = try Database(path: path)
         self.partner = partner
+        tableAttemptAt = searchesBeforeTable
+        self.tableLimit = tableLimit
         // Lookups of ids in the file's order touch each page of the partner's customers about
         // once when the file is sorted; the operating system's cache serves them, so this
         // connection keeps few pages of its own (the importing connection's cache is the one
@@ -63,22 +83,42 @@ public final class StoredDigests: @unchecked Sendable {
     deinit { try? database.execute("ROLLBACK") }
 
     /// What customer `externalID` held as the import began, compared with a row of digest `digest`.
-    public enum Lookup: Sendable {
+    public enum Lookup: Sendable, Equatable {
         /// The stored digest is `digest`: the row is unchanged.
         case sameDigest
         /// It is not, or there is no such customer (`exists` false).
         case differs(exists: Bool)
     }
 
-    /// Looks customer `externalID`'s digest up for a row of digest `digest`.
-    public func lookUp(_ externalID: String, digest: Int64) throws(SQLiteError) -> Lookup {
+    /// Looks customer `externalID` (whose ``IDHash`` is `idHash`) up for a row of digest `digest`.
+    public func lookUp(_ externalID: String, idHash: UInt64, digest: Int64) throws(SQLiteError) -> Lookup {
+        if table == nil && cursor.searches >= tableAttemptAt { try readTable() }
+        if let table, let answer = table.lookUp(hash: idHash, digest: digest) { return answer }
         guard try cursor.move(to: externalID) else { return .differs(exists: false) }
         return cursor.digest == digest ? .sameDigest : .differs(exists: true)
     }
 
+    /// Whether the lookups are answered from memory (for tests).
+    var readsFromTable: Bool { table != nil }
+
+    /// Reads the partner's digests into memory, unless they are more than the searches so far make
+    /// worth reading: a row read in key order costs about a fifteenth of a search in no order, so
+    /// reading up to 64 rows per search made costs at most about four times what the searches
+    /// have. A partner with more is tried again after four times as many searches, up to
+    /// ``tableLimit``.
+    private func readTable() throws(SQLiteError) {
+        let searches = cursor.searches
+        let budget = min(tableLimit, max(1 << 20, 64 * searches))
+        let scan = try database.cachedStatement("SELECT external_id, row_digest FROM customers WHERE partner = ?1")
+        defer { scan.reset() }
+        try scan.bind(partner, at: 1)
+        table = try StoredDigestTable(scan: scan, limit: budget)
+        if table == nil { tableAttemptAt = budget == tableLimit ? .max : 4 * searches }
+    }
+
     /// Customer `externalID`'s stored row as the import began, read after its row passed
     /// validation (a rejected row needs none); nil when there is none. Read where the cursor
-    /// stands when it stands on that customer (after ``lookUp(_:digest:)`` of the same id),
+    /// stands when it stands on that customer (after ``lookUp(_:idHash:digest:)`` of the same id),
     /// searched for otherwise.
     public func storedRow(of externalID: String) throws(SQLiteError) -> StoredRow? {
         if cursor.isOn(externalID) { return cursor.row }

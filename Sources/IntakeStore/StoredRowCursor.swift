@@ -28,6 +28,8 @@ final class StoredRowCursor {
     private var failedWalks = 0
     /// Rows left to search for without walking first.
     private var searchesLeft = 0
+    /// Searches made so far: how far the file's order is from the table's.
+    private(set) var searches = 0
 
     static let walkSteps = 8
     static let failedWalksBeforeSearching = 8
@@ -110,6 +112,7 @@ final class StoredRowCursor {
     }
 
     private func search(_ externalID: String) throws(SQLiteError) -> Bool {
+        searches += 1
         statement.rewind()
         onRow = false
         emptyFrom = nil

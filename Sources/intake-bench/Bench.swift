@@ -51,6 +51,10 @@ enum Bench {
             if !FileSystem.exists(edited) { try Generate.csv(path: edited, count: rows, revision: 1, extra: rows / 10) }
             let nightly = "\(dir)/customers-nightly.csv"
             if !FileSystem.exists(nightly) { try Generate.csv(path: nightly, count: rows, revision: 1, changedEvery: 100, extra: rows / 200) }
+            let scattered = "\(dir)/customers-nightly-scattered.csv"
+            if !FileSystem.exists(scattered) {
+                try Generate.csv(path: scattered, count: rows, revision: 1, changedEvery: 100, extra: rows / 200, scattered: true)
+            }
             if !FileSystem.exists(xlsx) { try Generate.xlsx(path: xlsx, count: rows) }
             log("\(rows) rows: files ready in \(dir)")
 
@@ -84,6 +88,7 @@ enum Bench {
             try measure("re-import csv (unchanged)", prepare: storedRoot, importCommand(csv))
             try measure("import edited csv (½ changed, ⅒ new)", prepare: storedRoot, importCommand(edited))
             try measure("nightly re-send (1% changed, 0.5% new)", prepare: storedRoot, importCommand(nightly))
+            try measure(Self.scatteredLabel, prepare: storedRoot, importCommand(scattered))
             try measure("import xlsx (fresh)", prepare: freshRoot, importCommand(xlsx))
             // The floors: what the machine does with the same bytes and no validation at all.
             try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
@@ -105,6 +110,9 @@ enum Bench {
         report(results, nodes: nodes, api: api)
     }
 
+    /// The nightly file's rows in an order far from the ids' (see `Generate.csv(scattered:)`).
+    static let scatteredLabel = "nightly re-send, ids in no order"
+
     static func report(_ results: [(rows: Int, figures: [(String, Measurement)])], nodes: [(nodes: Int, filesPerMinute: Double)], api: [APIBench.Load]) {
         var json = JSONWriter()
         json.beginObject()
@@ -119,7 +127,7 @@ enum Bench {
             func ratio(_ label: String) -> String {
                 switch label {
                 case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv",
-                     BareWrites.label:
+                     Self.scatteredLabel, BareWrites.label:
                     return format(f[label]!.seconds / sqlite) + "× sqlite3"
                 case _ where label.hasPrefix("postgres: ") || label == PostgresBench.storedFloorLabel:
                     return format(f[label]!.seconds / f[PostgresBench.floorLabel]!.seconds) + "× psql \\copy"

@@ -182,4 +182,42 @@ import Testing
             #expect(try env.customers().filter { ["K2", "K3"].contains($0[0]) }.map { $0[2] } == ["Name K2", "Name K3"])
         }
     }
+
+    /// A file in no particular order makes the lookups search until the partner's digests are
+    /// read into memory (``StoredDigests/searchesBeforeTable``); the rows after are answered from
+    /// there. The verdicts and the stored customers are those of the same rows in the table's
+    /// order, where the cursor walks.
+    @Test func aFileInNoOrderGetsTheVerdictsOfTheSameRowsSorted() throws {
+        let count = StoredDigests.searchesBeforeTable + 8_000
+        let ids = (0..<count).map { "K\($0)" }
+        let base = ids.map { "\($0),\($0.lowercased())@example.com,Name \($0),,,gold" }
+        // Every tenth row changed, a new customer after every twentieth, and repeats of an
+        // unchanged, a changed and a new row at the end.
+        var rows: [String] = []
+        for (i, id) in ids.enumerated() {
+            rows.append(i % 10 == 3 ? "\(id),\(id.lowercased())@example.com,Renamed \(id),,,gold" : base[i])
+            if i % 20 == 7 { rows.append("N\(i),n\(i)@example.com,New \(i),,,silver") }
+        }
+        var generator = SplitMix64(seed: 11)
+        var shuffled = rows
+        shuffled.shuffle(using: &generator)
+        let repeats = [base[5], rows[rows.firstIndex { $0.hasPrefix("K13,") }!], "N7,n7@example.com,New 7,,,silver"]
+
+        func importBoth(_ file: [String]) throws -> (ImportRecord, Int, [[String?]]) {
+            try withImportEnvironment { env in
+                try env.importText(Self.file(base), name: "base.csv")
+                let outcome = try env.importText(Self.file(file + repeats), name: "again.csv")
+                return (outcome.record, outcome.rowsMatchedByDigest, try env.customers())
+            }
+        }
+        let (inOrder, passedInOrder, storedInOrder) = try importBoth(rows)
+        let (noOrder, passedNoOrder, storedNoOrder) = try importBoth(shuffled)
+        let changed = (0..<count).filter { $0 % 10 == 3 }.count
+        let expected = (created: (0..<count).filter { $0 % 20 == 7 }.count, updated: changed, unchanged: count - changed, rejected: 3)
+        #expect((inOrder.created, inOrder.updated, inOrder.unchanged, inOrder.rejected) == expected)
+        #expect((noOrder.created, noOrder.updated, noOrder.unchanged, noOrder.rejected) == expected)
+        // The unchanged rows and the repeat of one of them (rejected by the writer).
+        #expect(passedInOrder == expected.unchanged + 1 && passedNoOrder == expected.unchanged + 1)
+        #expect(storedInOrder == storedNoOrder)
+    }
 }

@@ -14,8 +14,13 @@ import Testing
     /// "C" and `n` in five digits.
     static func key(_ n: Int) -> String { "C" + String(repeating: "0", count: max(0, 5 - String(n).count)) + String(n) }
 
-    @Test(arguments: ["sorted", "reversed", "shuffled", "sorted with gaps", "runs", "pairs swapped", "twice over"])
-    func everyAnswerIsWhatASearchGives(order: String) throws {
+    /// How the lookups are answered: on the cursor (the table never tried), from the table in
+    /// memory (tried at the first lookup), or on the cursor after the table was refused (a
+    /// partner with more customers than its limit).
+    enum Path: CaseIterable { case cursor, table, refused }
+
+    @Test(arguments: ["sorted", "reversed", "shuffled", "sorted with gaps", "runs", "pairs swapped", "twice over"], Path.allCases)
+    func everyAnswerIsWhatASearchGives(order: String, path: Path) throws {
         try withTemporaryDirectory { dir in
             let db = try Database(path: dir + "/intake.sqlite")
             try db.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (1, 'p', 'a', '', 0, 'completed', 'x')")
@@ -65,13 +70,15 @@ import Testing
                 ids = runs.flatMap { [$0[0]] + $0 }
             }
 
-            let digests = try StoredDigests(path: dir + "/intake.sqlite", partner: "p")
+            let digests = try StoredDigests(path: dir + "/intake.sqlite", partner: "p",
+                                            searchesBeforeTable: path == .cursor ? StoredDigests.searchesBeforeTable : 0,
+                                            tableLimit: path == .refused ? stored.count - 1 : StoredDigests.tableLimit)
             // The truth: a search of its own for each id.
             let search = try db.cachedStatement("SELECT row_digest, name FROM customers WHERE partner = 'p' AND external_id = ?1")
             for id in ids {
                 let found = try search.rows([.text(id)]).first
                 #expect((found != nil) == (digestOf.index(forKey: Array(id.utf8)) != nil), "\(id)")
-                switch try digests.lookUp(id, digest: 1) {
+                switch try digests.lookUp(id, idHash: IDHash.of(id), digest: 1) {
                 case .sameDigest:
                     #expect(found?[0] == "1", "\(id)")
                 case .differs(let exists):
@@ -81,6 +88,7 @@ import Testing
                     #expect(String.sameBytes(try digests.storedRow(of: id)?.name, found.flatMap { $0[1] }), "\(id)")
                 }
             }
+            #expect(digests.readsFromTable == (path == .table))
             // A row read where the cursor does not stand is searched for.
             #expect(try digests.storedRow(of: "C00000")?.name == "name of C00000")
             #expect(try digests.storedRow(of: "C00001") == nil)
