@@ -70,6 +70,9 @@ public struct ImportOutcome: Sendable {
     /// Rows found unchanged by their digest alone (see ``StoredDigests``), neither validated
     /// nor compared: part of `record`'s unchanged count.
     public var rowsMatchedByDigest = 0
+    /// Whether the stored digests were read into memory because the file's ids came in no
+    /// particular order (see ``StoredDigests``).
+    public var digestsReadIntoMemory = false
     public var importID: Int64 { record.id }
     /// Why the whole file was rejected; nil when it was processed (even with rejected rows).
     public var fileError: String? { record.status == .completed || record.status == .checked ? nil : record.error }

@@ -68,7 +68,7 @@ public final class Importer {
             logger.info("import finished", metadata: [
                 "import": "\(outcome.importID)", "rows": "\(record.rowsRead)", "created": "\(record.created)",
                 "updated": "\(record.updated)", "unchanged": "\(record.unchanged)", "rejected": "\(record.rejected)",
-                "unchanged_by_digest": "\(outcome.rowsMatchedByDigest)",
+                "unchanged_by_digest": "\(outcome.rowsMatchedByDigest)", "digests_in_memory": "\(outcome.digestsReadIntoMemory)",
             ])
             return outcome
         } catch let rejection as FileRejection {
@@ -124,6 +124,7 @@ public final class Importer {
         var finalPath = ""
         var cutOffRow: Int?
         var matchedByDigest = 0
+        var digestsInMemory = false
 
         record.mode = policy.mode.rawValue
         if policy.dryRun {
@@ -213,6 +214,8 @@ public final class Importer {
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
                     }
+                    // The validating thread is done with the lookups: it ended before the last row came.
+                    digestsInMemory = stored?.readsFromTable ?? false
                     if let failure = pipeline.digestLookupFailure {
                         logger.warning("stored row digests could not be read part way; the rows after were validated and compared", metadata: ["error": "\(failure)"])
                     }
@@ -270,6 +273,7 @@ public final class Importer {
         try wrap { try FileSystem.rename(scratchPath, to: finalPath) }
         var outcome = ImportOutcome(record: record, resultPath: finalPath)
         outcome.rowsMatchedByDigest = matchedByDigest
+        outcome.digestsReadIntoMemory = digestsInMemory
         return outcome
     }
 

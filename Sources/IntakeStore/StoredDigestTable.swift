@@ -1,91 +1,101 @@
-/// One partner's stored row digests in memory, keyed by the hash of each customer's id
-/// (``IDHash``), for a file whose ids do not follow the table's order.
+/// One partner's stored customers, each as one 64-bit fingerprint of its id and its row digest,
+/// in memory, for a file whose ids do not follow the table's order.
 ///
 /// There a digest lookup on the cursor is a search: a B-tree descent and, since the lookup
 /// connection caches little of a large table, a 16 KiB page read from the operating system's
 /// cache for about every row, some 4.5 µs each, with most of it the kernel copying pages. This
-/// table answers from memory in any order. It holds 16 bytes per customer (a million customers
-/// take 16 MiB), is read in one pass over the partner's rows in key order, and is built only
-/// for a file that has already made many searches (see ``StoredDigests``), never for a sorted
-/// one.
+/// table answers the question a re-send asks of nearly every row, "is this customer stored with
+/// this digest?", from memory in any order; the rows it says no to (changed or new, a few in a
+/// nightly file) go on to the cursor, which says which of the two and reads the stored values.
 ///
-/// Its answers are as exact as the cursor's:
-/// - "no such customer" only when no stored id has the row id's hash, and equal ids have equal
-///   hashes;
-/// - "it exists" when one stored id has that hash: the row's stored values are then searched for
-///   by its own id (``StoredDigests/storedRow(of:)``), which finds none when the stored id was
-///   another one with an equal hash, and the writer looks the customer up itself;
-/// - "the same digest" when the one stored id with that hash has the row's digest. Were that
-///   stored id another one whose hash happens to be equal, its digest would still have to equal
-///   a digest of the row's own cells, id cell included: the same 64-bit chance on which the
-///   digest's verdict rests anyway;
-/// - anything else the cursor answers: a hash that several stored ids share, and a row whose
-///   digest is the value that stands for a customer stored without one.
+/// It holds 8 bytes per customer stored with a digest (a million take 8 MiB), placed by the
+/// fingerprint's top bits. It is read in two passes over the partner's rows in the lookup
+/// connection's snapshot, the first counting, so the memory is taken once at its exact size; and
+/// it is built only for a file whose ids came behind the cursor many times (see
+/// ``StoredDigests``), never for a sorted one.
+///
+/// A yes is as exact as the digest's own verdict: the fingerprint mixes the id's hash
+/// (``IDHash``) and the digest into 64 bits, so another customer, or this one with other values,
+/// shares it with a chance of about one in 2^64 per stored customer, the same kind of chance on
+/// which a digest match rests. Customers stored without a digest (written by the API or an
+/// undo) are left out: no row matches them.
 struct StoredDigestTable {
-    private struct Entry {
-        var hash: UInt64
-        var digest: Int64
-    }
-
-    /// Sorted by hash.
-    private var entries: [Entry]
-    /// Where the entries whose hash begins with each ``bucketBits`` bits start; one more at the end.
+    /// Grouped by bucket (the top ``bucketBits`` bits), in no order within one.
+    private var fingerprints: [UInt64]
+    /// Where each bucket's fingerprints start; one more at the end.
     private var bucketStarts: [Int32]
 
     private static let bucketBits = 16
-    /// The digest kept for a customer stored without one (written by the API or an undo), which
-    /// no row matches.
-    private static let noDigest = Int64.min
+    private static let buckets = 1 << bucketBits
 
-    /// Reads the id and digest of each row `scan` gives (columns 0 and 1, the statement bound and
-    /// reset), or gives up and returns nil past `limit` rows.
+    /// The fingerprint of a customer with id hash `idHash` and row digest `digest`: the pair mixed
+    /// by SplitMix64's finalizer, a bijection, so distinct pairs part as 64-bit random values do.
+    static func fingerprint(idHash: UInt64, digest: Int64) -> UInt64 {
+        var z = idHash ^ (UInt64(bitPattern: digest) &* 0x9E37_79B9_7F4A_7C15)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private static func bucket(of fingerprint: UInt64) -> Int { Int(fingerprint >> UInt64(64 - bucketBits)) }
+
+    /// Reads the id and digest of each row `scan` gives (columns 0 and 1; the statement bound and
+    /// run twice, so it must see the same rows both times: one read transaction), or gives up
+    /// and returns nil past `limit` rows.
     init?(scan: Statement, limit: Int) throws(SQLiteError) {
-        var read: [Entry] = []
-        while try scan.step() {
-            guard read.count < limit else { return nil }
-            let hash = scan.withText(0) { IDHash.of($0) }
-            read.append(Entry(hash: hash, digest: scan.isNull(1) ? Self.noDigest : scan.int(1)))
+        func nextFingerprint() throws(SQLiteError) -> UInt64?? {
+            guard try scan.step() else { return .none }
+            if scan.isNull(1) { return .some(nil) }
+            return Self.fingerprint(idHash: scan.withText(0) { IDHash.of($0) }, digest: scan.int(1))
         }
-        self.init(sorting: read)
+        var counts = [Int32](repeating: 0, count: Self.buckets + 1)
+        var rows = 0, total = 0
+        while let next = try nextFingerprint() {
+            rows += 1
+            guard rows <= limit else { return nil }
+            guard let print = next else { continue }
+            counts[Self.bucket(of: print) + 1] += 1
+            total += 1
+        }
+        scan.rewind()
+        try self.init(count: total, starts: counts) { place throws(SQLiteError) in
+            while let next = try nextFingerprint() { if let print = next { place(print) } }
+        }
     }
 
-    /// A table of these `(id hash, digest)` pairs, nil digests for customers stored without one.
+    /// A table of these pairs of id hash and digest, nil for a customer stored without one.
     init(pairs: [(hash: UInt64, digest: Int64?)]) {
-        self.init(sorting: pairs.map { Entry(hash: $0.hash, digest: $0.digest ?? Self.noDigest) })
+        let prints = pairs.compactMap { pair in pair.digest.map { Self.fingerprint(idHash: pair.hash, digest: $0) } }
+        var counts = [Int32](repeating: 0, count: Self.buckets + 1)
+        for print in prints { counts[Self.bucket(of: print) + 1] += 1 }
+        self.init(count: prints.count, starts: counts) { place in prints.forEach(place) }
     }
 
-    private init(sorting entries: [Entry]) {
-        var entries = entries
-        entries.sort { $0.hash < $1.hash }
-        precondition(entries.count < Int(Int32.max))
-        var starts = [Int32](repeating: 0, count: (1 << Self.bucketBits) + 1)
-        var next = 0
-        for bucket in 0..<(1 << Self.bucketBits) {
-            starts[bucket] = Int32(next)
-            while next < entries.count, Self.bucket(of: entries[next].hash) == bucket { next += 1 }
+    /// Lays out `count` fingerprints, `starts` holding each bucket's count one place on, which
+    /// `fill` gives to `place` again.
+    private init<E: Error>(count: Int, starts counts: [Int32], fill: ((UInt64) -> Void) throws(E) -> Void) throws(E) {
+        precondition(count < Int(Int32.max))
+        var starts = counts
+        for bucket in 0..<Self.buckets { starts[bucket + 1] += starts[bucket] }
+        var next = starts
+        var fingerprints = [UInt64](repeating: 0, count: count)
+        try fill { print in
+            let bucket = Self.bucket(of: print)
+            fingerprints[Int(next[bucket])] = print
+            next[bucket] += 1
         }
-        starts[1 << Self.bucketBits] = Int32(entries.count)
-        self.entries = entries
+        // The second pass read what the first counted (one snapshot).
+        precondition(next.dropLast().elementsEqual(starts.dropFirst()))
+        self.fingerprints = fingerprints
         bucketStarts = starts
     }
 
-    var count: Int { entries.count }
+    var count: Int { fingerprints.count }
 
-    private static func bucket(of hash: UInt64) -> Int { Int(hash >> UInt64(64 - bucketBits)) }
-
-    /// What the table says of a row with id hash `hash` and digest `digest`: nil when the cursor
-    /// must answer (see the type's notes).
-    func lookUp(hash: UInt64, digest: Int64) -> StoredDigests.Lookup? {
-        let bucket = Self.bucket(of: hash)
-        var low = Int(bucketStarts[bucket]), high = Int(bucketStarts[bucket + 1])
-        while low < high {
-            let middle = (low + high) / 2
-            if entries[middle].hash < hash { low = middle + 1 } else { high = middle }
-        }
-        guard low < entries.count, entries[low].hash == hash else { return .differs(exists: false) }
-        if low + 1 < entries.count && entries[low + 1].hash == hash { return nil }
-        let stored = entries[low].digest
-        if digest == Self.noDigest { return nil }
-        return stored == digest ? .sameDigest : .differs(exists: true)
+    /// Whether a customer with id hash `idHash` is stored with row digest `digest`.
+    func contains(idHash: UInt64, digest: Int64) -> Bool {
+        let print = Self.fingerprint(idHash: idHash, digest: digest)
+        let bucket = Self.bucket(of: print)
+        return fingerprints[Int(bucketStarts[bucket])..<Int(bucketStarts[bucket + 1])].contains(print)
     }
 }

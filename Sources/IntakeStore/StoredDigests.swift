@@ -15,24 +15,26 @@
 ///
 /// A row whose digest differs gets what its customer held instead (or that it had none), read
 /// once the row passed validation (``StoredRow``) from where the lookup left the cursor
-/// (``StoredRowCursor``, which walks the table in key order along with the file's ids); the
+/// (``StoredRowCursor``, which walks the table in key order along with the file's ids), or
+/// searched for when the lookup did not leave it there (the table below); the
 /// writer then compares with that and need not look the customer up itself, which takes a
 /// B-tree search and the copying of a row off the storing thread, the one that bounds an edited
 /// file. It is exact for the same reason: until the import's own writes, the snapshot is what
 /// the writer would read.
 ///
 /// A file whose ids do not follow the table's order makes the cursor search for nearly every
-/// row. Once it has made ``searchesBeforeTable`` searches, the partner's digests are read into
-/// memory (``StoredDigestTable``) and the lookups answered there; a partner with more customers
-/// than ``tableLimit``, or than the file's searches so far make worth reading, stays on the
-/// cursor.
+/// row, each search in a large table reading a page from the operating system's cache. Once
+/// ``idsBehindBeforeTable`` ids came behind the cursor, the partner's digests are read into
+/// memory (``StoredDigestTable``), which answers the rows sent unchanged; the others still ask
+/// the cursor. A partner with more customers than ``tableLimit``, or than that disorder so far
+/// makes worth reading, stays on the cursor. The table is kept until the import ends.
 ///
 /// Owned by the one validating thread.
 public final class StoredDigests: @unchecked Sendable {
     private let database: Database
     private let cursor: StoredRowCursor
     private var table: StoredDigestTable?
-    /// The cursor's searches at which the table is tried (again).
+    /// The count of ids behind the cursor at which the table is tried (again).
     private var tableAttemptAt: Int
     private let tableLimit: Int
     private let read: Statement
@@ -44,21 +46,21 @@ public final class StoredDigests: @unchecked Sendable {
     /// lookups are skipped.
     public let isEmpty: Bool
 
-    /// Searches before the digests are read into memory. A sorted file makes few (for new
-    /// customers between stored ones, ids out of place), so it never pays for the table; a
-    /// shuffled one reaches this within its first rows.
-    public static let searchesBeforeTable = 16_384
-    /// Customers at most in the table: 64 MiB of it.
+    /// Ids behind the cursor before the digests are read into memory. A sorted file makes
+    /// almost none, sparse or not, so it stays on the cursor, where its lookups are steps or
+    /// searches near the last; a shuffled one reaches this within its first rows.
+    public static let idsBehindBeforeTable = 16_384
+    /// Customers at most read into the table: 32 MiB of it.
     public static let tableLimit = 1 << 22
 
     /// Opens a second connection to the database at `path`, in a read transaction; call inside
-    /// the import's write transaction. `searchesBeforeTable` and `tableLimit` are lowered by tests.
+    /// the import's write transaction. `idsBehindBeforeTable` and `tableLimit` are lowered by tests.
     /// - Throws: ``SQLiteError`` when the connection or its snapshot cannot be opened.
-    init(path: String, partner: String, searchesBeforeTable: Int = StoredDigests.searchesBeforeTable,
+    init(path: String, partner: String, idsBehindBeforeTable: Int = StoredDigests.idsBehindBeforeTable,
          tableLimit: Int = StoredDigests.tableLimit) throws(SQLiteError) {
         database = try Database(path: path)
         self.partner = partner
-        tableAttemptAt = searchesBeforeTable
+        tableAttemptAt = idsBehindBeforeTable
         self.tableLimit = tableLimit
         // Lookups of ids in the file's order touch each page of the partner's customers about
         // once when the file is sorted; the operating system's cache serves them, so this
@@ -92,28 +94,31 @@ public final class StoredDigests: @unchecked Sendable {
 
     /// Looks customer `externalID` (whose ``IDHash`` is `idHash`) up for a row of digest `digest`.
     public func lookUp(_ externalID: String, idHash: UInt64, digest: Int64) throws(SQLiteError) -> Lookup {
-        if table == nil && cursor.searches >= tableAttemptAt { try readTable() }
-        if let table, let answer = table.lookUp(hash: idHash, digest: digest) { return answer }
+        if table == nil && cursor.idsBehind >= tableAttemptAt { try readTable() }
+        // A row the table does not know with this digest is changed or new: the cursor says which.
+        if let table, table.contains(idHash: idHash, digest: digest) { return .sameDigest }
         guard try cursor.move(to: externalID) else { return .differs(exists: false) }
         return cursor.digest == digest ? .sameDigest : .differs(exists: true)
     }
 
-    /// Whether the lookups are answered from memory (for tests).
-    var readsFromTable: Bool { table != nil }
+    /// Whether the lookups are answered from memory.
+    public var readsFromTable: Bool { table != nil }
 
-    /// Reads the partner's digests into memory, unless they are more than the searches so far make
-    /// worth reading: a row read in key order costs about a fifteenth of a search in no order, so
-    /// reading up to 64 rows per search made costs at most about four times what the searches
-    /// have. A partner with more is tried again after four times as many searches, up to
-    /// ``tableLimit``.
+    /// Reads the partner's digests into memory, unless they are more than the disorder so far
+    /// makes worth reading. An id behind the cursor costs two searches in no order (its own and
+    /// the next row's), each about fifteen times a row read in key order, and the table reads
+    /// each row twice; so reading up to 32 rows per such id (at least a million) costs about
+    /// twice what its searches did. A partner with more customers is tried again, from the
+    /// start, after four times as many such ids, up to ``tableLimit``: all the tries of a file
+    /// cost at most about three times what it searched.
     private func readTable() throws(SQLiteError) {
-        let searches = cursor.searches
-        let budget = min(tableLimit, max(1 << 20, 64 * searches))
+        let behind = cursor.idsBehind
+        let budget = min(tableLimit, max(1 << 20, 32 * behind))
         let scan = try database.cachedStatement("SELECT external_id, row_digest FROM customers WHERE partner = ?1")
         defer { scan.reset() }
         try scan.bind(partner, at: 1)
         table = try StoredDigestTable(scan: scan, limit: budget)
-        if table == nil { tableAttemptAt = budget == tableLimit ? .max : 4 * searches }
+        if table == nil { tableAttemptAt = budget == tableLimit ? .max : max(4 * behind, behind + 1) }
     }
 
     /// Customer `externalID`'s stored row as the import began, read after its row passed

@@ -59,8 +59,9 @@ enum Generate {
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         var step = max(1, Int(Double(n) * 0.618))
         while gcd(step, n) != 1 { step += 1 }
-        for j in 0..<n {
-            let i = scattered ? j * step % n : j
+        var i = 0
+        for _ in 0..<n {
+            defer { i = scattered ? (i + step) % n : i + 1 }
             let r = row(i, revision: revision > 0 && (i % changedEvery == 0 || i >= count) ? revision : 0)
             let fields = [String(r.id), r.email, r.name, "+" + String(r.phone), UTC.format(r.createdAt), r.city, r.tier, String(r.balance), r.note]
             for (k, field) in fields.enumerated() {

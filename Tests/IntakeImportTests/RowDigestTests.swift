@@ -184,11 +184,11 @@ import Testing
     }
 
     /// A file in no particular order makes the lookups search until the partner's digests are
-    /// read into memory (``StoredDigests/searchesBeforeTable``); the rows after are answered from
-    /// there. The verdicts and the stored customers are those of the same rows in the table's
-    /// order, where the cursor walks.
+    /// read into memory (``StoredDigests/idsBehindBeforeTable``); the rows after are answered
+    /// from there. The verdicts and the stored customers are those of the same rows in the
+    /// table's order, where the cursor walks and the table is never read.
     @Test func aFileInNoOrderGetsTheVerdictsOfTheSameRowsSorted() throws {
-        let count = StoredDigests.searchesBeforeTable + 8_000
+        let count = 2 * StoredDigests.idsBehindBeforeTable + 12_000
         let ids = (0..<count).map { "K\($0)" }
         let base = ids.map { "\($0),\($0.lowercased())@example.com,Name \($0),,,gold" }
         // Every tenth row changed, a new customer after every twentieth, and repeats of an
@@ -203,15 +203,16 @@ import Testing
         shuffled.shuffle(using: &generator)
         let repeats = [base[5], rows[rows.firstIndex { $0.hasPrefix("K13,") }!], "N7,n7@example.com,New 7,,,silver"]
 
-        func importBoth(_ file: [String]) throws -> (ImportRecord, Int, [[String?]]) {
+        func importBoth(_ file: [String]) throws -> (ImportRecord, Int, [[String?]], inMemory: Bool) {
             try withImportEnvironment { env in
                 try env.importText(Self.file(base), name: "base.csv")
                 let outcome = try env.importText(Self.file(file + repeats), name: "again.csv")
-                return (outcome.record, outcome.rowsMatchedByDigest, try env.customers())
+                return (outcome.record, outcome.rowsMatchedByDigest, try env.customers(), outcome.digestsReadIntoMemory)
             }
         }
-        let (inOrder, passedInOrder, storedInOrder) = try importBoth(rows)
-        let (noOrder, passedNoOrder, storedNoOrder) = try importBoth(shuffled)
+        let (inOrder, passedInOrder, storedInOrder, sortedInMemory) = try importBoth(rows)
+        let (noOrder, passedNoOrder, storedNoOrder, shuffledInMemory) = try importBoth(shuffled)
+        #expect(!sortedInMemory && shuffledInMemory)
         let changed = (0..<count).filter { $0 % 10 == 3 }.count
         let expected = (created: (0..<count).filter { $0 % 20 == 7 }.count, updated: changed, unchanged: count - changed, rejected: 3)
         #expect((inOrder.created, inOrder.updated, inOrder.unchanged, inOrder.rejected) == expected)

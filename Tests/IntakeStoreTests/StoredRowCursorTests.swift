@@ -71,7 +71,7 @@ import Testing
             }
 
             let digests = try StoredDigests(path: dir + "/intake.sqlite", partner: "p",
-                                            searchesBeforeTable: path == .cursor ? StoredDigests.searchesBeforeTable : 0,
+                                            idsBehindBeforeTable: path == .cursor ? StoredDigests.idsBehindBeforeTable : 0,
                                             tableLimit: path == .refused ? stored.count - 1 : StoredDigests.tableLimit)
             // The truth: a search of its own for each id.
             let search = try db.cachedStatement("SELECT row_digest, name FROM customers WHERE partner = 'p' AND external_id = ?1")
