@@ -214,7 +214,7 @@ public final class Importer {
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
                     }
-                    // The validating thread is done with the lookups: it ended before the last row came.
+                    // The validating thread made its last lookup before it sent the end of the rows.
                     digestsInMemory = stored?.readsFromTable ?? false
                     if let failure = pipeline.digestLookupFailure {
                         logger.warning("stored row digests could not be read part way; the rows after were validated and compared", metadata: ["error": "\(failure)"])

@@ -15,8 +15,7 @@
 ///
 /// A row whose digest differs gets what its customer held instead (or that it had none), read
 /// once the row passed validation (``StoredRow``) from where the lookup left the cursor
-/// (``StoredRowCursor``, which walks the table in key order along with the file's ids), or
-/// searched for when the lookup did not leave it there (the table below); the
+/// (``StoredRowCursor``, which walks the table in key order along with the file's ids); the
 /// writer then compares with that and need not look the customer up itself, which takes a
 /// B-tree search and the copying of a row off the storing thread, the one that bounds an edited
 /// file. It is exact for the same reason: until the import's own writes, the snapshot is what
@@ -101,8 +100,12 @@ public final class StoredDigests: @unchecked Sendable {
         return cursor.digest == digest ? .sameDigest : .differs(exists: true)
     }
 
-    /// Whether the lookups are answered from memory.
+    /// Whether the lookups are answered from memory; read by another thread only after the
+    /// last lookup (the validating thread's last one happens before it sends the end of the rows).
     public var readsFromTable: Bool { table != nil }
+
+    /// The cursor's searches for ids behind it (for tests).
+    var idsBehind: Int { cursor.idsBehind }
 
     /// Reads the partner's digests into memory, unless they are more than the disorder so far
     /// makes worth reading. An id behind the cursor costs two searches in no order (its own and

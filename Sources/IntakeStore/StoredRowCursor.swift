@@ -28,9 +28,11 @@ final class StoredRowCursor {
     private var failedWalks = 0
     /// Rows left to search for without walking first.
     private var searchesLeft = 0
-    /// Lookups of an id that lies behind the cursor: how far the file's order is from the
-    /// table's. A sorted file makes none (or one where its ids' widths change, "99" before
-    /// "100"), however far apart its ids lie; a shuffled one makes one for about every other row.
+    /// Searches for an id that lies behind the cursor: how far the file's order is from the
+    /// table's. A file sorted in the table's order makes none, however far apart its ids lie
+    /// (new ids between two stored ones are answered from the stretch known to be empty); one
+    /// whose ids change width ("99" before "100") makes one per change; a shuffled one makes
+    /// one for about every other row.
     private(set) var idsBehind = 0
 
     static let walkSteps = 8
@@ -60,8 +62,8 @@ final class StoredRowCursor {
         if order == 0 { return true }
         // Behind the cursor (or past every row).
         if order > 0 {
-            if onRow { idsBehind += 1 }
             if let emptyFrom, String.binaryOrder(externalID, emptyFrom) >= 0 { return false }
+            if onRow { idsBehind += 1 }
             return try search(externalID)
         }
         if searchesLeft > 0 {

@@ -11,7 +11,7 @@ import Testing
         // Hashes spread like IDHash's, some at the edges of the hash range and of the buckets,
         // two ids with one hash, and every seventh customer stored without a digest.
         var pairs: [(hash: UInt64, digest: Int64?)] = (0..<20_000).map { i in (generator.next(), i % 7 == 0 ? nil : Int64(i)) }
-        pairs += [(0, 11), (.max, 12), (1 << 48, 13), ((1 << 48) - 1, .min), (42, 1), (42, 2)]
+        pairs += [(0, 11), (.max, 12), (1 << 48, 13), ((1 << 48) - 1, .min), (42, 1), (42, 2), (0, 0)]
         let table = StoredDigestTable(pairs: pairs.shuffled(using: &generator))
         #expect(table.count == pairs.filter { $0.digest != nil }.count)
 

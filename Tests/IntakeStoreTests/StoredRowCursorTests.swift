@@ -72,23 +72,31 @@ import Testing
 
             let digests = try StoredDigests(path: dir + "/intake.sqlite", partner: "p",
                                             idsBehindBeforeTable: path == .cursor ? StoredDigests.idsBehindBeforeTable : 0,
-                                            tableLimit: path == .refused ? stored.count - 1 : StoredDigests.tableLimit)
+                                            tableLimit: path == .refused ? stored.count - 1 : path == .table ? stored.count : StoredDigests.tableLimit)
             // The truth: a search of its own for each id.
             let search = try db.cachedStatement("SELECT row_digest, name FROM customers WHERE partner = 'p' AND external_id = ?1")
             for id in ids {
                 let found = try search.rows([.text(id)]).first
                 #expect((found != nil) == (digestOf.index(forKey: Array(id.utf8)) != nil), "\(id)")
-                switch try digests.lookUp(id, idHash: IDHash.of(id), digest: 1) {
-                case .sameDigest:
-                    #expect(found?[0] == "1", "\(id)")
-                case .differs(let exists):
-                    #expect(exists == (found != nil), "\(id)")
-                    #expect(found?[0] != "1", "\(id)")
-                    // Read where the lookup left the cursor, or searched for: that customer, or none.
-                    #expect(String.sameBytes(try digests.storedRow(of: id)?.name, found.flatMap { $0[1] }), "\(id)")
+                let storedDigest = found?[0].flatMap { Int64($0) }
+                // Asked with its stored digest (a customer without one, with some digest), then
+                // with another: unchanged exactly when the digests are equal.
+                for asked in [storedDigest ?? 1, (storedDigest ?? 1) &+ 1_000_000] {
+                    switch try digests.lookUp(id, idHash: IDHash.of(id), digest: asked) {
+                    case .sameDigest:
+                        #expect(storedDigest == asked, "\(id)")
+                    case .differs(let exists):
+                        #expect(exists == (found != nil), "\(id)")
+                        #expect(storedDigest != asked, "\(id)")
+                    }
                 }
+                // Read where the lookup left the cursor, or searched for: that customer, or none.
+                #expect(String.sameBytes(try digests.storedRow(of: id)?.name, found.flatMap { $0[1] }), "\(id)")
             }
             #expect(digests.readsFromTable == (path == .table))
+            // A file in the table's order, however sparse, never searches behind the cursor, so
+            // never reads the table.
+            if order == "sorted" || order == "sorted with gaps" { #expect(digests.idsBehind == 0) }
             // A row read where the cursor does not stand is searched for.
             #expect(try digests.storedRow(of: "C00000")?.name == "name of C00000")
             #expect(try digests.storedRow(of: "C00001") == nil)
