@@ -31,6 +31,27 @@ extension FileProcessor {
         return .present(path: markerPath)
     }
 
+    /// Archives the done marker a claim left in the inbox when the process ended between the
+    /// claim and the marker's archiving (see ``resume()``), so the partner's next file of that
+    /// name waits for a marker of its own instead of going at once on the old one.
+    ///
+    /// A marker that was there at the claim was last written before the data file moved into
+    /// the processing area, which set that file's change time; a marker written after it (the
+    /// next file's, sent while the service was down) is newer and stays. Within one tick of the
+    /// kernel's clock the two cannot be told apart, and the marker is archived: a file that then
+    /// waits for a marker sent again is the lesser harm next to one taken before its marker.
+    func archiveMarkerLeftByClaim(of entry: JournalEntry) {
+        guard let done = settings.value.forPartner(entry.partner).doneMarker,
+              let claimed = FileSystem.linkStatus(entry.processingPath) else { return }
+        let markerPath = root.inboxFile(entry.partner, done.marker(for: entry.fileName), check: entry.dryRun)
+        guard FileSystem.entryKind(markerPath) == .regular(links: 1), let marker = FileSystem.linkStatus(markerPath) else { return }
+        let written = (marker.st_mtim.tv_sec, marker.st_mtim.tv_nsec), moved = (claimed.st_ctim.tv_sec, claimed.st_ctim.tv_nsec)
+        guard written <= moved else { return }
+        let token = ProcessingName(decoding: FileSystem.baseName(of: entry.processingPath))?.token ?? "resumed"
+        logger.notice("archiving the done marker a claim left in the inbox", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)"])
+        archiveMarker(markerPath, partner: entry.partner, token: token)
+    }
+
     /// Moves a done marker out of the inbox once its data file is claimed, beside the archive.
     func archiveMarker(_ path: String, partner: String, token: String) {
         let name = FileSystem.baseName(of: path)

@@ -3,7 +3,8 @@ import IntakeSystem
 extension FileProcessor {
     /// Crash recovery, run at every start (and after a settings reload): adopts files left in the
     /// processing area without a journal entry (a crash between the claim's rename and the
-    /// journal insert), then drives every unfinished entry to the end.
+    /// journal insert), archives the done markers claims left in the inbox, then drives every
+    /// unfinished entry to the end.
     ///
     /// The journal is the truth wherever it has an entry; a file's name is read only to adopt it.
     func resume() {
@@ -35,6 +36,7 @@ extension FileProcessor {
             }
         }
         let unfinished = (try? journal.unfinished()) ?? []
+        for entry in unfinished { archiveMarkerLeftByClaim(of: entry) }
         if journal.sharedByNodes {
             // Each partner's files go to the node whose turn it is, in order.
             var partners: [String] = []

@@ -131,6 +131,46 @@ import Glibc
         }
     }
 
+    /// The process ended between a claim and the archiving of its done marker: the next start
+    /// archives the marker the claim left, so the partner's next file of that name waits for
+    /// its own; a marker written after the claim (the next file's) stays.
+    @Test func aDoneMarkerAClaimLeftIsArchivedAtTheNextStart() throws {
+        var settings = Settings()
+        var acme = Settings.Partner()
+        acme.doneMarker = DoneMarker(template: "{name}.done")
+        settings.partners["acme"] = acme
+        try withProcessor(SettingsBox(settings)) { processor, root in
+            let stale = root.inboxFile("acme", "list.csv.done"), newer = root.inboxFile("acme", "other.csv.done")
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
+            try writeFile(stale, "")
+            // Sent before the claim (one tick apart would do; a date makes it certain).
+            try setModified(stale, seconds: 1_000_000_000)
+            _ = try claimWithoutJournal(processor, "list.csv", check: false)
+            try writeFile(root.inboxFile("acme", "other.csv"), customersCSV(prefix: "O", count: 2))
+            _ = try claimWithoutJournal(processor, "other.csv", check: false)
+            try writeFile(newer, "")
+            try setModified(newer, seconds: 4_000_000_000)
+
+            processor.resume()
+
+            #expect(!FileSystem.exists(stale))
+            #expect(try FileSystem.contents(of: root.markerArchive("acme")).filter { $0.hasSuffix("-list.csv.done") }.count == 1)
+            #expect(FileSystem.exists(newer))
+            let db = try Database(path: root.database)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'L-%' OR external_id LIKE 'O-%'") == 4)
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "M", count: 1))
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .waitingForMarker)
+        }
+    }
+
+    /// Sets `path`'s modification time without a child process (a fork would carry this
+    /// process's descriptors, and a parallel test's upload open for writing would refuse its
+    /// claim's lease).
+    func setModified(_ path: String, seconds: Int) throws {
+        let times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        guard utimensat(AT_FDCWD, path, times, 0) == 0 else { throw TestFailure("utimensat \(path): errno \(errno)") }
+    }
+
     @Test func anUploadNamedLikeTheCheckMarkerIsImportedForRealAfterACrash() throws {
         try withProcessor { processor, root in
             try writeFile(root.inboxFile("acme", "check--x.csv"), customersCSV(prefix: "X", count: 3))
