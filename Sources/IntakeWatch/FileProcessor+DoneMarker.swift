@@ -32,22 +32,27 @@ extension FileProcessor {
     }
 
     /// Archives the done marker a claim left in the inbox when the process ended between the
-    /// claim and the marker's archiving (see ``resume()``), so the partner's next file of that
-    /// name waits for a marker of its own instead of going at once on the old one.
+    /// claim and the marker's archiving (see ``resume()``, which calls this at the start only),
+    /// so the partner's next file of that name waits for a marker of its own instead of going at
+    /// once on the old one.
     ///
-    /// A marker that was there at the claim was last written before the data file moved into
-    /// the processing area, which set that file's change time; a marker written after it (the
-    /// next file's, sent while the service was down) is newer and stays. Within one tick of the
-    /// kernel's clock the two cannot be told apart, and the marker is archived: a file that then
-    /// waits for a marker sent again is the lesser harm next to one taken before its marker.
+    /// The two are told apart by change times, which the kernel sets and a client cannot: a
+    /// marker that was there at the claim last changed before the data file's rename into the
+    /// processing area (Linux's file systems set the renamed file's change time), and nothing
+    /// in the service changes that file's metadata until it is archived; a marker written after
+    /// the claim (the next file's, sent while the service was down) changed later and stays,
+    /// whatever modification time its client gave it. Within one tick of the kernel's clock the
+    /// two cannot be told apart, and the marker is archived: a file that then waits for its marker
+    /// to be sent again is the lesser harm next to one taken before its marker.
     func archiveMarkerLeftByClaim(of entry: JournalEntry) {
         guard let done = settings.value.forPartner(entry.partner).doneMarker,
               let claimed = FileSystem.linkStatus(entry.processingPath) else { return }
         let markerPath = root.inboxFile(entry.partner, done.marker(for: entry.fileName), check: entry.dryRun)
         guard FileSystem.entryKind(markerPath) == .regular(links: 1), let marker = FileSystem.linkStatus(markerPath) else { return }
-        let written = (marker.st_mtim.tv_sec, marker.st_mtim.tv_nsec), moved = (claimed.st_ctim.tv_sec, claimed.st_ctim.tv_nsec)
-        guard written <= moved else { return }
-        let token = ProcessingName(decoding: FileSystem.baseName(of: entry.processingPath))?.token ?? "resumed"
+        let changed = (marker.st_ctim.tv_sec, marker.st_ctim.tv_nsec), moved = (claimed.st_ctim.tv_sec, claimed.st_ctim.tv_nsec)
+        guard changed <= moved else { return }
+        // A name of its own in the marker archive, which a rename there would otherwise replace.
+        let token = ProcessingName(decoding: FileSystem.baseName(of: entry.processingPath))?.token ?? "journal-\(entry.id)"
         logger.notice("archiving the done marker a claim left in the inbox", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)"])
         archiveMarker(markerPath, partner: entry.partner, token: token)
     }

@@ -1,10 +1,10 @@
 import IntakeSystem
 
 extension FileProcessor {
-    /// Crash recovery, run at every start (and after a settings reload): adopts files left in the
-    /// processing area without a journal entry (a crash between the claim's rename and the
-    /// journal insert), archives the done markers claims left in the inbox, then drives every
-    /// unfinished entry to the end.
+    /// Crash recovery, run at every start (and after a settings reload and each rescan): adopts
+    /// files left in the processing area without a journal entry (a crash between the claim's
+    /// rename and the journal insert), at the start archives the done markers claims left in the
+    /// inbox, then drives every unfinished entry to the end.
     ///
     /// The journal is the truth wherever it has an entry; a file's name is read only to adopt it.
     func resume() {
@@ -36,7 +36,13 @@ extension FileProcessor {
             }
         }
         let unfinished = (try? journal.unfinished()) ?? []
-        for entry in unfinished { archiveMarkerLeftByClaim(of: entry) }
+        // Only claims made before this process started can have left their marker; later calls
+        // (a rescan, a settings reload) would find only the next files' markers. Nodes sharing
+        // the journal leave them: another node may be between its claim and its marker's archiving.
+        if !resumedOnce && !journal.sharedByNodes {
+            for entry in unfinished { archiveMarkerLeftByClaim(of: entry) }
+        }
+        resumedOnce = true
         if journal.sharedByNodes {
             // Each partner's files go to the node whose turn it is, in order.
             var partners: [String] = []

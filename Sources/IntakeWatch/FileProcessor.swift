@@ -22,6 +22,9 @@ final class FileProcessor {
     let settings: SettingsBox
     /// Entries whose last try failed, with the monotonic time of their next one.
     var retries: [Int64: Double] = [:]
+    /// Whether ``resume()`` ran once already: the done markers claims left behind are looked for
+    /// only then, before this process claimed anything.
+    var resumedOnce = false
 
     var root: DataRoot { configuration.root }
 

@@ -133,7 +133,8 @@ import Glibc
 
     /// The process ended between a claim and the archiving of its done marker: the next start
     /// archives the marker the claim left, so the partner's next file of that name waits for
-    /// its own; a marker written after the claim (the next file's) stays.
+    /// its own; a marker written after the claim (the next file's) stays, even with an old
+    /// modification time kept by its client (`sftp put -p`, WinSCP).
     @Test func aDoneMarkerAClaimLeftIsArchivedAtTheNextStart() throws {
         var settings = Settings()
         var acme = Settings.Partner()
@@ -143,13 +144,15 @@ import Glibc
             let stale = root.inboxFile("acme", "list.csv.done"), newer = root.inboxFile("acme", "other.csv.done")
             try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
             try writeFile(stale, "")
-            // Sent before the claim (one tick apart would do; a date makes it certain).
-            try setModified(stale, seconds: 1_000_000_000)
             _ = try claimWithoutJournal(processor, "list.csv", check: false)
             try writeFile(root.inboxFile("acme", "other.csv"), customersCSV(prefix: "O", count: 2))
-            _ = try claimWithoutJournal(processor, "other.csv", check: false)
-            try writeFile(newer, "")
-            try setModified(newer, seconds: 4_000_000_000)
+            let claimed = try claimWithoutJournal(processor, "other.csv", check: false)
+            // The next other.csv's marker, written once the kernel's clock has moved past the
+            // claim (a tick at most: each write sets a new change time), dated 2001 by its client.
+            repeat {
+                try writeFile(newer, "")
+                try setModified(newer, seconds: 1_000_000_000)
+            } while try changeTime(newer) <= changeTime(claimed)
 
             processor.resume()
 
@@ -169,6 +172,12 @@ import Glibc
     func setModified(_ path: String, seconds: Int) throws {
         let times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
         guard utimensat(AT_FDCWD, path, times, 0) == 0 else { throw TestFailure("utimensat \(path): errno \(errno)") }
+    }
+
+    /// `path`'s change time, in nanoseconds.
+    func changeTime(_ path: String) throws -> Int {
+        guard let status = FileSystem.linkStatus(path) else { throw TestFailure("no \(path)") }
+        return status.st_ctim.tv_sec * 1_000_000_000 + status.st_ctim.tv_nsec
     }
 
     @Test func anUploadNamedLikeTheCheckMarkerIsImportedForRealAfterACrash() throws {
