@@ -48,7 +48,7 @@ extension FileProcessor {
         guard let done = settings.value.forPartner(entry.partner).doneMarker,
               let claimed = FileSystem.linkStatus(entry.processingPath) else { return }
         let markerPath = root.inboxFile(entry.partner, done.marker(for: entry.fileName), check: entry.dryRun)
-        guard FileSystem.entryKind(markerPath) == .regular(links: 1), let marker = FileSystem.linkStatus(markerPath) else { return }
+        guard let marker = FileSystem.linkStatus(markerPath), EntryKind(marker) == .regular(links: 1) else { return }
         let changed = (marker.st_ctim.tv_sec, marker.st_ctim.tv_nsec), moved = (claimed.st_ctim.tv_sec, claimed.st_ctim.tv_nsec)
         guard changed <= moved else { return }
         // A name of its own in the marker archive, which a rename there would otherwise replace.

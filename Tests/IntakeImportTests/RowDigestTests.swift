@@ -190,19 +190,19 @@ import Testing
     /// Customers stored without a digest are compared either way, never passed over.
     @Test func aFileInNoOrderGetsTheVerdictsOfTheSameRowsSorted() throws {
         let count = 2 * StoredDigests.idsBehindBeforeTable + 12_000
-        let ids = (0..<count).map { Self.fiveDigits("K", $0) }
+        let ids = (0..<count).map { fiveDigitID("K", $0) }
         let base = ids.map { "\($0),\($0.lowercased())@example.com,Name \($0),,,gold" }
         // Every tenth row changed, a new customer after every twentieth, and repeats of an
         // unchanged, a changed and a new row at the end.
         var rows: [String] = []
         for (i, id) in ids.enumerated() {
             rows.append(i % 10 == 3 ? "\(id),\(id.lowercased())@example.com,Renamed \(id),,,gold" : base[i])
-            if i % 20 == 7 { rows.append("\(Self.fiveDigits("N", i)),n\(i)@example.com,New \(i),,,silver") }
+            if i % 20 == 7 { rows.append("\(fiveDigitID("N", i)),n\(i)@example.com,New \(i),,,silver") }
         }
         var generator = SplitMix64(seed: 11)
         var shuffled = rows
         shuffled.shuffle(using: &generator)
-        let repeats = [base[5], rows[rows.firstIndex { $0.hasPrefix("K00013,") }!], "\(Self.fiveDigits("N", 7)),n7@example.com,New 7,,,silver"]
+        let repeats = [base[5], rows[rows.firstIndex { $0.hasPrefix("K00013,") }!], "\(fiveDigitID("N", 7)),n7@example.com,New 7,,,silver"]
 
         func importBoth(_ file: [String]) throws -> (ImportRecord, Int, [[String?]], inMemory: Bool) {
             try withImportEnvironment { env in
@@ -226,7 +226,4 @@ import Testing
         #expect(passedInOrder == expected.unchanged - withoutDigest + 1 && passedNoOrder == passedInOrder, "\(passedInOrder) \(passedNoOrder)")
         #expect(storedInOrder == storedNoOrder)
     }
-
-    /// `prefix` and `n` in five digits: ids whose byte order is their numeric order.
-    static func fiveDigits(_ prefix: String, _ n: Int) -> String { prefix + String(repeating: "0", count: 5 - String(n).count) + String(n) }
 }

@@ -11,9 +11,6 @@ import Testing
     /// different lengths, upper before lower case, a precomposed and a decomposed "é".
     static let awkward = ["A", "AB", "Ab", "a", "9", "10", "100", "Z", "caf\u{E9}", "cafe\u{301}", "ü", "~", "0001"]
 
-    /// "C" and `n` in five digits.
-    static func key(_ n: Int) -> String { "C" + String(repeating: "0", count: max(0, 5 - String(n).count)) + String(n) }
-
     /// How the lookups are answered: on the cursor (the table never tried), from the table in
     /// memory (tried at the first lookup), or on the cursor after the table was refused (a
     /// partner with more customers than its limit).
@@ -26,7 +23,7 @@ import Testing
             try db.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (1, 'p', 'a', '', 0, 'completed', 'x')")
             // The partner's customers: 3,000 numbered ones and the awkward ids, every fifth
             // without a digest; other partners' customers sort just before and after them.
-            let stored = (0..<3000).map { Self.key($0 * 3) } + Self.awkward
+            let stored = (0..<3000).map { fiveDigitID("C", $0 * 3) } + Self.awkward
             let insert = try db.cachedStatement("""
                 INSERT INTO customers (partner, external_id, name, created_by_import, updated_at, row_digest)
                 VALUES (?1, ?2, ?3, 1, 'x', ?4)
@@ -43,7 +40,7 @@ import Testing
             let digestOf = Dictionary(uniqueKeysWithValues: stored.enumerated().map { (Array($1.utf8), $0 % 5 == 0 ? nil : Int64($0)) })
 
             // The file: the stored ids, and ids between them, before them and after them all.
-            var ids = (0..<9100).map { Self.key($0) } + Self.awkward + ["", "B", "C", "C99999", "zz", "cafe", "\u{FFFD}"]
+            var ids = (0..<9100).map { fiveDigitID("C", $0) } + Self.awkward + ["", "B", "C", "C99999", "zz", "cafe", "\u{FFFD}"]
             ids.sort { String.binaryOrder($0, $1) < 0 }
             var generator = SplitMix64(seed: 42)
             switch order {
