@@ -210,8 +210,11 @@ final class RowPipeline: @unchecked Sendable {
     func next() throws(ReadError) -> PreparedRow? {
         while position == current.count {
             if !current.isEmpty {
-                spent.send(current)
-                current = []
+                // Moved out and sent as the only reference, so the batch is freed on the spending
+                // thread whatever the timing.
+                var batch: [PreparedRow] = []
+                swap(&batch, &current)
+                spent.send(consume batch)
             }
             position = 0
             if finished { return nil }

@@ -22,14 +22,19 @@ public final class BoundedChannel<Message: Sendable>: Sendable {
     }
 
     /// Appends `message`, waiting for room; false when the channel was cancelled.
+    ///
+    /// The message is moved in, not copied: a sender that passes its last reference
+    /// (`send(consume batch)`) keeps none, so the receiver's is the only one and the message is
+    /// freed on the receiver's thread, never on the sender's by whichever thread lets go last.
     @discardableResult
-    public func send(_ message: Message) -> Bool {
+    public func send(_ message: consuming Message) -> Bool {
         free.wait()
         if cancelled.load(ordering: .acquiring) {
             free.signal() // let any other waiting sender see the cancellation too
             return false
         }
-        queue.withLock { $0.append(message) }
+        var pending = Optional(message)
+        queue.withLock { $0.append(pending.take()!) }
         filled.signal()
         return true
     }

@@ -34,7 +34,7 @@ public struct FileDescriptor: ~Copyable {
         } catch where error.code == EOPNOTSUPP || error.code == EISDIR {
             var template = Array((directory + "/.intake-scratch-XXXXXX").utf8CString)
             let fd = try syscall("mkstemp", directory) { template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) } }
-            let path = String(cString: template)
+            let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             _ = try? syscall("unlink", path) { unlink(path) }
             // mkstemp has no close-on-exec flag of its own; set it before any child could inherit it.
             _ = try? syscall("fcntl(F_SETFD)", path) { fcntl(fd, F_SETFD, FD_CLOEXEC) }

@@ -28,14 +28,17 @@ final class FileProcessor {
 
     var root: DataRoot { configuration.root }
 
-    init(configuration: WatchConfiguration, settings: SettingsBox, logger: Logger, clock: any TimeSource, shuttingDown: @escaping @Sendable () -> Bool) throws {
+    /// - Parameter afterMove: called with the processing path right after each claim's move (tests
+    ///   race a new upload or a writer against the claim there; see ``Inbox``).
+    init(configuration: WatchConfiguration, settings: SettingsBox, logger: Logger, clock: any TimeSource, shuttingDown: @escaping @Sendable () -> Bool,
+         afterMove: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.settings = settings
         self.configuration = configuration
         let root = configuration.root
         for folder in [root.state, root.partners, root.processing, root.results, root.archive, root.refused] {
             try FileSystem.createDirectories(folder, mode: folder == root.partners ? 0o755 : 0o750)
         }
-        inbox = Inbox(root: root, clock: clock)
+        inbox = Inbox(root: root, clock: clock, afterMove: afterMove)
         if let open = configuration.openStores {
             let stores = try open()
             store = stores.imports
@@ -147,14 +150,20 @@ final class FileProcessor {
         }
     }
 
-    /// Puts a claimed file whose claim could not be recorded back under its name in the inbox,
-    /// where its move brings it to the watcher again, rather than leaving it unrecorded in the
+    /// Puts a claimed file whose claim could not be recorded back in the inbox, under its name or
+    /// `name (2).csv` when a new upload took that meanwhile (see ``Inbox/giveBack(_:to:)``), where
+    /// its move brings it to the watcher again, rather than leaving it unrecorded in the
     /// processing area until the next start. Not when the journal has an entry for it after all
-    /// (a commit whose answer was lost; this node's own reservation does not count), cannot say,
-    /// or the name was taken since: then the next start (or another node's rescan) adopts it there.
+    /// (a commit whose answer was lost; this node's own reservation does not count) or cannot
+    /// say: then the next start (or another node's rescan) adopts it there.
     private func returnUnrecorded(_ processingPath: String, to path: String, partner: String) {
         guard (try? journal.knows(processingPath: processingPath, partner: partner, inode: nil)) == false else { return }
-        do { try FileSystem.renameWithoutReplacing(processingPath, to: path) } catch {
+        do {
+            let name = try Inbox.giveBack(processingPath, to: path)
+            if name != FileSystem.baseName(of: path) {
+                logger.warning("a new upload took the file's name; it goes back beside it", metadata: ["path": "\(path)", "name": "\(name)"])
+            }
+        } catch {
             logger.error("the file stays in the processing area until the next start", metadata: ["path": "\(processingPath)", "error": "\(error)"])
         }
     }

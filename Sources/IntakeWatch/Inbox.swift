@@ -143,9 +143,9 @@ final class Inbox: Sendable {
             // Flush the upload itself: the partner's client may never have.
             try file.sync()
         } catch {
-            // A flush failed, perhaps after the move: the file goes back under its name for the
-            // next try, rather than waiting unrecorded in the processing area.
-            if FileSystem.linkStatus(processingPath) != nil { try? FileSystem.renameWithoutReplacing(processingPath, to: path) }
+            // A flush failed, perhaps after the move: the file goes back for the next try, rather
+            // than waiting unrecorded in the processing area.
+            if FileSystem.linkStatus(processingPath) != nil { _ = try? Self.giveBack(processingPath, to: path) }
             throw error
         }
         // A client that opened the file for writing meanwhile (a resumed upload) waits on the
@@ -154,11 +154,22 @@ final class Inbox: Sendable {
         // took that), where the next claim's lease is refused while the client has it open. Only
         // if it cannot go back (no free name, a file system without RENAME_NOREPLACE) is it read
         // as it stands, as without a lease.
-        if leased && file.leaseBreakPending,
-           (try? InboxUpload.move(processingPath, into: FileSystem.parent(of: path), as: FileSystem.baseName(of: path))) != nil {
+        if leased && file.leaseBreakPending, (try? Self.giveBack(processingPath, to: path)) != nil {
             return .busy
         }
         return .claimed(processingName, path: processingPath, size: Int64(st.st_size), inode: Int64(bitPattern: UInt64(st.st_ino)))
+    }
+
+    /// Moves a claimed file from `processingPath` back to the inbox at `path`, or beside it as
+    /// `name (2).csv` (the next free `(N)`) when a new upload of that name arrived meanwhile:
+    /// never replacing either, never left unrecorded in the processing area while a name is free.
+    /// - Returns: the name it got.
+    /// - Throws: ``SystemError`` when it cannot be moved, `EEXIST` when every name is taken.
+    static func giveBack(_ processingPath: String, to path: String) throws(SystemError) -> String {
+        guard let name = try InboxUpload.move(processingPath, into: FileSystem.parent(of: path), as: FileSystem.baseName(of: path)) else {
+            throw SystemError(code: EEXIST, operation: "rename", subject: path)
+        }
+        return name
     }
 
     /// A token unique to this claim or refusal: the wall-clock second, the process and a counter.

@@ -112,6 +112,39 @@ import Glibc
         }
     }
 
+    /// The same when a new upload of that name arrives between the claim's move and its failed
+    /// record: the claimed file goes back beside it as `list (2).csv`, neither replaces the other,
+    /// and both are imported once the journal records claims again.
+    @Test func aClaimThatCannotBeRecordedGoesBackBesideANewUploadOfItsName() throws {
+        try withTemporaryDirectory { dir in
+            let root = DataRoot(dir + "/var")
+            try root.prepare(partner: "acme")
+            let db = try Database(path: root.database)
+            try db.execute("CREATE TRIGGER refuse_claims BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+            let nextUpload = Mutex(true)
+            var logger = Logger(label: "test.watch")
+            logger.logLevel = .critical
+            let processor = try FileProcessor(configuration: WatchConfiguration(root: root), settings: SettingsBox(Settings()), logger: logger,
+                                              clock: ManualTime(), shuttingDown: { false }) { _ in
+                guard nextUpload.withLock({ pending in defer { pending = false }; return pending }) else { return }
+                try? writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "N", count: 3))
+            }
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
+
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .skipped)
+            #expect(try String(contentsOfFile: root.inboxFile("acme", "list.csv"), encoding: .utf8) == customersCSV(prefix: "N", count: 3))
+            #expect(try String(contentsOfFile: root.inboxFile("acme", "list (2).csv"), encoding: .utf8) == customersCSV(prefix: "L", count: 2))
+            #expect(try FileSystem.contents(of: root.processing("acme")).isEmpty)
+
+            try db.execute("DROP TRIGGER refuse_claims")
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .processed)
+            #expect(processor.handleReady(partner: "acme", name: "list (2).csv", incompleteSince: nil) == .processed)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'L-%'") == 2)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'N-%'") == 3)
+            #expect(try db.scalar("SELECT count(*) FROM journal") == 2)
+        }
+    }
+
     /// The same, when a new upload took the name meanwhile: the one being written goes back beside
     /// it as `list (2).csv`, and neither replaces the other.
     @Test func anUploadOpenedDuringItsClaimGoesBackBesideANewOneOfItsName() throws {
