@@ -77,10 +77,12 @@ final class ResultWriter: @unchecked Sendable {
 
     private func flush() {
         guard !pending.isEmpty else { return }
-        channel.send(.lines(pending))
-        pending = []
+        // Moved, not copied, so the batch is freed on the writer's thread, not the storing one.
+        var lines: [Line] = []
+        lines.reserveCapacity(Self.batchSize)
+        swap(&lines, &pending)
+        channel.send(.lines(consume lines))
         pendingBytes = 0
-        pending.reserveCapacity(Self.batchSize)
     }
 
     private func drain() {

@@ -25,7 +25,8 @@ public final class BoundedChannel<Message: Sendable>: Sendable {
     ///
     /// The message is moved in, not copied: a sender that passes its last reference
     /// (`send(consume batch)`) keeps none, so the receiver's is the only one and the message is
-    /// freed on the receiver's thread, never on the sender's by whichever thread lets go last.
+    /// freed on the receiver's thread, not on the sender's by whichever thread lets go last (only
+    /// a message refused by a cancelled channel is freed here, on the sender's).
     @discardableResult
     public func send(_ message: consuming Message) -> Bool {
         free.wait()

@@ -46,6 +46,7 @@ extension FileProcessor {
     /// to be sent again is the lesser harm next to one taken before its marker.
     func archiveMarkerLeftByClaim(of entry: JournalEntry) {
         guard let done = settings.value.forPartner(entry.partner).doneMarker,
+              !entry.dryRun || inbox.hasCheckFolder(entry.partner),
               let claimed = FileSystem.linkStatus(entry.processingPath) else { return }
         let markerPath = root.inboxFile(entry.partner, done.marker(for: entry.fileName), check: entry.dryRun)
         guard let marker = FileSystem.linkStatus(markerPath), EntryKind(marker) == .regular(links: 1) else { return }

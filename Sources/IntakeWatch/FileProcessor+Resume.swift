@@ -3,11 +3,13 @@ import IntakeSystem
 extension FileProcessor {
     /// Crash recovery, run at every start (and after a settings reload and each rescan): adopts
     /// files left in the processing area without a journal entry (a crash between the claim's
-    /// rename and the journal insert), at the start archives the done markers claims left in the
-    /// inbox, then drives every unfinished entry to the end.
+    /// rename and the journal insert, or an insert that failed), archives the done markers
+    /// claims left in the inbox (at the start; later, those of the files it adopts), then drives
+    /// every unfinished entry to the end.
     ///
     /// The journal is the truth wherever it has an entry; a file's name is read only to adopt it.
     func resume() {
+        var adopted: Set<String> = []
         for partner in (try? FileSystem.contents(of: root.processing)) ?? [] {
             for file in (try? FileSystem.contents(of: root.processing(partner))) ?? [] {
                 let path = root.processingFile(partner, file)
@@ -30,17 +32,20 @@ extension FileProcessor {
                     name = ProcessingName(token: "", check: true, fileName: file)
                 }
                 _ = try? journal.claimed(partner: partner, fileName: name.fileName, processingPath: path, dryRun: name.check, inode: inode, now: clock.utcNow())
+                adopted.insert(path)
                 logger.notice("adopted a claimed file found at start", metadata: [
                     "partner": "\(partner)", "file": "\(name.fileName)", "check": "\(name.check)",
                 ])
             }
         }
         let unfinished = (try? journal.unfinished()) ?? []
-        // Only claims made before this process started can have left their marker; later calls
-        // (a rescan, a settings reload) would find only the next files' markers. Nodes sharing
-        // the journal leave them: another node may be between its claim and its marker's archiving.
-        if !resumedOnce && !journal.sharedByNodes {
-            for entry in unfinished { archiveMarkerLeftByClaim(of: entry) }
+        // Claims made before this process started may have left their marker, and so may the
+        // claims adopted now (never recorded, so never archived); a recorded claim of this
+        // process archived its own, and later calls would find only the next files' markers.
+        // Nodes sharing the journal leave them: another node may be between its claim and its
+        // marker's archiving.
+        if !journal.sharedByNodes {
+            for entry in unfinished where !resumedOnce || adopted.contains(entry.processingPath) { archiveMarkerLeftByClaim(of: entry) }
         }
         resumedOnce = true
         if journal.sharedByNodes {

@@ -80,7 +80,7 @@ final class FileProcessor {
     /// With `drive` false (a node taking a partner's turn) the claimed file is only recorded;
     /// the caller drives the partner's files after claiming the rest.
     func handleReady(partner: String, name: String, check: Bool = false, incompleteSince: Double?, drive driveNow: Bool = true) -> ReadyOutcome {
-        guard inbox.isCandidate(name, check: check) else { return .skipped }
+        guard inbox.isCandidate(name, partner: partner, check: check) else { return .skipped }
         let path = root.inboxFile(partner, name, check: check)
         if let refusal = inbox.refusal(at: path) {
             refuse(partner: partner, name: name, path: path, reason: refusal)
@@ -115,7 +115,7 @@ final class FileProcessor {
             }
         }
         let claim: Inbox.Claim
-        do { claim = try inbox.claim(partner: partner, name: name, check: check) } catch {
+        do { claim = try inbox.claim(partner: partner, name: name, check: check, keepName: marker != nil) } catch {
             logger.error("cannot claim the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
             releaseReservation(partner: partner, name: name, check: check, inode: reservation)
             return .skipped
@@ -129,7 +129,7 @@ final class FileProcessor {
             } catch {
                 logger.error("cannot record the claim; the file goes back to the inbox", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
                 // Moved back before the reservation ends, so no other node adopts it meanwhile.
-                returnUnrecorded(processingPath, to: path, partner: partner)
+                returnUnrecorded(processingPath, to: path, partner: partner, keepName: marker != nil)
                 releaseReservation(partner: partner, name: name, check: check, inode: reservation)
                 return .skipped
             }
@@ -151,20 +151,21 @@ final class FileProcessor {
     }
 
     /// Puts a claimed file whose claim could not be recorded back in the inbox, under its name or
-    /// `name (2).csv` when a new upload took that meanwhile (see ``Inbox/giveBack(_:to:)``), where
-    /// its move brings it to the watcher again, rather than leaving it unrecorded in the
-    /// processing area until the next start. Not when the journal has an entry for it after all
-    /// (a commit whose answer was lost; this node's own reservation does not count) or cannot
-    /// say: then the next start (or another node's rescan) adopts it there.
-    private func returnUnrecorded(_ processingPath: String, to path: String, partner: String) {
+    /// `name (2).csv` when a new upload took that meanwhile and the partner has no done markers
+    /// (see ``Inbox/giveBack(_:to:keepName:)``), where its move brings it to the watcher again,
+    /// rather than leaving it unrecorded in the processing area. Not when the journal has an entry
+    /// for it after all (a commit whose answer was lost; this node's own reservation does not
+    /// count) or cannot say, nor when it cannot be moved: then a later `resume()` (the next
+    /// start, rescan or settings reload, or another node's rescan) adopts it there.
+    private func returnUnrecorded(_ processingPath: String, to path: String, partner: String, keepName: Bool) {
         guard (try? journal.knows(processingPath: processingPath, partner: partner, inode: nil)) == false else { return }
         do {
-            let name = try Inbox.giveBack(processingPath, to: path)
-            if name != FileSystem.baseName(of: path) {
+            let name = try Inbox.giveBack(processingPath, to: path, keepName: keepName)
+            if let name, name != FileSystem.baseName(of: path) {
                 logger.warning("a new upload took the file's name; it goes back beside it", metadata: ["path": "\(path)", "name": "\(name)"])
             }
         } catch {
-            logger.error("the file stays in the processing area until the next start", metadata: ["path": "\(processingPath)", "error": "\(error)"])
+            logger.error("the file stays in the processing area until a resume adopts it", metadata: ["path": "\(processingPath)", "error": "\(error)"])
         }
     }
 

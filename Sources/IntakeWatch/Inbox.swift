@@ -39,14 +39,26 @@ final class Inbox: Sendable {
     }
 
     /// The names in a partner's inbox (or its `check/` folder) that may be uploads: not temporary
-    /// upload names, and not the `check/` folder itself.
+    /// upload names, and not the `check/` folder itself. Nothing in a `check` that is not a real
+    /// folder (see ``hasCheckFolder(_:)``).
     func entries(_ partner: String, check: Bool = false) -> [String] {
-        ((try? FileSystem.contents(of: root.inbox(partner, check: check))) ?? []).filter { isCandidate($0, check: check) }
+        if check && !hasCheckFolder(partner) { return [] }
+        return ((try? FileSystem.contents(of: root.inbox(partner, check: check))) ?? []).filter { isCandidate($0, partner: partner, check: check) }
     }
 
     /// Whether `name` may be an upload at all (rather than a temporary name or the check folder).
-    func isCandidate(_ name: String, check: Bool) -> Bool {
-        !UploadNames.isTemporary(name) && (check || name != "check")
+    /// A `check` in the inbox that is not a real folder is one, so that it is refused and set aside.
+    func isCandidate(_ name: String, partner: String, check: Bool) -> Bool {
+        !UploadNames.isTemporary(name) && (check || name != "check" || !hasCheckFolder(partner))
+    }
+
+    /// Whether the partner's `inbox/check` is a folder itself, not a symbolic link to one. The
+    /// partner owns its inbox and can replace `check` with a link (the deployed sshd refuses to
+    /// make links, `internal-sftp -P symlink,hardlink`); the service is not in the partner's
+    /// chroot, so it would follow a link to `/var/lib/intake/partners/other/inbox` into another
+    /// partner's files. Such a `check` is never listed, watched, claimed from or uploaded into.
+    func hasCheckFolder(_ partner: String) -> Bool {
+        FileSystem.entryKind(root.inbox(partner, check: true)) == .directory
     }
 
     // MARK: Refusal
@@ -102,15 +114,20 @@ final class Inbox: Sendable {
 
     /// Moves `name` out of the partner's inbox into the processing area, where the partner can no
     /// longer change what is read.
-    /// - Throws: ``SystemError`` when the rename or flush fails (the file is moved back where it
-    ///   was when it can be; else the next start adopts it).
-    func claim(partner: String, name: String, check: Bool) throws(SystemError) -> Claim {
+    /// - Parameter keepName: a file that goes back to the inbox (a writer opened it meanwhile, a
+    ///   flush failed) goes back only under its own name; see ``giveBack(_:to:keepName:)``.
+    /// - Throws: ``SystemError`` when the rename or flush fails (the file is moved back to the
+    ///   inbox when it can be; else the next start adopts it).
+    func claim(partner: String, name: String, check: Bool, keepName: Bool = false) throws(SystemError) -> Claim {
         let path = root.inboxFile(partner, name, check: check)
+        if check && !hasCheckFolder(partner) {
+            throw SystemError(code: ENOTDIR, operation: "lstat", subject: root.inbox(partner, check: true) + " (not a folder of its own)")
+        }
         // O_NOFOLLOW: a symlink swapped in since it was looked at fails here instead of being
         // followed; O_NONBLOCK: a FIFO swapped in cannot block the watcher.
         do throws(SystemError) {
             let file = try FileDescriptor(opening: path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-            return try claim(file, partner: partner, name: name, check: check, path: path)
+            return try claim(file, partner: partner, name: name, check: check, path: path, keepName: keepName)
         } catch where error.operation == "open" && error.code == ELOOP {
             return .refused(Self.refusal(for: .symbolicLink)!)
         } catch where error.operation == "open" && error.code == ENOENT {
@@ -119,7 +136,7 @@ final class Inbox: Sendable {
         // Any other failure (EACCES, EMFILE, a failed rename) is thrown for the caller to log.
     }
 
-    private func claim(_ file: borrowing FileDescriptor, partner: String, name: String, check: Bool, path: String) throws(SystemError) -> Claim {
+    private func claim(_ file: borrowing FileDescriptor, partner: String, name: String, check: Bool, path: String, keepName: Bool) throws(SystemError) -> Claim {
         let st = try file.status()
         if let reason = Self.refusal(for: EntryKind(st)) { return .refused(reason) }
         // A read lease is granted only when nobody has the file open for writing: an upload that
@@ -145,31 +162,59 @@ final class Inbox: Sendable {
         } catch {
             // A flush failed, perhaps after the move: the file goes back for the next try, rather
             // than waiting unrecorded in the processing area.
-            if FileSystem.linkStatus(processingPath) != nil { _ = try? Self.giveBack(processingPath, to: path) }
+            if FileSystem.linkStatus(processingPath) != nil { _ = Self.gaveBack(processingPath, to: path, keepName: keepName) }
             throw error
         }
         // A client that opened the file for writing meanwhile (a resumed upload) waits on the
         // lease and goes on writing into the moved file once it is released: the upload is not
         // finished. It goes back to the inbox (under its name, or `name (2).csv` if a new upload
-        // took that), where the next claim's lease is refused while the client has it open. Only
-        // if it cannot go back (no free name, a file system without RENAME_NOREPLACE) is it read
-        // as it stands, as without a lease.
-        if leased && file.leaseBreakPending, (try? Self.giveBack(processingPath, to: path)) != nil {
+        // took that and `keepName` allows), where the next claim's lease is refused while the
+        // client has it open. Only if it cannot go back (its name or every name taken, a file
+        // system without RENAME_NOREPLACE) is it read as it stands, as without a lease; with a
+        // done marker, which said the file was whole, that is what the partner asked for.
+        if leased && file.leaseBreakPending, Self.gaveBack(processingPath, to: path, keepName: keepName) {
             return .busy
         }
         return .claimed(processingName, path: processingPath, size: Int64(st.st_size), inode: Int64(bitPattern: UInt64(st.st_ino)))
     }
 
-    /// Moves a claimed file from `processingPath` back to the inbox at `path`, or beside it as
-    /// `name (2).csv` (the next free `(N)`) when a new upload of that name arrived meanwhile:
-    /// never replacing either, never left unrecorded in the processing area while a name is free.
-    /// - Returns: the name it got.
-    /// - Throws: ``SystemError`` when it cannot be moved, `EEXIST` when every name is taken.
-    static func giveBack(_ processingPath: String, to path: String) throws(SystemError) -> String {
-        guard let name = try InboxUpload.move(processingPath, into: FileSystem.parent(of: path), as: FileSystem.baseName(of: path)) else {
-            throw SystemError(code: EEXIST, operation: "rename", subject: path)
+    /// Moves a claimed file from `processingPath` back to the inbox at `path`, never replacing a
+    /// file there: under its name, or, when a new upload of that name arrived meanwhile and
+    /// `keepName` is false, beside it as `name (2).csv` (the next free `(N)`).
+    ///
+    /// `keepName` is for partners with done markers: a file under another name would wait for a
+    /// marker of that name that never comes, while its own marker, still in the inbox, would let
+    /// the new upload be taken before its own. Such a file stays where it is instead.
+    ///
+    /// - Returns: the name it got; nil when it is back in the inbox but a folder's flush failed
+    ///   after the rename, so the name is not known here.
+    /// - Throws: ``SystemError`` when it was not moved: `EEXIST` when the name (or every name) is
+    ///   taken, `ENOTDIR` when the folder is a link swapped in since the claim.
+    @discardableResult
+    static func giveBack(_ processingPath: String, to path: String, keepName: Bool) throws(SystemError) -> String? {
+        // Not through a link swapped in for `check` since the claim (see ``hasCheckFolder(_:)``).
+        let folder = FileSystem.parent(of: path), name = FileSystem.baseName(of: path)
+        guard FileSystem.entryKind(folder) == .directory else {
+            throw SystemError(code: ENOTDIR, operation: "lstat", subject: folder + " (not a folder of its own)")
         }
-        return name
+        do throws(SystemError) {
+            if keepName {
+                try FileSystem.renameWithoutReplacing(processingPath, to: path)
+                return name
+            }
+            guard let given = try InboxUpload.move(processingPath, into: folder, as: name) else {
+                throw SystemError(code: EEXIST, operation: "renameat2(RENAME_NOREPLACE)", subject: path)
+            }
+            return given
+        } catch where !error.operation.hasPrefix("renameat2") && FileSystem.linkStatus(processingPath) == nil {
+            return nil
+        }
+    }
+
+    /// Whether ``giveBack(_:to:keepName:)`` moved the file (under whatever name).
+    static func gaveBack(_ processingPath: String, to path: String, keepName: Bool) -> Bool {
+        do { try giveBack(processingPath, to: path, keepName: keepName) } catch { return false }
+        return true
     }
 
     /// A token unique to this claim or refusal: the wall-clock second, the process and a counter.

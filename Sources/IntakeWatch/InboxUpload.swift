@@ -51,6 +51,7 @@ public final class InboxUpload: @unchecked Sendable {
         let directory = root.inbox(partner, check: check)
         self.directory = directory
         try FileSystem.createDirectories(directory)
+        try Self.requireFolderOfItsOwn(directory)
         do throws(SystemError) {
             open = OpenFile(FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) },
                                            path: directory + "/(upload)"))
@@ -79,6 +80,7 @@ public final class InboxUpload: @unchecked Sendable {
         do {
             let file = try file()
             try file.descriptor.sync()
+            try Self.requireFolderOfItsOwn(directory)
             if let temporaryPath {
                 staged = temporaryPath
             } else {
@@ -93,6 +95,15 @@ public final class InboxUpload: @unchecked Sendable {
         }
         temporaryPath = nil
         return delivered
+    }
+
+    /// Refuses a `check` the partner replaced with a link to another folder (see
+    /// ``Inbox/hasCheckFolder(_:)``): the upload would land in that folder. Checked at the start
+    /// and again just before the upload gets a name there.
+    private static func requireFolderOfItsOwn(_ directory: String) throws(SystemError) {
+        guard FileSystem.entryKind(directory) == .directory else {
+            throw SystemError(code: ENOTDIR, operation: "lstat", subject: directory + " (not a folder of its own)")
+        }
     }
 
     /// Moves `path` into `directory` as `name`, or `name (N)` when that is taken, never replacing
@@ -120,6 +131,8 @@ public final class InboxUpload: @unchecked Sendable {
         for partner in (try? FileSystem.contents(of: root.partners)) ?? [] where PartnerName.isValid(partner) {
             for check in [false, true] {
                 let folder = root.inbox(partner, check: check)
+                // Never through a link in place of `check` (see `Inbox.hasCheckFolder`).
+                guard FileSystem.entryKind(folder) == .directory else { continue }
                 for name in (try? FileSystem.contents(of: folder)) ?? [] where name.hasPrefix(hiddenPrefix) {
                     let path = folder + "/" + name
                     guard case .regular? = FileSystem.entryKind(path), (try? FileSystem.removeFile(path)) != nil else { continue }

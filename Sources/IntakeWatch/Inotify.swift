@@ -58,8 +58,10 @@ public final class Inotify: @unchecked Sendable {
 
     /// Masks Intake watches with.
     /// `IN_DELETE`: a temporary name's removal completes a rename carried out as link + unlink.
-    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-    public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    /// `IN_DONT_FOLLOW | IN_ONLYDIR`: a symbolic link swapped in for a folder is not watched
+    /// through (`ENOTDIR`), so no event ever names a file outside the partner's folders.
+    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+    public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
 
     /// Opens the inotify instance and its stop descriptor, both non-blocking and close-on-exec.
     public init() throws(SystemError) {

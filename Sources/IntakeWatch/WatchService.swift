@@ -135,7 +135,8 @@ public final class WatchService: Service {
             try await scanCheck(partner)
         }
         func scanCheck(_ partner: String) async throws {
-            guard FileSystem.isDirectory(root.inbox(partner, check: true)) else { return }
+            // A link in its place is refused as an inbox entry, never followed.
+            guard inbox.hasCheckFolder(partner) else { return }
             watch(root.inbox(partner, check: true), Inotify.inboxMask, as: .check(partner))
             let names = try await worker.run { processor.value.inbox.entries(partner, check: true) }
             for name in names { observe(partner, name, check: true, closed: true) }

@@ -64,6 +64,30 @@ import Testing
         }
     }
 
+    /// A partner that replaced its `inbox/check` with a link to another partner's inbox (over
+    /// SFTP the deployed sshd refuses links; a partner with a shell could) gets 409 for a dry run,
+    /// and nothing lands in the other inbox.
+    @Test func aDryRunIntoACheckFolderReplacedByALinkIsRefused() async throws {
+        try await withAPIRoot { root in
+            let server = try APIServer(root: root)
+            let token = try server.token("acme")
+            try await server.start()
+            defer { server.stop() }
+            let other = root + "/partners/beta/inbox"
+            try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: root + "/partners/acme/inbox", withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: root + "/partners/acme/inbox/check")
+            try FileManager.default.createSymbolicLink(atPath: root + "/partners/acme/inbox/check", withDestinationPath: other)
+
+            let refused = try await upload(server, token: token, name: "list.csv", Self.csv, query: "?check=true")
+            #expect(refused.status == 409, "\(refused.text)")
+            #expect(refused.text.contains("inbox/check is not a folder of its own"), "\(refused.text)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: other).isEmpty)
+            // A real upload into the inbox itself still goes through.
+            #expect(try await upload(server, token: token, name: "list.csv", Self.csv).status == 202)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func anotherPartnersImportsAndConsumersAreNotFound(store: StoreKind) async throws {
         try await withAPIRoot { root in
             let server = try APIServer(root: root, store: store)

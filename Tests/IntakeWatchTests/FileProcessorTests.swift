@@ -93,6 +93,28 @@ import Glibc
         }
     }
 
+    /// `inbox/check` replaced by a link to a folder elsewhere (another partner's inbox): nothing
+    /// in it is listed or claimed, and the link itself is refused and set aside.
+    @Test func aCheckFolderThatIsALinkIsNeitherListedNorClaimedFrom() throws {
+        try withProcessor { processor, root in
+            let elsewhere = FileSystem.parent(of: root.partners) + "/elsewhere"
+            try FileSystem.createDirectories(elsewhere)
+            try writeFile(elsewhere + "/secret.csv", customersCSV(prefix: "X", count: 2))
+            try FileManager.default.createSymbolicLink(atPath: root.inbox("acme", check: true), withDestinationPath: elsewhere)
+
+            #expect(processor.inbox.entries("acme", check: true).isEmpty)
+            #expect(processor.inbox.entries("acme") == ["check"], "the link itself, to be refused")
+            #expect(processor.handleReady(partner: "acme", name: "secret.csv", check: true, incompleteSince: nil) == .skipped)
+            #expect(FileSystem.exists(elsewhere + "/secret.csv"))
+
+            #expect(processor.handleReady(partner: "acme", name: "check", incompleteSince: nil) == .processed)
+            #expect(FileSystem.linkStatus(root.inbox("acme", check: true)) == nil)
+            #expect(try FileSystem.contents(of: root.refused("acme")).count == 1)
+            #expect(try FileSystem.contents(of: elsewhere) == ["secret.csv"])
+            #expect(try processor.journal.unfinished().isEmpty)
+        }
+    }
+
     /// A claim the journal refuses to record (here a trigger that fails the insert, as a full
     /// disk would) puts the file back under its name, and the next try claims and imports it.
     @Test func aClaimThatCannotBeRecordedGoesBackToTheInbox() throws {
@@ -142,6 +164,48 @@ import Glibc
             #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'L-%'") == 2)
             #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'N-%'") == 3)
             #expect(try db.scalar("SELECT count(*) FROM journal") == 2)
+        }
+    }
+
+    /// The same for a partner with done markers: the file does not go back as `list (2).csv`,
+    /// which would wait for a marker of that name that never comes. It stays in the processing
+    /// area; the next resume adopts and imports it and archives the marker it left, so the new
+    /// upload waits for its own.
+    @Test func aClaimThatCannotBeRecordedUnderADoneMarkerKeepsItsName() throws {
+        var settings = Settings()
+        var acme = Settings.Partner()
+        acme.doneMarker = DoneMarker(template: "{name}.done")
+        settings.partners["acme"] = acme
+        try withTemporaryDirectory { dir in
+            let root = DataRoot(dir + "/var")
+            try root.prepare(partner: "acme")
+            let db = try Database(path: root.database)
+            let nextUpload = Mutex(true)
+            var logger = Logger(label: "test.watch")
+            logger.logLevel = .critical
+            let processor = try FileProcessor(configuration: WatchConfiguration(root: root), settings: SettingsBox(settings), logger: logger,
+                                              clock: ManualTime(), shuttingDown: { false }) { _ in
+                guard nextUpload.withLock({ pending in defer { pending = false }; return pending }) else { return }
+                try? writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "N", count: 3))
+            }
+            processor.resume() // the start's, before anything was claimed
+            try db.execute("CREATE TRIGGER refuse_claims BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
+            try writeFile(root.inboxFile("acme", "list.csv.done"), "")
+
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .skipped)
+            #expect(try String(contentsOfFile: root.inboxFile("acme", "list.csv"), encoding: .utf8) == customersCSV(prefix: "N", count: 3))
+            #expect(!FileSystem.exists(root.inboxFile("acme", "list (2).csv")))
+            #expect(try FileSystem.contents(of: root.processing("acme")).count == 1)
+
+            try db.execute("DROP TRIGGER refuse_claims")
+            processor.resume() // a rescan's
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'L-%'") == 2)
+            #expect(!FileSystem.exists(root.inboxFile("acme", "list.csv.done")), "the marker the claim left is archived")
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .waitingForMarker)
+            try writeFile(root.inboxFile("acme", "list.csv.done"), "")
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .processed)
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'N-%'") == 3)
         }
     }
 

@@ -34,6 +34,22 @@ struct SFTPTests {
         }
     }
 
+    /// The partner cannot make links: a `check` that links to `/var/lib/intake/partners/<other>`
+    /// means nothing inside its chroot, but the service is not chrooted.
+    @Test func partnerCannotMakeLinks() async throws {
+        try await withSFTPServer { server in
+            let upload = "\(server.ssh)/list.csv"
+            try customersCSV(prefix: "LNK", count: 1).write(toFile: upload, atomically: true, encoding: .utf8)
+            // Temporary upload names, which the watcher leaves alone.
+            try #require(try server.sftp("put \(upload) inbox/list.csv.filepart\n").status == 0)
+            let symlink = try server.sftp("symlink /var/lib/intake/partners/other/inbox inbox/link.filepart\n")
+            #expect(symlink.status != 0, "symlink must be refused: \(symlink.stderr)")
+            let hardlink = try server.sftp("ln inbox/list.csv.filepart inbox/hard.csv.filepart\n")
+            #expect(hardlink.status != 0, "hard link must be refused: \(hardlink.stderr)")
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: server.inbox)) == ["check", "list.csv.filepart"])
+        }
+    }
+
     /// OpenSSH's `rename` uses the posix-rename extension: a real rename(2), IN_MOVED_TO.
     @Test func opensshPutToATemporaryNameThenRename() async throws {
         try await withSFTPServer { server in

@@ -107,10 +107,12 @@ import Testing
     /// A running service on a fresh data root with `partners`, retries from 10 s, on a clock the
     /// test moves; stopped when `body` returns.
     func withRunningService(settings: Settings = Settings(), settleSeconds: Double = 0, partners: [String] = ["acme"],
+                            beforeStart: (DataRoot) throws -> Void = { _ in },
                             _ body: (DataRoot, ManualTime, Passes) async throws -> Void) async throws {
         try await withTemporaryDirectory { dir in
             let root = DataRoot(dir + "/var")
             for partner in partners { try root.prepare(partner: partner) }
+            try beforeStart(root)
             let time = ManualTime()
             var configuration = WatchConfiguration(root: root)
             configuration.settleSeconds = settleSeconds
@@ -128,6 +130,32 @@ import Testing
             try await body(root, time, passes)
             await group.triggerGracefulShutdown()
             try await running.value
+        }
+    }
+
+    /// A partner's `inbox/check` replaced by a symbolic link (to another partner's inbox, here
+    /// to a folder beside the data root) is never followed: not at the start's scan, not by a
+    /// watch. The link itself is refused like any link in the inbox and set aside.
+    @Test func aCheckFolderReplacedByALinkIsSetAsideAndNeverFollowed() async throws {
+        var elsewhere = ""
+        try await withRunningService(settleSeconds: 1, beforeStart: { root in
+            elsewhere = FileSystem.parent(of: root.partners) + "/elsewhere"
+            try FileSystem.createDirectories(elsewhere)
+            try writeFile(elsewhere + "/secret.csv", customersCSV(prefix: "X", count: 2))
+            try FileManager.default.createSymbolicLink(atPath: root.inbox("acme", check: true), withDestinationPath: elsewhere)
+        }) { root, time, passes in
+            time.advance(by: 5)
+            try #require(await eventually { FileSystem.linkStatus(root.inbox("acme", check: true)) == nil }, "the link is set aside")
+            #expect(try FileSystem.contents(of: root.refused("acme")).count == 1)
+            // A file dropped behind the link after the start is not taken either.
+            try drop(customersCSV(prefix: "Y", count: 1), into: elsewhere, as: "later.csv")
+            try drop(customersCSV(prefix: "A", count: 1), into: root.inbox("acme"), as: "own.csv")
+            try #require(await eventually { passes.waiting == 1 }, "only its own upload waits")
+            time.advance(by: 5)
+            let db = try Database(path: root.database)
+            try #require(await eventually { (try? db.scalar("SELECT count(*) FROM customers WHERE partner = 'acme'")) == 1 })
+            #expect(Set(try FileSystem.contents(of: elsewhere)) == ["secret.csv", "later.csv"])
+            #expect(try db.scalar("SELECT count(*) FROM journal") == 1)
         }
     }
 
