@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import IntakeStore
 import IntakeSystem
+import IntakeWatch
 import Logging
 import Synchronization
 
@@ -35,8 +36,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return JSONAPI.response(for: APIError(.serviceUnavailable, "Intake is shutting down; retry shortly", headers: [.retryAfter: "5"]))
         } catch let error as SystemError where error.code == EEXIST {
             return JSONAPI.response(for: APIError(.conflict, "the inbox already holds 100 files of this name; rename the file or wait until they are imported"))
-        } catch let error as SystemError where error.code == ENOTDIR {
-            // InboxUpload: the partner's inbox/check was replaced by a link or a file.
+        } catch let error as SystemError where error.operation == InboxUpload.notAFolderOfItsOwn {
             context.logger.error("upload refused", metadata: ["error": "\(error)"])
             return JSONAPI.response(for: APIError(.conflict, "inbox/check is not a folder of its own (a link or a file took its place); dry runs are refused until it is a folder again"))
         } catch is StoreBusy {

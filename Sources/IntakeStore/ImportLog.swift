@@ -100,10 +100,11 @@ public final class ImportLog {
         return out
     }
 
-    /// The first completed import of this content for the partner, if any.
+    /// The first completed import of this content for the partner that still stands, if any: an
+    /// undone import no longer does, so the same file sent again is imported again.
     public func completedImport(partner: String, sha256: String) throws(SQLiteError) -> ImportRecord? {
         guard let id = try database.scalar(
-            "SELECT min(id) FROM imports WHERE partner = ?1 AND sha256 = ?2 AND status = 'completed'", [.text(partner), .text(sha256)]
+            "SELECT min(id) FROM imports WHERE partner = ?1 AND sha256 = ?2 AND status = 'completed' AND undone_at IS NULL", [.text(partner), .text(sha256)]
         ) else { return nil }
         return try find(id)
     }

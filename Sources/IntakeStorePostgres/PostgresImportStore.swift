@@ -53,7 +53,7 @@ public final class PostgresImportStore: ImportStore {
     public func completedImport(partner: String, sha256: String) throws -> ImportRecord? {
         try connection.query("""
             SELECT \(Self.columns) FROM imports
-            WHERE partner = $1 AND sha256 = $2 AND status = 'completed' ORDER BY id LIMIT 1
+            WHERE partner = $1 AND sha256 = $2 AND status = 'completed' AND undone_at IS NULL ORDER BY id LIMIT 1
             """, [partner, sha256]).first.map(Self.record)
     }
 

@@ -45,17 +45,22 @@ extension FileProcessor {
     /// two cannot be told apart, and the marker is archived: a file that then waits for its marker
     /// to be sent again is the lesser harm next to one taken before its marker.
     func archiveMarkerLeftByClaim(of entry: JournalEntry) {
-        guard let done = settings.value.forPartner(entry.partner).doneMarker,
-              !entry.dryRun || inbox.hasCheckFolder(entry.partner),
-              let claimed = FileSystem.linkStatus(entry.processingPath) else { return }
-        let markerPath = root.inboxFile(entry.partner, done.marker(for: entry.fileName), check: entry.dryRun)
+        // A name of its own in the marker archive, which a rename there would otherwise replace.
+        let token = ProcessingName(decoding: FileSystem.baseName(of: entry.processingPath))?.token ?? "journal-\(entry.id)"
+        archiveMarkerLeft(partner: entry.partner, fileName: entry.fileName, check: entry.dryRun, claimedAt: entry.processingPath, token: token)
+    }
+
+    /// The same for claim `fileName`, now at `processingPath`, by the same change-time rule.
+    func archiveMarkerLeft(partner: String, fileName: String, check: Bool, claimedAt processingPath: String, token: String) {
+        guard let done = settings.value.forPartner(partner).doneMarker,
+              !check || inbox.hasCheckFolder(partner),
+              let claimed = FileSystem.linkStatus(processingPath) else { return }
+        let markerPath = root.inboxFile(partner, done.marker(for: fileName), check: check)
         guard let marker = FileSystem.linkStatus(markerPath), EntryKind(marker) == .regular(links: 1) else { return }
         let changed = (marker.st_ctim.tv_sec, marker.st_ctim.tv_nsec), moved = (claimed.st_ctim.tv_sec, claimed.st_ctim.tv_nsec)
         guard changed <= moved else { return }
-        // A name of its own in the marker archive, which a rename there would otherwise replace.
-        let token = ProcessingName(decoding: FileSystem.baseName(of: entry.processingPath))?.token ?? "journal-\(entry.id)"
-        logger.notice("archiving the done marker a claim left in the inbox", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)"])
-        archiveMarker(markerPath, partner: entry.partner, token: token)
+        logger.notice("archiving the done marker a claim left in the inbox", metadata: ["partner": "\(partner)", "file": "\(fileName)"])
+        archiveMarker(markerPath, partner: partner, token: token)
     }
 
     /// Moves a done marker out of the inbox once its data file is claimed, beside the archive.

@@ -81,6 +81,8 @@ final class FileProcessor {
     /// the caller drives the partner's files after claiming the rest.
     func handleReady(partner: String, name: String, check: Bool = false, incompleteSince: Double?, drive driveNow: Bool = true) -> ReadyOutcome {
         guard inbox.isCandidate(name, partner: partner, check: check) else { return .skipped }
+        // Nothing behind a link in `check`'s place is looked at, refused or moved.
+        if check && !inbox.hasCheckFolder(partner) { return .skipped }
         let path = root.inboxFile(partner, name, check: check)
         if let refusal = inbox.refusal(at: path) {
             refuse(partner: partner, name: name, path: path, reason: refusal)
@@ -129,7 +131,7 @@ final class FileProcessor {
             } catch {
                 logger.error("cannot record the claim; the file goes back to the inbox", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
                 // Moved back before the reservation ends, so no other node adopts it meanwhile.
-                returnUnrecorded(processingPath, to: path, partner: partner, keepName: marker != nil)
+                returnUnrecorded(processingPath, to: path, partner: partner, name: name, check: check, token: processingName.token, keepName: marker != nil)
                 releaseReservation(partner: partner, name: name, check: check, inode: reservation)
                 return .skipped
             }
@@ -157,16 +159,22 @@ final class FileProcessor {
     /// for it after all (a commit whose answer was lost; this node's own reservation does not
     /// count) or cannot say, nor when it cannot be moved: then a later `resume()` (the next
     /// start, rescan or settings reload, or another node's rescan) adopts it there.
-    private func returnUnrecorded(_ processingPath: String, to path: String, partner: String, keepName: Bool) {
-        guard (try? journal.knows(processingPath: processingPath, partner: partner, inode: nil)) == false else { return }
-        do {
-            let name = try Inbox.giveBack(processingPath, to: path, keepName: keepName)
-            if let name, name != FileSystem.baseName(of: path) {
-                logger.warning("a new upload took the file's name; it goes back beside it", metadata: ["path": "\(path)", "name": "\(name)"])
+    ///
+    /// A file that stays takes its done marker out of the inbox, so that the next upload of its
+    /// name waits for its own (see ``archiveMarkerLeft(partner:fileName:check:claimedAt:token:)``).
+    private func returnUnrecorded(_ processingPath: String, to path: String, partner: String, name: String, check: Bool, token: String, keepName: Bool) {
+        if (try? journal.knows(processingPath: processingPath, partner: partner, inode: nil)) == false {
+            do {
+                let given = try Inbox.giveBack(processingPath, to: path, keepName: keepName)
+                if let given, given != name {
+                    logger.warning("a new upload took the file's name; it goes back beside it", metadata: ["path": "\(path)", "name": "\(given)"])
+                }
+                return
+            } catch {
+                logger.error("the file stays in the processing area until a resume adopts it", metadata: ["path": "\(processingPath)", "error": "\(error)"])
             }
-        } catch {
-            logger.error("the file stays in the processing area until a resume adopts it", metadata: ["path": "\(processingPath)", "error": "\(error)"])
         }
+        archiveMarkerLeft(partner: partner, fileName: name, check: check, claimedAt: processingPath, token: token)
     }
 
     /// The partner's import policy and read options; nil (logged) when its settings cannot be

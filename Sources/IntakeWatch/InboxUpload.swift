@@ -50,7 +50,8 @@ public final class InboxUpload: @unchecked Sendable {
         self.check = check
         let directory = root.inbox(partner, check: check)
         self.directory = directory
-        try FileSystem.createDirectories(directory)
+        // Made only when nothing is there: a file or a (dangling) link in its place is refused.
+        if FileSystem.linkStatus(directory) == nil { try FileSystem.createDirectories(directory) }
         try Self.requireFolderOfItsOwn(directory)
         do throws(SystemError) {
             open = OpenFile(FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) },
@@ -98,13 +99,18 @@ public final class InboxUpload: @unchecked Sendable {
     }
 
     /// Refuses a `check` the partner replaced with a link to another folder (see
-    /// ``Inbox/hasCheckFolder(_:)``): the upload would land in that folder. Checked at the start
-    /// and again just before the upload gets a name there.
+    /// ``Inbox/hasCheckFolder(_:)``) or with a file: the upload would land in that folder. Checked
+    /// at the start and again just before the upload gets a name there.
+    /// - Throws: ``SystemError`` `ENOTDIR` whose operation is ``notAFolderOfItsOwn``.
     private static func requireFolderOfItsOwn(_ directory: String) throws(SystemError) {
         guard FileSystem.entryKind(directory) == .directory else {
-            throw SystemError(code: ENOTDIR, operation: "lstat", subject: directory + " (not a folder of its own)")
+            throw SystemError(code: ENOTDIR, operation: notAFolderOfItsOwn, subject: directory)
         }
     }
+
+    /// The operation of the error an upload into a folder that is not a folder of its own throws,
+    /// which the HTTP side answers 409 (any other `ENOTDIR` is the service's own failure).
+    public static let notAFolderOfItsOwn = "lstat (a folder of its own)"
 
     /// Moves `path` into `directory` as `name`, or `name (N)` when that is taken, never replacing
     /// a file there (the inbox may get a new upload of the same name at any moment), and flushes

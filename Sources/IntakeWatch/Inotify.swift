@@ -58,10 +58,12 @@ public final class Inotify: @unchecked Sendable {
 
     /// Masks Intake watches with.
     /// `IN_DELETE`: a temporary name's removal completes a rename carried out as link + unlink.
-    /// `IN_DONT_FOLLOW | IN_ONLYDIR`: a symbolic link swapped in for a folder is not watched
-    /// through (`ENOTDIR`), so no event ever names a file outside the partner's folders.
-    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
-    public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+    public static let inboxMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    public static let folderMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    /// For `inbox/check`, the one folder a partner can replace (it owns the inbox): a symbolic
+    /// link swapped in is not watched through (`ENOTDIR`), so no event names a file elsewhere.
+    /// The operator's folders above may be links (a data root moved to another disk).
+    public static let checkMask = inboxMask | UInt32(IN_DONT_FOLLOW)
 
     /// Opens the inotify instance and its stop descriptor, both non-blocking and close-on-exec.
     public init() throws(SystemError) {
@@ -72,6 +74,11 @@ public final class Inotify: @unchecked Sendable {
     /// Watches `path`; returns the watch descriptor.
     public func watch(_ path: String, mask: UInt32) throws(SystemError) -> Int32 {
         try syscall("inotify_add_watch", path) { inotify_add_watch(events.rawValue, path, mask) }
+    }
+
+    /// Stops watching `watch` (the kernel then queues `IN_IGNORED` for it).
+    public func unwatch(_ watch: Int32) {
+        _ = try? syscall("inotify_rm_watch", "\(watch)") { inotify_rm_watch(events.rawValue, watch) }
     }
 
     /// Starts the thread that blocks in `poll` on the inotify and stop descriptors, and returns

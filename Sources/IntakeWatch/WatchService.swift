@@ -137,7 +137,7 @@ public final class WatchService: Service {
         func scanCheck(_ partner: String) async throws {
             // A link in its place is refused as an inbox entry, never followed.
             guard inbox.hasCheckFolder(partner) else { return }
-            watch(root.inbox(partner, check: true), Inotify.inboxMask, as: .check(partner))
+            watch(root.inbox(partner, check: true), Inotify.checkMask, as: .check(partner))
             let names = try await worker.run { processor.value.inbox.entries(partner, check: true) }
             for name in names { observe(partner, name, check: true, closed: true) }
         }
@@ -178,7 +178,14 @@ public final class WatchService: Service {
                     guard let watched = watches[event.watch] else { continue }
                     if event.mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
                         // The folder went away; a later scan re-adds it if it comes back.
-                        if event.mask & UInt32(IN_IGNORED) != 0 { watches[event.watch] = nil }
+                        if event.mask & UInt32(IN_IGNORED) != 0 {
+                            watches[event.watch] = nil
+                        } else if case .check = watched, event.mask & UInt32(IN_MOVE_SELF) != 0 {
+                            // A `check` moved elsewhere is no longer the check folder: its events
+                            // would be read as `check/<name>`, which may now be a link.
+                            watches[event.watch] = nil
+                            inotify.unwatch(event.watch)
+                        }
                         continue
                     }
                     switch watched {

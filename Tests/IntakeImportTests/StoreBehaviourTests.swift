@@ -130,6 +130,29 @@ import Testing
         }
     }
 
+    /// The same content sent again is a duplicate and changes nothing, unless the import it
+    /// repeats was undone: that import no longer stands, so the file is imported again.
+    @Test(arguments: StoreKind.allCases) func theSameFileAfterItsUndoIsImportedAgain(_ kind: StoreKind) throws {
+        try withStore(kind) { store in
+            func send() throws -> ImportOutcome {
+                let path = store.scratch + "/list.csv"
+                try writeFile(path, Self.header + "A,a@x.io,Ann,,,Oslo,\n")
+                try store.root.prepare(partner: "acme")
+                var request = ImportRequest(path: path, partner: "acme", outbox: store.root.outbox("acme"))
+                request.rejectDuplicateContent = true
+                return try store.importer.run(request)
+            }
+            let first = try send()
+            #expect(first.record.created == 1)
+            #expect(try send().record.status == .duplicate)
+            _ = try store.history.undo(first.importID, force: false, now: "2030-01-01 00:00:00")
+            #expect(try store.customers().isEmpty)
+            let again = try send()
+            #expect(again.record.status == .completed && again.record.created == 1)
+            #expect(try store.customers() == [["A", "a@x.io", "Ann", nil, nil, #"{"city":"Oslo"}"#]])
+        }
+    }
+
     /// The portal's customer page reads the customer and its history on one snapshot, so they
     /// agree while a file changes that customer between the two reads.
     @Test(arguments: StoreKind.allCases) func aCustomerAndItsHistoryAreReadOnOneSnapshot(_ kind: StoreKind) throws {

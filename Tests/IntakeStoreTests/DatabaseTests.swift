@@ -54,6 +54,9 @@ import Testing
             #expect(try log.find(record.id) == record)
             #expect(try log.completedImport(partner: "acme", sha256: "abc")?.id == record.id)
             #expect(try log.completedImport(partner: "other", sha256: "abc") == nil, "partners never see each other's files")
+            record.undoneAt = "2018-01-02 00:00:00"
+            try log.update(record)
+            #expect(try log.completedImport(partner: "acme", sha256: "abc") == nil, "an undone import no longer stands")
             #expect(try log.list(partner: "acme").map(\.id) == [record.id])
         }
     }

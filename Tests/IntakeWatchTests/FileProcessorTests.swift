@@ -100,17 +100,20 @@ import Glibc
             let elsewhere = FileSystem.parent(of: root.partners) + "/elsewhere"
             try FileSystem.createDirectories(elsewhere)
             try writeFile(elsewhere + "/secret.csv", customersCSV(prefix: "X", count: 2))
+            try FileSystem.createDirectories(elsewhere + "/folder")
             try FileManager.default.createSymbolicLink(atPath: root.inbox("acme", check: true), withDestinationPath: elsewhere)
 
             #expect(processor.inbox.entries("acme", check: true).isEmpty)
             #expect(processor.inbox.entries("acme") == ["check"], "the link itself, to be refused")
             #expect(processor.handleReady(partner: "acme", name: "secret.csv", check: true, incompleteSince: nil) == .skipped)
+            // Not refused (moved aside) either, as a folder in a real check folder would be.
+            #expect(processor.handleReady(partner: "acme", name: "folder", check: true, incompleteSince: nil) == .skipped)
             #expect(FileSystem.exists(elsewhere + "/secret.csv"))
 
             #expect(processor.handleReady(partner: "acme", name: "check", incompleteSince: nil) == .processed)
             #expect(FileSystem.linkStatus(root.inbox("acme", check: true)) == nil)
             #expect(try FileSystem.contents(of: root.refused("acme")).count == 1)
-            #expect(try FileSystem.contents(of: elsewhere) == ["secret.csv"])
+            #expect(Set(try FileSystem.contents(of: elsewhere)) == ["secret.csv", "folder"])
             #expect(try processor.journal.unfinished().isEmpty)
         }
     }
@@ -197,11 +200,12 @@ import Glibc
             #expect(try String(contentsOfFile: root.inboxFile("acme", "list.csv"), encoding: .utf8) == customersCSV(prefix: "N", count: 3))
             #expect(!FileSystem.exists(root.inboxFile("acme", "list (2).csv")))
             #expect(try FileSystem.contents(of: root.processing("acme")).count == 1)
+            #expect(!FileSystem.exists(root.inboxFile("acme", "list.csv.done")), "the marker the claim left goes with it")
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .waitingForMarker)
 
             try db.execute("DROP TRIGGER refuse_claims")
             processor.resume() // a rescan's
             #expect(try db.scalar("SELECT count(*) FROM customers WHERE external_id LIKE 'L-%'") == 2)
-            #expect(!FileSystem.exists(root.inboxFile("acme", "list.csv.done")), "the marker the claim left is archived")
             #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .waitingForMarker)
             try writeFile(root.inboxFile("acme", "list.csv.done"), "")
             #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .processed)
