@@ -74,6 +74,9 @@ final class FileProcessor {
         case skipped
         /// Another node has the partner's turn (nodes sharing the journal); ask again later.
         case otherNodesTurn
+        /// The file could not be reserved or moved (the disk, the database, permissions; logged):
+        /// it is still in the inbox, and no event will bring it back, so ask again later.
+        case claimFailed
     }
 
     /// Handles a settled candidate: refuse it, wait for it, or claim and process it.
@@ -113,14 +116,14 @@ final class FileProcessor {
                 guard try journal.reserve(partner: partner, fileName: name, check: check, inode: inode) else { return .skipped }
             } catch {
                 logger.error("cannot reserve the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
-                return .skipped
+                return .claimFailed
             }
         }
         let claim: Inbox.Claim
         do { claim = try inbox.claim(partner: partner, name: name, check: check, keepName: marker != nil) } catch {
-            logger.error("cannot claim the file", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+            logger.error("cannot claim the file; it is tried again after the settle time", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
             releaseReservation(partner: partner, name: name, check: check, inode: reservation)
-            return .skipped
+            return .claimFailed
         }
         if case .claimed = claim {} else { releaseReservation(partner: partner, name: name, check: check, inode: reservation) }
         switch claim {
@@ -272,9 +275,13 @@ final class FileProcessor {
             _ = try importer.refuse(request, reason: "only .csv and .xlsx files are imported", hooks: hooks)
             return true
         }
+        // Crashes and timeouts count as attempts (a file that brings the service down must not
+        // do so forever); failures the import reports count apart, against a higher limit.
         let attempt = try journal.beginAttempt(entry.id, now: clock.utcNow())
-        if attempt > configuration.maxAttempts {
-            let why = entry.lastError.map { "failed \(configuration.maxAttempts) times (the last time: \($0))" } ?? "crashed or timed out \(configuration.maxAttempts) times"
+        if attempt > configuration.maxAttempts || entry.failures >= configuration.maxFailures {
+            let why = entry.failures >= configuration.maxFailures
+                ? "failed \(entry.failures) times (the last time: \(entry.lastError ?? "?"))"
+                : "crashed or timed out \(configuration.maxAttempts) times"
             _ = try importer.refuse(request, reason: "importing this file \(why); it was set aside, please check it or contact support", hooks: hooks)
             return true
         }
@@ -297,7 +304,11 @@ final class FileProcessor {
         } catch {
             failure = error
         }
-        guard case .stopped(let reason) = failure else { throw failure }
+        guard case .stopped(let reason) = failure else {
+            // Not a crash: the retry counts it as a failure (see `scheduleRetry`).
+            try? journal.abandonAttempt(entry.id, now: clock.utcNow())
+            throw failure
+        }
         switch reason {
         case .shutdown:
             try journal.abandonAttempt(entry.id, now: clock.utcNow())

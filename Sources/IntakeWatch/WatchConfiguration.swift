@@ -10,6 +10,11 @@ public struct WatchConfiguration: Sendable {
     public var settleSeconds: Double = 5
     /// Imports of one file that may crash or time out before it is set aside as failed.
     public var maxAttempts = 3
+    /// Imports of one file that may fail (the disk, the database, the workbook: never bad input)
+    /// before it is set aside as failed. More than crashes: these are mostly passing trouble (a
+    /// full disk, a lock held past the busy timeout), and with the retries' backoff ten take
+    /// about forty minutes, time for an operator to act on the alert before a good file is lost.
+    public var maxFailures = 10
     /// Seconds before the first retry of a file whose processing failed in the running service;
     /// each further retry waits twice as long, at most ten minutes.
     public var retryBaseSeconds: Double = 10

@@ -36,6 +36,9 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "Imports of one file that may crash or time out before it is set aside as failed.")
     var maxAttempts = 3
 
+    @Option(help: "Imports of one file that may fail (disk, database, workbook) before it is set aside as failed.")
+    var maxFailures = 10
+
     @Option(help: "Seconds one file's import may take before it is stopped and retried.")
     var importTimeout: Double = 3600
 
@@ -70,6 +73,7 @@ struct Watch: AsyncParsableCommand {
         var configuration = WatchConfiguration(root: dataRoot)
         configuration.settleSeconds = settle
         configuration.maxAttempts = maxAttempts
+        configuration.maxFailures = maxFailures
         configuration.importTimeoutSeconds = importTimeout
         configuration.incompleteTimeoutSeconds = incompleteTimeout
         configuration.eventBufferLimit = eventBuffer

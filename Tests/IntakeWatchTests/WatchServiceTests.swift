@@ -75,12 +75,35 @@ import Testing
             try #require(await eventually { (try? db.scalar("SELECT count(*) FROM journal WHERE step = 'archived'")) == 1 })
             #expect(try db.scalar("SELECT count(*) FROM imports WHERE status = 'completed'") == 1)
             #expect(try db.scalar("SELECT count(*) FROM customers") == 2)
-            #expect(try db.scalar("SELECT attempts FROM journal") == 2)
+            #expect(try db.scalar("SELECT failures FROM journal") == 1)
+            #expect(try db.scalar("SELECT attempts FROM journal") == 1, "the failed try is a failure, not a crash")
         }
     }
 
-    /// A file that keeps failing is set aside at the attempts limit, with a result workbook that
-    /// names the last failure, and the service goes on.
+    /// A claim that fails before the file is moved (here its processing folder cannot be made)
+    /// leaves the file in the inbox, where no event will name it again: the service asks again
+    /// after the settle time, and imports it once the cause is gone.
+    @Test func aClaimThatFailsIsTriedAgainAfterTheSettleTime() async throws {
+        try await withRunningService(settleSeconds: 1) { root, time, passes in
+            try FileSystem.createDirectories(root.processing)
+            try writeFile(root.processing("acme"), "in the way")
+            try drop(customersCSV(prefix: "C", count: 2), into: root.inbox("acme"), as: "claim.csv")
+            try #require(await eventually { passes.waiting == 1 })
+            time.advance(by: 2)
+            let seen = passes.count
+            try #require(await eventually { passes.count >= seen + 3 })
+            #expect(FileSystem.exists(root.inboxFile("acme", "claim.csv")), "still in the inbox")
+            try #require(await eventually { passes.waiting == 1 }, "and still asked about")
+
+            try FileSystem.removeFile(root.processing("acme"))
+            time.advance(by: 2)
+            let db = try Database(path: root.database)
+            try #require(await eventually { (try? db.scalar("SELECT count(*) FROM customers")) == 2 })
+        }
+    }
+
+    /// A file that keeps failing is set aside at the failures limit (ten, not the three crashes
+    /// allowed), with a result workbook that names the last failure, and the service goes on.
     @Test func aFileThatKeepsFailingIsSetAsideWithTheLastFailureNamed() async throws {
         try await withRunningService { root, time, _ in
             try FileSystem.createDirectories(root.scratchResult(journalEntry: 1))
@@ -89,7 +112,7 @@ import Testing
             // The first try fails on its own (settle time 0); each later one waits for the clock,
             // which moves only after the failure before it is recorded.
             try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == 1 })
-            for failures in 2...3 {
+            for failures in 2...10 {
                 time.advance(by: 700) // past any backoff
                 try #require(await eventually { (try? db.scalar("SELECT failures FROM journal WHERE id = 1")) == Int64(failures) })
             }
@@ -97,7 +120,8 @@ import Testing
             try #require(await eventually { (try? db.scalar("SELECT count(*) FROM journal WHERE step = 'archived'")) == 1 })
             let record = try #require(try ImportLog(database: db).list(partner: "acme").first)
             #expect(record.status == .rejected)
-            #expect(record.error?.contains("importing this file failed 3 times (the last time: ") == true, "\(record.error ?? "")")
+            #expect(record.error?.contains("importing this file failed 10 times (the last time: ") == true, "\(record.error ?? "")")
+            #expect(try db.scalar("SELECT attempts FROM journal WHERE id = 1") == 1, "failures are not counted as crashes")
             #expect(try db.scalar("SELECT count(*) FROM customers") == 0)
             let failed = try FileSystem.contents(of: root.archive("acme", outcome: .failed))
             #expect(failed.count == 1)
