@@ -79,11 +79,16 @@ public final class Journal {
     }
 
     /// Records that a try at entry `id` failed with `error` (a disk, database or report failure,
-    /// not bad input); returns how many tries have failed so far.
+    /// not bad input); returns how many tries have failed so far. `takingBackAttempt`: the try
+    /// was an import attempt (``beginAttempt(_:now:)``), which a failure does not count as a
+    /// crash; in the same statement, so the two are recorded together or not at all.
     @discardableResult
-    public func failed(_ id: Int64, error: String, now: String) throws(SQLiteError) -> Int {
-        try database.cachedStatement("UPDATE journal SET failures = failures + 1, last_error = ?2, updated_at = ?3 WHERE id = ?1")
-            .run([.integer(id), .text(error), .text(now)])
+    public func failed(_ id: Int64, error: String, takingBackAttempt: Bool = false, now: String) throws(SQLiteError) -> Int {
+        try database.cachedStatement("""
+            UPDATE journal SET failures = failures + 1, last_error = ?2, updated_at = ?3,
+                attempts = CASE WHEN ?4 THEN max(attempts - 1, 0) ELSE attempts END
+            WHERE id = ?1
+            """).run([.integer(id), .text(error), .text(now), .integer(takingBackAttempt ? 1 : 0)])
         return Int(try database.scalar("SELECT failures FROM journal WHERE id = ?1", [.integer(id)]) ?? 0)
     }
 

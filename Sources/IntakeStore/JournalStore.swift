@@ -13,7 +13,7 @@ public protocol JournalStore: AnyObject {
     func claimed(partner: String, fileName: String, processingPath: String, dryRun: Bool, inode: Int64?, now: String) throws -> Int64
     func beginAttempt(_ id: Int64, now: String) throws -> Int
     @discardableResult
-    func failed(_ id: Int64, error: String, now: String) throws -> Int
+    func failed(_ id: Int64, error: String, takingBackAttempt: Bool, now: String) throws -> Int
     func abandonAttempt(_ id: Int64, now: String) throws
     func imported(_ id: Int64, importID: Int64, sha256: String, size: Int64, outcome: JournalEntry.Outcome, now: String) throws
     func advance(_ id: Int64, to step: JournalEntry.Step, archivePath: String?, now: String) throws

@@ -44,9 +44,12 @@ public final class PostgresJournal: JournalStore {
     }
 
     @discardableResult
-    public func failed(_ id: Int64, error: String, now: String) throws -> Int {
-        Int(try connection.scalar("UPDATE journal SET failures = failures + 1, last_error = $2, updated_at = $3 WHERE id = $1 RETURNING failures",
-                                  [String(id), error, now]) ?? "") ?? 0
+    public func failed(_ id: Int64, error: String, takingBackAttempt: Bool, now: String) throws -> Int {
+        Int(try connection.scalar("""
+            UPDATE journal SET failures = failures + 1, last_error = $2, updated_at = $3,
+                attempts = CASE WHEN $4::boolean THEN greatest(attempts - 1, 0) ELSE attempts END
+            WHERE id = $1 RETURNING failures
+            """, [String(id), error, now, takingBackAttempt ? "true" : "false"]) ?? "") ?? 0
     }
 
     public func abandonAttempt(_ id: Int64, now: String) throws {

@@ -57,6 +57,8 @@ extension FileProcessor {
         }
         for entry in unfinished {
             if shuttingDown() { return }
+            // A file that failed waits for its retry's backoff, whatever rescan comes first.
+            if retries[entry.id] != nil { continue }
             logger.notice("resuming", metadata: ["partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)"])
             drive(entry)
         }

@@ -6,12 +6,12 @@ import IntakeSystem
 extension FileProcessor {
     /// Records a failed try (the disk, the database, the workbook: not bad input, which never
     /// throws) and schedules the next, each one twice as far off, up to ten minutes. An import
-    /// that keeps failing reaches the attempts limit and is set aside with a workbook that
+    /// that keeps failing reaches the failures limit and is set aside with a workbook that
     /// names the last failure (see ``importClaimed(_:)``).
     func scheduleRetry(_ entry: JournalEntry, after error: any Error) {
         // The backoff counts from the failure, read before the journal records it.
         let failedAt = clock.monotonicSeconds()
-        let failures = (try? journal.failed(entry.id, error: "\(error)", now: clock.utcNow())) ?? entry.failures + 1
+        let failures = (try? journal.failed(entry.id, error: "\(error)", takingBackAttempt: error is FailedAttempt, now: clock.utcNow())) ?? entry.failures + 1
         let delay = min(configuration.retryBaseSeconds * Double(1 << min(failures - 1, 20)), 600)
         retries[entry.id] = failedAt + delay
         logger.error("file processing failed; it will be retried", metadata: [

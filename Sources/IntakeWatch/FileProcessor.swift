@@ -121,7 +121,7 @@ final class FileProcessor {
         }
         let claim: Inbox.Claim
         do { claim = try inbox.claim(partner: partner, name: name, check: check, keepName: marker != nil) } catch {
-            logger.error("cannot claim the file; it is tried again after the settle time", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
+            logger.error("cannot claim the file; it is tried again, less often each time", metadata: ["partner": "\(partner)", "file": "\(name)", "error": "\(error)"])
             releaseReservation(partner: partner, name: name, check: check, inode: reservation)
             return .claimFailed
         }
@@ -304,11 +304,8 @@ final class FileProcessor {
         } catch {
             failure = error
         }
-        guard case .stopped(let reason) = failure else {
-            // Not a crash: the retry counts it as a failure (see `scheduleRetry`).
-            try? journal.abandonAttempt(entry.id, now: clock.utcNow())
-            throw failure
-        }
+        // Not a crash: the retry records it as a failure and takes the attempt back.
+        guard case .stopped(let reason) = failure else { throw FailedAttempt(failure) }
         switch reason {
         case .shutdown:
             try journal.abandonAttempt(entry.id, now: clock.utcNow())
@@ -319,6 +316,14 @@ final class FileProcessor {
             return try importClaimed(entry)
         }
     }
+}
+
+/// An import attempt that ended in a failure the import reported (not a crash or a timeout);
+/// ``FileProcessor/scheduleRetry(_:after:)`` records it against the failures, not the attempts.
+struct FailedAttempt: Error, CustomStringConvertible {
+    let underlying: any Error
+    init(_ underlying: any Error) { self.underlying = underlying }
+    var description: String { "\(underlying)" }
 }
 
 /// A number with two decimals, for log lines.

@@ -50,9 +50,14 @@ public final class InboxUpload: @unchecked Sendable {
         self.check = check
         let directory = root.inbox(partner, check: check)
         self.directory = directory
-        // Made only when nothing is there: a file or a (dangling) link in its place is refused.
-        if FileSystem.linkStatus(directory) == nil { try FileSystem.createDirectories(directory) }
-        try Self.requireFolderOfItsOwn(directory)
+        if check {
+            // Made only when nothing is there: a file or a (dangling) link in its place is refused.
+            if FileSystem.linkStatus(directory) == nil { try FileSystem.createDirectories(directory) }
+            try Self.requireFolderOfItsOwn(directory)
+        } else {
+            // The inbox itself is the operator's (it may be a link to another disk).
+            try FileSystem.createDirectories(directory)
+        }
         do throws(SystemError) {
             open = OpenFile(FileDescriptor(adopting: try syscall("open(O_TMPFILE)", directory) { intake_open_anonymous(directory) },
                                            path: directory + "/(upload)"))
@@ -81,7 +86,7 @@ public final class InboxUpload: @unchecked Sendable {
         do {
             let file = try file()
             try file.descriptor.sync()
-            try Self.requireFolderOfItsOwn(directory)
+            if check { try Self.requireFolderOfItsOwn(directory) }
             if let temporaryPath {
                 staged = temporaryPath
             } else {

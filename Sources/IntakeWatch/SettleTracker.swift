@@ -55,6 +55,10 @@ struct SettleTracker {
         /// When the file first looked settled but was not yet complete (an XLSX without its zip
         /// directory), to give up on it eventually.
         var incompleteSince: Double?
+        /// Claims of it that failed in a row, and the time before which it is not asked about
+        /// again (see ``requeueAfterFailedClaim(_:now:)``).
+        var failedClaims = 0
+        var notBefore: Double?
     }
 
     private(set) var candidates: [String: Candidate] = [:]
@@ -91,7 +95,7 @@ struct SettleTracker {
                 candidates[path] = candidate
                 continue
             }
-            if candidate.closed && now - candidate.lastChange >= settle(candidate) {
+            if candidate.closed && now - candidate.lastChange >= settle(candidate) && now >= candidate.notBefore ?? now {
                 ready.append(candidate)
                 candidates[path] = nil
             }
@@ -105,6 +109,16 @@ struct SettleTracker {
         var c = candidate
         c.closed = false
         c.lastChange = now
+        candidates[c.path] = c
+    }
+
+    /// Puts back a candidate whose claim failed (logged by the claim), to be asked about again
+    /// after 1 s, then twice as long each time up to ten minutes: the cause (permissions, a full
+    /// disk) is usually outside the service and takes a while to mend.
+    mutating func requeueAfterFailedClaim(_ candidate: Candidate, now: Double) {
+        var c = candidate
+        c.failedClaims += 1
+        c.notBefore = now + min(Double(1 << min(c.failedClaims - 1, 10)), 600)
         candidates[c.path] = c
     }
 

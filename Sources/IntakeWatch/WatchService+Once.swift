@@ -43,7 +43,9 @@ extension WatchService {
             for (candidate, outcome) in zip(sorted, outcomes) {
                 if outcome == .otherNodesTurn {
                     logger.info("another node has this partner's turn; left to it", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
-                } else if outcome == .busy || outcome == .incomplete || outcome == .claimFailed {
+                } else if outcome == .claimFailed {
+                    logger.info("could not be claimed (the log says why); left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
+                } else if outcome == .busy || outcome == .incomplete {
                     logger.info("not finished yet; left for the next run", metadata: ["partner": "\(candidate.partner)", "file": "\(candidate.name)"])
                 }
             }

@@ -281,7 +281,8 @@ public final class WatchService: Service {
         switch outcome {
         case .incomplete: tracker.requeueIncomplete(candidate, now: clock.monotonicSeconds())
         case .busy: tracker.requeueBusy(candidate, now: clock.monotonicSeconds())
-        case .otherNodesTurn, .claimFailed: tracker.requeueLater(candidate, now: clock.monotonicSeconds())
+        case .otherNodesTurn: tracker.requeueLater(candidate, now: clock.monotonicSeconds())
+        case .claimFailed: tracker.requeueAfterFailedClaim(candidate, now: clock.monotonicSeconds())
         // Left in the inbox: the rescan after a settings reload, or the marker's arrival,
         // brings it back.
         case .processed, .skipped, .waitingForSettings, .waitingForMarker: break

@@ -29,11 +29,11 @@ struct Nodes: ParsableCommand {
         print("node\thost\tpid\tstarted\tlast_seen\tlease\timporting")
         for node in nodes { print(node.map { $0 ?? "-" }.joined(separator: "\t")) }
         let files = try store.connection.query("""
-            SELECT id, partner, file_name, step, attempts, coalesce(node, '-') FROM journal WHERE step <> 'archived' ORDER BY id
+            SELECT id, partner, file_name, step, attempts, failures, coalesce(node, '-') FROM journal WHERE step <> 'archived' ORDER BY id
             """)
         if !files.isEmpty {
             print("")
-            print("journal\tpartner\tfile\tstep\tattempts\tnode")
+            print("journal\tpartner\tfile\tstep\tattempts\tfailures\tnode")
             for file in files { print(file.map { $0 ?? "-" }.joined(separator: "\t")) }
         }
     }

@@ -123,6 +123,21 @@ import Testing
         #expect(versions == (1...PostgresSchema.currentVersion).map(String.init).joined(separator: ","), "each migration once")
     }
 
+    /// A failed import attempt is recorded as a failure and taken back as an attempt in one
+    /// statement; a failure at a later step (no attempt of its own) leaves the attempts alone.
+    @Test func aFailedImportAttemptIsAFailureNotACrash() throws {
+        let store = try PostgresImportStore(url: try PostgresServer.shared().newDatabase())
+        let journal = PostgresJournal(store: store, node: "n1")
+        let id = try journal.claimed(partner: "acme", fileName: "a.csv", processingPath: "/p/x", dryRun: false, inode: nil, now: "2026-01-01 00:00:00")
+        #expect(try journal.beginAttempt(id, now: "2026-01-01 00:00:01") == 1)
+        #expect(try journal.failed(id, error: "disk full", takingBackAttempt: true, now: "2026-01-01 00:00:02") == 1)
+        #expect(try journal.entry(id)?.attempts == 0)
+        #expect(try journal.beginAttempt(id, now: "2026-01-01 00:00:03") == 1)
+        #expect(try journal.failed(id, error: "EIO", takingBackAttempt: false, now: "2026-01-01 00:00:04") == 2)
+        let entry = try #require(try journal.entry(id))
+        #expect(entry.attempts == 1 && entry.failures == 2 && entry.lastError == "EIO")
+    }
+
     /// A database a newer Intake migrated is refused, not read and written without what that
     /// version changed (as SQLite refuses a newer `user_version`).
     @Test func aDatabaseOfANewerIntakeIsRefused() throws {

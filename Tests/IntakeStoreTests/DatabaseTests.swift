@@ -69,6 +69,12 @@ import Testing
             #expect(try journal.beginAttempt(id, now: "2018-01-01 00:00:01") == 1)
             try journal.abandonAttempt(id, now: "2018-01-01 00:00:02")
             #expect(try journal.entry(id)?.attempts == 0)
+            // A failed import attempt: a failure, and the attempt taken back, in one statement.
+            #expect(try journal.beginAttempt(id, now: "2018-01-01 00:00:02") == 1)
+            #expect(try journal.failed(id, error: "disk full", takingBackAttempt: true, now: "2018-01-01 00:00:02") == 1)
+            #expect(try journal.entry(id)?.attempts == 0)
+            #expect(try journal.failed(id, error: "EIO", now: "2018-01-01 00:00:02") == 2)
+            #expect(try journal.entry(id)?.attempts == 0 && journal.entry(id)?.lastError == "EIO")
             let importID = try ImportLog(database: db).insert(ImportRecord(partner: "acme", fileName: "a.csv", sha256: "abc", size: 10, startedAt: "2018-01-01 00:00:02"))
             try journal.imported(id, importID: importID, sha256: "abc", size: 10, outcome: .processed, now: "2018-01-01 00:00:03")
             var entry = try #require(try journal.entry(id))

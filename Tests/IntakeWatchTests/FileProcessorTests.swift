@@ -118,6 +118,22 @@ import Glibc
         }
     }
 
+    /// A file whose import failed waits for its retry's backoff: a rescan or a settings reload
+    /// (both resume) does not try it again early, and the failed try is not counted as a crash.
+    @Test func aRescanLeavesAFailedFileToItsRetry() throws {
+        try withProcessor { processor, root in
+            try FileSystem.createDirectories(root.scratchResult(journalEntry: 1)) // in the way
+            try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "F", count: 2))
+            #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .processed)
+            let db = try Database(path: root.database)
+            #expect(try db.scalar("SELECT failures FROM journal") == 1)
+            processor.resume()
+            processor.resume()
+            #expect(try db.scalar("SELECT failures FROM journal") == 1, "the backoff holds")
+            #expect(try db.scalar("SELECT attempts FROM journal") == 0)
+        }
+    }
+
     /// A claim the journal refuses to record (here a trigger that fails the insert, as a full
     /// disk would) puts the file back under its name, and the next try claims and imports it.
     @Test func aClaimThatCannotBeRecordedGoesBackToTheInbox() throws {

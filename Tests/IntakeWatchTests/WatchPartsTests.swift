@@ -64,6 +64,26 @@ import Glibc
         #expect(tracker.candidates["/in/a.xlsx"]?.incompleteSince == since, "the first time it was seen incomplete is kept")
     }
 
+    /// A file whose claim keeps failing is asked about again after 1 s, 2 s, 4 s, ... up to ten
+    /// minutes, not at every pass: the cause is outside the service, and each try logs an error.
+    @Test func aFailedClaimIsAskedAboutLessOftenEachTime() {
+        let time = ManualTime()
+        var tracker = SettleTracker()
+        var candidate = SettleTracker.Candidate(partner: "p", name: "a.csv", path: "/in/a.csv", signature: Self.signature, lastChange: 0, closed: true)
+        func ready() -> [SettleTracker.Candidate] { tracker.takeReady(now: time.monotonicSeconds(), settle: { _ in 0 }) { _ in Self.signature } }
+        var waits: [Double] = []
+        for _ in 0..<12 {
+            tracker.requeueAfterFailedClaim(candidate, now: time.monotonicSeconds())
+            let failedAt = time.monotonicSeconds()
+            while true {
+                time.advance(by: 0.5)
+                if let again = ready().first { candidate = again; break }
+            }
+            waits.append(time.monotonicSeconds() - failedAt)
+        }
+        #expect(waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600])
+    }
+
     @Test func inotifyBufferWalk() {
         // Two events as the kernel lays them out: a 16-byte header, then the NUL-padded name.
         func event(_ wd: Int32, _ mask: UInt32, _ name: String, padTo length: Int) -> [UInt8] {

@@ -171,6 +171,8 @@ import Testing
             time.advance(by: 5)
             try #require(await eventually { FileSystem.linkStatus(root.inbox("acme", check: true)) == nil }, "the link is set aside")
             #expect(try FileSystem.contents(of: root.refused("acme")).count == 1)
+            // A pass after the refusal, so that the count below is not the link's.
+            try #require(await eventually { passes.waiting == 0 })
             // A file dropped behind the link after the start is not taken either.
             try drop(customersCSV(prefix: "Y", count: 1), into: elsewhere, as: "later.csv")
             try drop(customersCSV(prefix: "A", count: 1), into: root.inbox("acme"), as: "own.csv")
