@@ -55,13 +55,19 @@ public enum FileSystem {
         if fromParent != parent(of: to) { try syncDirectory(fromParent) }
     }
 
-    /// Creates `path` and its missing parents with `mode`; an existing directory is fine.
+    /// Creates `path` and its missing parents with `mode`; an existing directory is fine. Each
+    /// folder it makes is flushed into its parent, so a file renamed into it and flushed there
+    /// (a claim, an archive, a result) does not lose its folder at a power loss.
     public static func createDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
+            let parent = current.isEmpty ? "/" : current
             current += "/" + component
             do throws(SystemError) {
                 _ = try syscall("mkdir", current) { [current] in mkdir(current, mode) }
+                // A parent the service may pass through but not read (mode 0711) cannot be
+                // opened to flush; that is the operator's folder, made durable by its maker.
+                do throws(SystemError) { try syncDirectory(parent) } catch where error.code == EACCES {}
             } catch where error.code == EEXIST && isDirectory(current) {
                 continue
             }
