@@ -129,8 +129,15 @@ extension ImportRoutes {
     func recordAndDeliver(_ upload: InboxUpload, _ record: UploadRecord) async throws -> UploadRecord {
         try await writes.write { store in try store.addUpload(record) }
         var delivered = record
-        // fsync and rename block: off the cooperative pool.
-        delivered.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName = record.fileName] in try upload.deliver(as: fileName) }
+        do {
+            // fsync and rename block: off the cooperative pool.
+            delivered.inboxName = try await NIOThreadPool.singleton.runIfActive { [fileName = record.fileName] in try upload.deliver(as: fileName) }
+        } catch {
+            // The file never reached the inbox: no row is left whose inode a later file could reuse.
+            let (partner, id) = (record.partner, record.id)
+            try? await writes.write { store in try store.removeUpload(partner: partner, id: id) }
+            throw error
+        }
         if delivered.inboxName != record.inboxName {
             let (id, name, partner) = (record.id, delivered.inboxName, record.partner)
             try? await writes.write { store in try store.renameUpload(partner: partner, id: id, inboxName: name) }

@@ -79,6 +79,10 @@ extension Database: ServeWrites {
         try Uploads(database: self).rename(partner: partner, id: id, inboxName: inboxName)
     }
 
+    public func removeUpload(partner: String, id: String) throws {
+        try Uploads(database: self).remove(partner: partner, id: id)
+    }
+
     public func startSession(sha256: String, userID: Int64, csrf: String, now: String, seconds: Double) throws {
         try PortalAccounts(database: self).startSession(sha256: sha256, userID: userID, csrf: csrf, now: now, seconds: seconds)
     }

@@ -38,6 +38,8 @@ public protocol ServeWrites {
                        bytes: Int, now: String) throws -> APIWrites.Outcome
     func addUpload(_ upload: UploadRecord) throws
     func renameUpload(partner: String, id: String, inboxName: String) throws
+    /// Forgets upload `id`, whose file never reached the inbox.
+    func removeUpload(partner: String, id: String) throws
     func startSession(sha256: String, userID: Int64, csrf: String, now: String, seconds: Double) throws
     func touchSession(sha256: String, seconds: Double) throws
     func endSession(sha256: String) throws

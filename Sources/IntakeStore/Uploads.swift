@@ -96,6 +96,11 @@ public final class Uploads {
         try database.cachedStatement("UPDATE uploads SET inbox_name = ?3 WHERE partner = ?1 AND id = ?2").run([.text(partner), .text(id), .text(inboxName)])
     }
 
+    /// Forgets `partner`'s upload `id`, whose file never reached the inbox.
+    public func remove(partner: String, id: String) throws(SQLiteError) {
+        try database.cachedStatement("DELETE FROM uploads WHERE partner = ?1 AND id = ?2").run([.text(partner), .text(id)])
+    }
+
     /// `partner`'s upload `id`; nil for another partner's.
     public func find(partner: String, id: String) throws(SQLiteError) -> UploadRecord? {
         try database.cachedStatement("""

@@ -159,6 +159,10 @@ extension PostgresServeConnection: ServeWrites, GroupCommitConnection {
         try connection.query("UPDATE uploads SET inbox_name = $3 WHERE partner = $1 AND id = $2", [partner, id, inboxName])
     }
 
+    public func removeUpload(partner: String, id: String) throws {
+        try connection.query("DELETE FROM uploads WHERE partner = $1 AND id = $2", [partner, id])
+    }
+
     public func startSession(sha256: String, userID: Int64, csrf: String, now: String, seconds: Double) throws {
         try connection.query("INSERT INTO sessions (sha256, user_id, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
                              [sha256, String(userID), csrf, now, String(Int64(seconds))])

@@ -64,10 +64,9 @@ import Testing
         }
     }
 
-    /// A partner that replaced its `inbox/check` with a link to another partner's inbox (over
-    /// SFTP the deployed sshd refuses links; a partner with a shell could) gets 409 for a dry run,
-    /// and nothing lands in the other inbox.
-    @Test func aDryRunIntoACheckFolderReplacedByALinkIsRefused() async throws {
+    /// A running server with a token for acme, acme's inbox (no `check` yet) and another
+    /// partner's inbox, whose path `body` gets.
+    func withAcmeAndAnotherInbox(_ body: (APIServer, String, String) async throws -> Void) async throws {
         try await withAPIRoot { root in
             let server = try APIServer(root: root)
             let token = try server.token("acme")
@@ -75,9 +74,18 @@ import Testing
             defer { server.stop() }
             let other = root + "/partners/beta/inbox"
             try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: root + "/partners/acme/inbox", withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(atPath: root + "/partners/acme/inbox/check")
-            try FileManager.default.createSymbolicLink(atPath: root + "/partners/acme/inbox/check", withDestinationPath: other)
+            try FileManager.default.createDirectory(atPath: server.inbox("acme"), withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: server.inbox("acme", check: true))
+            try await body(server, token, other)
+        }
+    }
+
+    /// A partner that replaced its `inbox/check` with a link to another partner's inbox (over
+    /// SFTP the deployed sshd refuses links; a partner with a shell could) gets 409 for a dry run,
+    /// and nothing lands in the other inbox.
+    @Test func aDryRunIntoACheckFolderReplacedByALinkIsRefused() async throws {
+        try await withAcmeAndAnotherInbox { server, token, other in
+            try FileManager.default.createSymbolicLink(atPath: server.inbox("acme", check: true), withDestinationPath: other)
 
             let refused = try await upload(server, token: token, name: "list.csv", Self.csv, query: "?check=true")
             #expect(refused.status == 409, "\(refused.text)")
@@ -85,6 +93,37 @@ import Testing
             #expect(try FileManager.default.contentsOfDirectory(atPath: other).isEmpty)
             // A real upload into the inbox itself still goes through.
             #expect(try await upload(server, token: token, name: "list.csv", Self.csv).status == 202)
+        }
+    }
+
+    /// The same when `check` is swapped for a link while the body is on its way: the upload is
+    /// refused when it would be named, lands nowhere, and leaves no `uploads` row behind.
+    @Test func aCheckFolderSwappedForALinkDuringTheUploadIsRefusedAtDelivery() async throws {
+        try await withAcmeAndAnotherInbox { server, token, other in
+            try FileManager.default.createDirectory(atPath: server.inbox("acme", check: true), withIntermediateDirectories: true)
+
+            let body = Self.csv + String(repeating: "3,c@example.com,C,,,\n", count: 100)
+            let socket = try LoopbackSocket(port: server.port)
+            defer { socket.close() }
+            try socket.send("POST /v4/imports?check=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"list.csv\"\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            try socket.send(String(body.prefix(40)))
+            // The upload's anonymous file is open in the real check folder (the kernel names it
+            // by the canonical path).
+            let check = server.inbox("acme", check: true)
+            let canonical = try #require(realpath(check, nil).map { pointer in defer { free(pointer) }; return String(cString: pointer) })
+            try #require(await eventually {
+                ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")) ?? []).contains {
+                    ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server.pid)/fd/\($0)")) ?? "").hasPrefix(canonical + "/")
+                }
+            })
+            try FileManager.default.moveItem(atPath: check, toPath: server.inbox("acme") + "/old")
+            try FileManager.default.createSymbolicLink(atPath: check, withDestinationPath: other)
+            try socket.send(String(body.dropFirst(40)))
+            let reply = try socket.receiveAll()
+            #expect(reply.hasPrefix("HTTP/1.1 409"), "\(reply)")
+            #expect(reply.contains("inbox/check is not a folder of its own"), "\(reply)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: other).isEmpty)
+            #expect(try server.rows("SELECT count(*) FROM uploads") == ["0"])
         }
     }
 
