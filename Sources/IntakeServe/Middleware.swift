@@ -37,7 +37,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as SystemError where error.code == EEXIST {
             return JSONAPI.response(for: APIError(.conflict, "the inbox already holds 100 files of this name; rename the file or wait until they are imported"))
         } catch let error as SystemError where error.operation == InboxUpload.notAFolderOfItsOwn {
-            context.logger.error("upload refused", metadata: ["error": "\(error)"])
+            context.logger.error("upload refused", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return JSONAPI.response(for: APIError(.conflict, "inbox/check is not a folder of its own (a link or a file took its place); dry runs are refused until it is a folder again"))
         } catch is StoreBusy {
             Self.busy.increment()

@@ -34,7 +34,7 @@ public final class BoundedChannel<Message: Sendable>: Sendable {
             free.signal() // let any other waiting sender see the cancellation too
             return false
         }
-        var pending = Optional(message)
+        var pending = Optional(consume message)
         queue.withLock { $0.append(pending.take()!) }
         filled.signal()
         return true

@@ -170,11 +170,12 @@ final class FileProcessor {
             do {
                 let given = try Inbox.giveBack(processingPath, to: path, keepName: keepName)
                 if let given, given != name {
-                    logger.warning("a new upload took the file's name; it goes back beside it", metadata: ["path": "\(path)", "name": "\(given)"])
+                    logger.warning("a new upload took the file's name; it goes back beside it", metadata: ["partner": "\(partner)", "file": "\(name)", "name": "\(given)"])
                 }
                 return
             } catch {
-                logger.error("the file stays in the processing area until a resume adopts it", metadata: ["path": "\(processingPath)", "error": "\(error)"])
+                logger.error("the file stays in the processing area until a resume adopts it",
+                             metadata: ["partner": "\(partner)", "file": "\(name)", "path": "\(processingPath)", "error": "\(error)"])
             }
         }
         archiveMarkerLeft(partner: partner, fileName: name, check: check, claimedAt: processingPath, token: token)

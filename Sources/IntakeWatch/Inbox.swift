@@ -192,9 +192,10 @@ final class Inbox: Sendable {
     ///   taken, `ENOTDIR` when the folder is a link swapped in since the claim.
     @discardableResult
     static func giveBack(_ processingPath: String, to path: String, keepName: Bool) throws(SystemError) -> String? {
-        // Not through a link swapped in for `check` since the claim (see ``hasCheckFolder(_:)``).
+        // Not through a link swapped in for `check` since the claim (see ``hasCheckFolder(_:)``);
+        // the inbox itself is the operator's and may be a link.
         let folder = FileSystem.parent(of: path), name = FileSystem.baseName(of: path)
-        guard FileSystem.entryKind(folder) == .directory else {
+        guard FileSystem.baseName(of: folder) != "check" || FileSystem.entryKind(folder) == .directory else {
             throw SystemError(code: ENOTDIR, operation: "lstat", subject: folder + " (not a folder of its own)")
         }
         do throws(SystemError) {

@@ -143,7 +143,7 @@ public final class InboxUpload: @unchecked Sendable {
             for check in [false, true] {
                 let folder = root.inbox(partner, check: check)
                 // Never through a link in place of `check` (see `Inbox.hasCheckFolder`).
-                guard FileSystem.entryKind(folder) == .directory else { continue }
+                guard !check || FileSystem.entryKind(folder) == .directory else { continue }
                 for name in (try? FileSystem.contents(of: folder)) ?? [] where name.hasPrefix(hiddenPrefix) {
                     let path = folder + "/" + name
                     guard case .regular? = FileSystem.entryKind(path), (try? FileSystem.removeFile(path)) != nil else { continue }

@@ -73,6 +73,9 @@ struct SettleTracker {
                 existing.signature = signature
                 existing.lastChange = now
                 existing.incompleteSince = nil
+                // Another file now: its claim has not failed yet.
+                existing.failedClaims = 0
+                existing.notBefore = nil
             }
             existing.closed = existing.closed || closed
             candidates[path] = existing
@@ -92,6 +95,8 @@ struct SettleTracker {
                 candidate.signature = current
                 candidate.lastChange = now
                 candidate.incompleteSince = nil
+                candidate.failedClaims = 0
+                candidate.notBefore = nil
                 candidates[path] = candidate
                 continue
             }

@@ -13,7 +13,8 @@ public struct WatchConfiguration: Sendable {
     /// Imports of one file that may fail (the disk, the database, the workbook: never bad input)
     /// before it is set aside as failed. More than crashes: these are mostly passing trouble (a
     /// full disk, a lock held past the busy timeout), and with the retries' backoff ten take
-    /// about forty minutes, time for an operator to act on the alert before a good file is lost.
+    /// about fifty minutes, time for an operator to see the errors in the log (and `intake nodes`)
+    /// and mend the cause before a good file is set aside.
     public var maxFailures = 10
     /// Seconds before the first retry of a file whose processing failed in the running service;
     /// each further retry waits twice as long, at most ten minutes.

@@ -66,6 +66,11 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "Seconds between rescans of every inbox and of files other nodes left. Default: 5 on PostgreSQL, none on SQLite; 0 turns them off.")
     var rescanInterval: Double?
 
+    func validate() throws {
+        // Zero would set every file aside without a try.
+        guard maxAttempts >= 1, maxFailures >= 1 else { throw ValidationError("--max-attempts and --max-failures must be at least 1") }
+    }
+
     func run() async throws {
         let dataRoot = DataRoot.chosen(root)
         try dataRoot.prepare()

@@ -82,6 +82,13 @@ import Glibc
             waits.append(time.monotonicSeconds() - failedAt)
         }
         #expect(waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600])
+
+        // A new upload of that name is another file: its claim has not failed yet.
+        tracker.requeueAfterFailedClaim(candidate, now: time.monotonicSeconds())
+        var changed = Self.signature
+        changed.size = 99
+        tracker.observe(partner: "p", name: "a.csv", path: "/in/a.csv", signature: changed, closed: true, now: time.monotonicSeconds())
+        #expect(tracker.takeReady(now: time.monotonicSeconds(), settle: { _ in 0 }) { _ in changed }.map(\.failedClaims) == [0])
     }
 
     @Test func inotifyBufferWalk() {

@@ -82,8 +82,8 @@ import Testing
 
     /// A claim that fails before the file is moved (here its processing folder cannot be made)
     /// leaves the file in the inbox, where no event will name it again: the service asks again
-    /// after the settle time, and imports it once the cause is gone.
-    @Test func aClaimThatFailsIsTriedAgainAfterTheSettleTime() async throws {
+    /// (after 1 s, then less often; see `WatchPartsTests`), and imports it once the cause is gone.
+    @Test func aClaimThatFailsIsTriedAgainLater() async throws {
         try await withRunningService(settleSeconds: 1) { root, time, passes in
             try FileSystem.createDirectories(root.processing)
             try writeFile(root.processing("acme"), "in the way")

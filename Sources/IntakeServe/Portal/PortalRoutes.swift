@@ -70,7 +70,7 @@ struct PortalRoutes: Sendable {
                 } catch let error as SystemError where error.code == EEXIST {
                     return problem(request, nil, .conflict, "uploadFailed", detail: "the inbox already holds 100 files of this name")
                 } catch let error as SystemError where error.operation == InboxUpload.notAFolderOfItsOwn {
-                    context.logger.error("upload refused", metadata: ["error": "\(error)"])
+                    context.logger.error("upload refused", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
                     return problem(request, nil, .conflict, "uploadFailed", detail: "inbox/check is not a folder of its own; dry runs are refused until it is a folder again")
                 } catch let error as HTTPError {
                     return problem(request, nil, error.status, "forbidden", detail: error.body ?? error.status.reasonPhrase)
