@@ -13,6 +13,7 @@ extension FileProcessor {
         let failedAt = clock.monotonicSeconds()
         let failures = (try? journal.failed(entry.id, error: "\(error)", takingBackAttempt: error is FailedAttempt, now: clock.utcNow())) ?? entry.failures + 1
         let delay = min(configuration.retryBaseSeconds * Double(1 << min(failures - 1, 20)), 600)
+        WatchMetrics.failedTry(partner: entry.partner)
         retries[entry.id] = failedAt + delay
         logger.error("file processing failed; it will be retried", metadata: [
             "partner": "\(entry.partner)", "file": "\(entry.fileName)", "step": "\(entry.step.rawValue)", "error": "\(error)",

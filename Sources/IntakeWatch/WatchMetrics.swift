@@ -22,6 +22,12 @@ enum WatchMetrics {
         Recorder(label: "intake_file_size_bytes", aggregate: true).record(bytes)
     }
 
+    /// A try at a file failed inside the service (the disk, the database, the workbook) and will
+    /// be retried: what an operator mends before the file is set aside (`--max-failures`).
+    static func failedTry(partner: String) {
+        Counter(label: "intake_file_failures_total", dimensions: [("partner", partner)]).increment()
+    }
+
     /// An inbox entry refused before reading (a link, a pipe, a folder), by a short reason code.
     static func refused(partner: String, reason: String) {
         Counter(label: "intake_files_refused_total", dimensions: [("partner", partner), ("reason", Inbox.refusalCode(reason))]).increment()

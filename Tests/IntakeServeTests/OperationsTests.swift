@@ -37,6 +37,10 @@ import Testing
             try writeFile(server.inbox("acme") + "/bad.csv", "external_id,email\n1,a@example.com\n")
             try FileManager.default.createSymbolicLink(atPath: server.inbox("acme") + "/link.csv", withDestinationPath: "/etc/passwd")
             try writeFile(server.inbox("slow") + "/later.csv", "external_id,email,name,phone,created_at\n1,a@example.com,A,,\n")
+            // A partner whose outbox is a file: its result cannot be written, so the try fails and is retried.
+            try FileManager.default.createDirectory(atPath: server.inbox("flaky"), withIntermediateDirectories: true)
+            try writeFile(root + "/partners/flaky/outbox", "in the way")
+            try writeFile(server.inbox("flaky") + "/list.csv", "external_id,email,name,phone,created_at\n1,a@example.com,A,,\n")
             let outbox = root + "/partners/acme/outbox"
             #expect(waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? []).filter { $0.hasSuffix(".result.xlsx") }.count == 3 })
             #expect(try await send("GET", server.base + "/v4/consumers/1", token: token).status == 200)
@@ -48,6 +52,7 @@ import Testing
                 values = samples(try await send("GET", server.base + "/metrics").text)
                 return values[#"intake_files_total{partner="acme",outcome="completed"}"#] == 1
                     && values[#"intake_files_refused_total{partner="acme",reason="symbolic_link"}"#] == 1
+                    && (values[#"intake_file_failures_total{partner="flaky"}"#] ?? 0) >= 1
             }
             #expect(counted, "\(values.keys.sorted())")
             #expect(values[#"intake_files_total{partner="acme",outcome="rejected"}"#] == 1)
