@@ -29,6 +29,19 @@ import Glibc
         }
     }
 
+    /// A processor whose first claim's move is followed at once by a new upload of `list.csv`
+    /// (three `N-` rows), as a partner's next upload of that name could race the claim.
+    func processorWithANewUploadAfterTheFirstClaim(_ root: DataRoot, _ settings: Settings) throws -> FileProcessor {
+        let nextUpload = Mutex(true)
+        var logger = Logger(label: "test.watch")
+        logger.logLevel = .critical
+        return try FileProcessor(configuration: WatchConfiguration(root: root), settings: SettingsBox(settings), logger: logger,
+                                 clock: ManualTime(), shuttingDown: { false }) { _ in
+            guard nextUpload.withLock({ pending in defer { pending = false }; return pending }) else { return }
+            try? writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "N", count: 3))
+        }
+    }
+
     /// A claim whose journal insert never happened (the process died between the two), as the
     /// next start finds it.
     func claimWithoutJournal(_ processor: FileProcessor, _ name: String, check: Bool) throws -> String {
@@ -162,14 +175,7 @@ import Glibc
             try root.prepare(partner: "acme")
             let db = try Database(path: root.database)
             try db.execute("CREATE TRIGGER refuse_claims BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
-            let nextUpload = Mutex(true)
-            var logger = Logger(label: "test.watch")
-            logger.logLevel = .critical
-            let processor = try FileProcessor(configuration: WatchConfiguration(root: root), settings: SettingsBox(Settings()), logger: logger,
-                                              clock: ManualTime(), shuttingDown: { false }) { _ in
-                guard nextUpload.withLock({ pending in defer { pending = false }; return pending }) else { return }
-                try? writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "N", count: 3))
-            }
+            let processor = try processorWithANewUploadAfterTheFirstClaim(root, Settings())
             try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
 
             #expect(processor.handleReady(partner: "acme", name: "list.csv", incompleteSince: nil) == .skipped)
@@ -199,14 +205,7 @@ import Glibc
             let root = DataRoot(dir + "/var")
             try root.prepare(partner: "acme")
             let db = try Database(path: root.database)
-            let nextUpload = Mutex(true)
-            var logger = Logger(label: "test.watch")
-            logger.logLevel = .critical
-            let processor = try FileProcessor(configuration: WatchConfiguration(root: root), settings: SettingsBox(settings), logger: logger,
-                                              clock: ManualTime(), shuttingDown: { false }) { _ in
-                guard nextUpload.withLock({ pending in defer { pending = false }; return pending }) else { return }
-                try? writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "N", count: 3))
-            }
+            let processor = try processorWithANewUploadAfterTheFirstClaim(root, settings)
             processor.resume() // the start's, before anything was claimed
             try db.execute("CREATE TRIGGER refuse_claims BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
             try writeFile(root.inboxFile("acme", "list.csv"), customersCSV(prefix: "L", count: 2))
