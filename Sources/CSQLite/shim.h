@@ -1,9 +1,5 @@
 #include <sqlite3.h>
 
-/// SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it.
-/// Binding with it makes SQLite copy the bytes, so the Swift buffer may die after the bind.
-static inline sqlite3_destructor_type intake_sqlite_transient(void) { return SQLITE_TRANSIENT; }
-
 /// sqlite3_db_config is variadic, which Swift cannot call.
 /// Turning off double-quoted string literals makes a misspelled column name an error, not a string.
 static inline void intake_sqlite_disable_dqs(sqlite3 *db) {

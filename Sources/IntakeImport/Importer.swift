@@ -244,9 +244,9 @@ public final class Importer {
                     if let cutOffRow { notes.append("\(SourceRow.cutOffNote) (line \(cutOffRow) was rejected)") }
                     summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
                     // While the workbook is compressed, the transaction's dirty pages go to the WAL
-                    // now rather than in the commit, which then only appends its commit frame, and
-                    // the kernel starts writing them to disk, so the commit's fsync waits less.
-                    try report.finish(summary, meanwhile: { try store.prepareCommit() })
+                    // and are synced now rather than in the commit, which then has little left to
+                    // write and wait for. A dry run is rolled back: nothing to prepare.
+                    try report.finish(summary, meanwhile: { if !policy.dryRun { try store.prepareCommit() } })
                     // The workbook must be on disk before the commit that says it exists.
                     try FileDescriptor(opening: scratchPath).sync()
                     if !policy.dryRun {

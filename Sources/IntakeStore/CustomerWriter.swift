@@ -50,8 +50,8 @@ public final class CustomerWriter {
     /// Stores a row's digest on a customer whose values it leaves as they are (see
     /// ``storeDigest(_:over:)``).
     private let setDigest: Statement
-    /// A file's change records not yet inserted: external_id and before.
-    private var pendingChanges: [(externalID: String, before: String)] = []
+    /// A file's change records not yet inserted: external_id and before (UTF-8).
+    private var pendingChanges: [(externalID: String, before: [UInt8])] = []
     package static let changeBatch = 32
     /// The insert of ``changeBatch`` change records: ?1 import, ?2 partner, ?3 time, then
     /// external_id and before of each.
@@ -216,11 +216,11 @@ public final class CustomerWriter {
     }
 
     /// Inserts one change record on its own (an API write, or what is left of a file's at the end).
-    private func recordChange(_ change: (externalID: String, before: String)) throws(SQLiteError) {
+    private func recordChange(_ change: (externalID: String, before: [UInt8])) throws(SQLiteError) {
         try recordChange.bind(importID, at: 1)
         try recordChange.bind(partner, at: 2)
         try recordChange.bind(change.externalID, at: 3)
-        try recordChange.bind(change.before, at: 4)
+        try recordChange.bind(utf8: change.before, at: 4)
         try recordChange.bind(now, at: 5)
         try recordChange.runBound()
     }
@@ -233,14 +233,14 @@ public final class CustomerWriter {
 
     /// Inserts ``changeBatch`` change records through `statement` (of ``recordChangesSQL``;
     /// also the bench's floor of these writes).
-    package static func recordChanges(_ changes: [(externalID: String, before: String)], with statement: Statement,
+    package static func recordChanges(_ changes: [(externalID: String, before: [UInt8])], with statement: Statement,
                                       importID: Int64, partner: String, now: String) throws(SQLiteError) {
         try statement.bind(importID, at: 1)
         try statement.bind(partner, at: 2)
         try statement.bind(now, at: 3)
         for (i, change) in changes.enumerated() {
             try statement.bind(change.externalID, at: Int32(4 + 2 * i))
-            try statement.bind(change.before, at: Int32(5 + 2 * i))
+            try statement.bind(utf8: change.before, at: Int32(5 + 2 * i))
         }
         try statement.runBound()
     }

@@ -82,17 +82,18 @@ public final class Database {
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: handle) }
     }
 
-    /// Asks the kernel to start writing the WAL's dirty pages to disk now, without waiting, so the
-    /// commit's fsync later finds most of them written (after ``flushCache()``, while the result
-    /// workbook is being compressed). A hint only: durability still comes from the commit's fsync.
+    /// Writes the WAL's pages to disk now (`fsync` on a descriptor of its own), after
+    /// ``flushCache()``, while the result workbook is being compressed: the commit's own fsync
+    /// then finds only its last frames to write, and the wait moves off the file's critical path.
+    /// Not the commit's durability, which SQLite's fsync at the commit still gives.
     ///
-    /// - Returns: whether the hint reached a WAL file; false when there is none (an in-memory or
-    ///   non-WAL database) or it could not be opened, which is left to the commit.
+    /// - Returns: whether a WAL file was synced; false when there is none (an in-memory or
+    ///   non-WAL database) or it could not be opened or synced, which is left to the commit.
     @discardableResult
-    public func startWALWriteback() -> Bool {
+    public func syncWALAhead() -> Bool {
         guard let main = sqlite3_db_filename(handle, "main"), let walName = sqlite3_filename_wal(main), walName.pointee != 0 else { return false }
         guard let wal = try? FileDescriptor(opening: String(cString: walName)) else { return false }
-        return (try? wal.startWriteback()) != nil
+        return (try? wal.sync()) != nil
     }
 
     /// The connection's one prepared statement for `sql`, reset and ready to bind, prepared on
@@ -178,14 +179,17 @@ public enum SQLValue: Sendable, Equatable {
     public init(_ text: String?) { self = text.map(SQLValue.text) ?? .null }
 }
 
-/// A static, immutable empty C string (read-only data, so sharing it across threads is safe).
-nonisolated(unsafe) private let emptyCString = UnsafeRawPointer(("" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
-
 /// The one owner of a `sqlite3_stmt*`, finalized in `deinit`.
 public final class Statement {
     private let handle: OpaquePointer
     private unowned let database: Database
     public let sql: String
+    /// The text bound to each parameter, owned here (index 0 unused): SQLite reads it in place
+    /// (`SQLITE_STATIC`) instead of allocating, copying and freeing a buffer of its own for every
+    /// value bound, which the storing thread does about ten times per row. A parameter's buffer
+    /// changes only when that parameter is bound again, so SQLite's pointer stays valid for as
+    /// long as it keeps the binding, across resets too.
+    private var boundText: [UnsafeMutableRawBufferPointer?]
 
     fileprivate init(database: Database, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
@@ -194,9 +198,32 @@ public final class Statement {
         handle = statement
         self.database = database
         self.sql = sql
+        boundText = Array(repeating: nil, count: Int(sqlite3_bind_parameter_count(statement)) + 1)
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit {
+        sqlite3_finalize(handle)
+        for buffer in boundText { buffer?.deallocate() }
+    }
+
+    /// Binds `count` bytes at `bytes` as text to parameter `index`, copied into its own buffer.
+    private func bindText(_ bytes: UnsafeRawPointer?, count: Int, at index: Int32) -> Int32 {
+        // SQLite lets go of the buffer first, and says here whether it takes a binding at all
+        // (not while the statement is stepped and not reset, nor for a parameter it lacks),
+        // before a byte of it is overwritten or freed.
+        let detached = sqlite3_bind_null(handle, index)
+        guard detached == SQLITE_OK else { return detached }
+        var buffer = boundText[Int(index)]
+        if count > buffer?.count ?? -1 {
+            buffer?.deallocate()
+            buffer = .allocate(byteCount: max(count, 2 * (buffer?.count ?? 0), 64), alignment: 1)
+            boundText[Int(index)] = buffer
+        }
+        let target = buffer!.baseAddress!
+        if count > 0 { target.copyMemory(from: bytes!, byteCount: count) }
+        // A NULL pointer would bind SQL NULL; an empty text needs a real one.
+        return sqlite3_bind_text(handle, index, target.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+    }
 
     /// Resets the statement and clears its bindings for the next use.
     public func reset() {
@@ -209,8 +236,8 @@ public final class Statement {
         for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
     }
 
-    /// Binds `value` to parameter `index` (1-based); SQLite copies text, so it need not outlive
-    /// the call.
+    /// Binds `value` to parameter `index` (1-based); text is copied into the statement's own
+    /// buffer for the parameter, so it need not outlive the call.
     /// - Throws: ``SQLiteError`` when `index` is out of range, the value is too large, or the
     ///   statement was stepped and not reset since.
     public func bind(_ value: SQLValue, at index: Int32) throws(SQLiteError) {
@@ -219,15 +246,10 @@ public final class Statement {
         case .null: rc = sqlite3_bind_null(handle, index)
         case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
         case .text(var v):
-            // SQLITE_TRANSIENT: SQLite copies the bytes, because the Swift string's buffer is
-            // only valid for the duration of this call. withUTF8 hands over the string's own
-            // bytes and length: no C-string copy, no strlen (this runs several times per row).
-            rc = v.withUTF8 { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { chars in
-                    // A NULL pointer would bind SQL NULL; an empty string needs a real one.
-                    sqlite3_bind_text(handle, index, chars.baseAddress ?? emptyCString, Int32(chars.count), intake_sqlite_transient())
-                }
-            }
+            // Copied, because the Swift string's buffer is only valid for the duration of this
+            // call. withUTF8 hands over the string's own bytes and length: no C-string copy, no
+            // strlen (this runs several times per row).
+            rc = v.withUTF8 { bindText($0.baseAddress, count: $0.count, at: index) }
         }
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
     }
@@ -236,6 +258,18 @@ public final class Statement {
     /// - Throws: ``SQLiteError`` as ``bind(_:at:)`` does for a ``SQLValue``.
     public func bind(_ text: String?, at index: Int32) throws(SQLiteError) {
         try bind(SQLValue(text), at: index)
+    }
+
+    /// Binds UTF-8 bytes as text (NULL for nil), copied: for text made as bytes (a change
+    /// record) or read as bytes (a stored row), which need not become a Swift string.
+    public func bind(utf8 bytes: UnsafeBufferPointer<UInt8>?, at index: Int32) throws(SQLiteError) {
+        let rc = bytes.map { bindText($0.baseAddress, count: $0.count, at: index) } ?? sqlite3_bind_null(handle, index)
+        guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
+    }
+
+    /// ``bind(utf8:at:)-(UnsafeBufferPointer<UInt8>?,_)`` of an array's bytes.
+    public func bind(utf8 bytes: [UInt8], at index: Int32) throws(SQLiteError) {
+        try bytes.withUnsafeBufferPointer { (bytes) throws(SQLiteError) in try bind(utf8: bytes, at: index) }
     }
 
     /// Binds `value` to parameter `index` (1-based), without wrapping it in a ``SQLValue``.
@@ -292,6 +326,9 @@ public final class Statement {
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
+
+    /// The length in bytes of `column` (0-based) of the current row as text; 0 for NULL.
+    public func byteCount(_ column: Int32) -> Int { Int(sqlite3_column_bytes(handle, column)) }
 
     /// Calls `body` with the bytes of `column` (0-based) of the current row as text (empty for
     /// NULL), without making a Swift string of them; they are valid only inside `body`.

@@ -56,15 +56,26 @@ public final class ImportLog {
         return database.lastInsertRowID
     }
 
-    /// Writes every field of `record` over the row with its id.
+    /// Writes the fields of `record` that change after its insert over the row with its id.
+    ///
+    /// What identifies the file (partner, name, SHA-256, size, start) stays as inserted: a column
+    /// in the `SET` list makes SQLite rewrite every index that holds it, even to the same value,
+    /// and an import's index pages, dirtied by its insert and spilled to the WAL early in a large
+    /// file's transaction, would then be written over at its end, which makes SQLite recompute
+    /// the checksum of every WAL frame after them at the commit.
     public func update(_ record: ImportRecord) throws(SQLiteError) {
+        let r = record
         try database.cachedStatement("""
-            UPDATE imports SET partner = ?1, file_name = ?2, sha256 = ?3, size = ?4, format = ?5, encoding = ?6,
-                delimiter = ?7, sheet = ?8, status = ?9, rows_read = ?10, rows_created = ?11, rows_updated = ?12,
-                rows_unchanged = ?13, rows_rejected = ?14, started_at = ?15, finished_at = ?16, error = ?17, result_path = ?18,
-                rows_skipped = ?19, mode = ?20, undone_at = ?21
-            WHERE id = ?22
-            """).run(Self.values(record) + [.integer(record.id)])
+            UPDATE imports SET format = ?1, encoding = ?2, delimiter = ?3, sheet = ?4, status = ?5, rows_read = ?6,
+                rows_created = ?7, rows_updated = ?8, rows_unchanged = ?9, rows_rejected = ?10, finished_at = ?11,
+                error = ?12, result_path = ?13, rows_skipped = ?14, mode = ?15, undone_at = ?16
+            WHERE id = ?17
+            """).run([
+                SQLValue(r.format), SQLValue(r.encoding), SQLValue(r.delimiter), SQLValue(r.sheet), .text(r.status.rawValue),
+                .integer(Int64(r.rowsRead)), .integer(Int64(r.created)), .integer(Int64(r.updated)), .integer(Int64(r.unchanged)),
+                .integer(Int64(r.rejected)), SQLValue(r.finishedAt), SQLValue(r.error), SQLValue(r.resultPath),
+                .integer(Int64(r.skipped)), SQLValue(r.mode), SQLValue(r.undoneAt), .integer(r.id),
+            ])
     }
 
     private static func values(_ r: ImportRecord) -> [SQLValue] {

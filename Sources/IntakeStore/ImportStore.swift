@@ -14,7 +14,9 @@ public protocol ImportStore: AnyObject {
     func transaction<T>(commit: Bool, _ body: () throws -> T) throws -> T
     /// Inserts `record` into the import history and returns its new id.
     func insertImport(_ record: ImportRecord) throws -> Int64
-    /// Writes every field of `record` over the history row with its id.
+    /// Writes what changes after the insert (the file's format, the status, the counts, when it
+    /// finished, the error, the result, undo) over the history row with its id; what identifies
+    /// the file (partner, name, SHA-256, size, start) stays as inserted.
     func updateImport(_ record: ImportRecord) throws
     /// Removes import `id` if it never finished (a check stopped part-way).
     func removeUnfinishedImport(_ id: Int64) throws
@@ -28,7 +30,7 @@ public protocol ImportStore: AnyObject {
     /// A writer of import `importID`'s rows, inside the running transaction.
     func rowWriter(partner: String, importID: Int64, mode: ImportMode, now: String) throws -> any CustomerRowWriter
     /// Work that may overlap the result workbook's compression before the commit (SQLite moves
-    /// its dirty pages to the WAL).
+    /// its dirty pages to the WAL and syncs it).
     func prepareCommit() throws
     /// The stored row digests of `partner`'s customers (and their rows where a digest differs),
     /// read on a connection of their own, when this store keeps them (SQLite's row-by-row
@@ -123,7 +125,7 @@ public final class SQLiteImportStore: ImportStore {
 
     public func prepareCommit() throws {
         try database.flushCache()
-        database.startWALWriteback()
+        database.syncWALAhead()
     }
 
     public func storedDigests(partner: String) throws -> StoredDigests? {

@@ -5,16 +5,28 @@
 /// (``CustomerUpdate/readAhead``), and as a reference it keeps every row, including the many
 /// that never have one, one word larger instead of nine fields.
 public final class StoredRow: Sendable {
-    let email: String?
-    let name: String?
-    let phone: String?
-    let createdAt: String?
-    /// JSON object text (`{}` for none).
-    let attributes: String
+    /// The row's texts, in ``Text``'s order, one after another as SQLite gave them: one buffer
+    /// rather than a `String` each, because a file's changed rows are compared with them byte by
+    /// byte and copied into change records, and most of them never need to be Swift strings
+    /// (nor have their UTF-8 checked and copied to become one).
+    private let texts: [UInt8]
+    /// Where each text ends in ``texts`` (it starts where the one before ends).
+    private let ends: SIMD8<Int32>
+    /// Bit `i` set: text `i` is NULL.
+    private let nulls: UInt8
     let updatedBy: Int64?
-    let updatedAt: String?
     let importRow: Int64?
     let digest: Int64?
+
+    /// The text columns of a stored row.
+    enum Text: Int {
+        case email, name, phone, createdAt, attributes, updatedAt
+
+        static let count = 6
+
+        /// Its column in ``StoredRow/selectSQL``.
+        var column: Int32 { self == .updatedAt ? 6 : Int32(rawValue) }
+    }
 
     /// The lookup of one customer's row by ?1 partner and ?2 external_id; ``read(_:partner:externalID:)`` runs it.
     static let selectSQL = """
@@ -34,18 +46,56 @@ public final class StoredRow: Sendable {
 
     /// The row `statement` stands on, which selects the columns of ``selectSQL`` in its order.
     init(_ statement: Statement) {
-        email = statement.text(0)
-        name = statement.text(1)
-        phone = statement.text(2)
-        createdAt = statement.text(3)
-        attributes = statement.text(4) ?? "{}"
+        // The types first: SQLite's type of a value is undefined once it was converted for reading.
+        // (Loops over raw values: `allCases` would make an array each time.)
+        var nulls: UInt8 = 0
+        for raw in 0..<Text.count where statement.isNull(Text(rawValue: raw)!.column) { nulls |= 1 << raw }
+        var length = 2
+        for raw in 0..<Text.count { length += statement.byteCount(Text(rawValue: raw)!.column) }
+        var texts: [UInt8] = []
+        texts.reserveCapacity(length)
+        var ends = SIMD8<Int32>()
+        for raw in 0..<Text.count {
+            let text = Text(rawValue: raw)!
+            if nulls & (1 << text.rawValue) == 0 {
+                statement.withText(text.column) { texts.append(contentsOf: $0) }
+            } else if text == .attributes {
+                // `custom_attributes` is NOT NULL; a NULL one (a hand-made row) reads as no attributes.
+                nulls &= ~(1 << text.rawValue)
+                texts.append(contentsOf: "{}".utf8)
+            }
+            ends[text.rawValue] = Int32(texts.count)
+        }
+        self.texts = texts
+        self.ends = ends
+        self.nulls = nulls
         updatedBy = statement.isNull(5) ? nil : statement.int(5)
-        updatedAt = statement.text(6)
         importRow = statement.isNull(7) ? nil : statement.int(7)
         digest = statement.isNull(8) ? nil : statement.int(8)
-        byteCount = 64 + attributes.utf8.count + (email?.utf8.count ?? 0) + (name?.utf8.count ?? 0) + (phone?.utf8.count ?? 0)
-            + (createdAt?.utf8.count ?? 0) + (updatedAt?.utf8.count ?? 0)
+        byteCount = 64 + texts.count
     }
+
+    /// Calls `body` with the bytes of `text`, nil for NULL.
+    func withBytes<R, E: Error>(_ text: Text, _ body: (UnsafeBufferPointer<UInt8>?) throws(E) -> R) throws(E) -> R {
+        if nulls & (1 << text.rawValue) != 0 { return try body(nil) }
+        let start = text.rawValue == 0 ? 0 : Int(ends[text.rawValue - 1]), end = Int(ends[text.rawValue])
+        return try texts.withUnsafeBufferPointer { (all) throws(E) -> R in try body(UnsafeBufferPointer(rebasing: all[start..<end])) }
+    }
+
+    /// Whether `text` holds the same bytes as `value` (both NULL, or both the same text).
+    func holds(_ text: Text, sameAs value: String?) -> Bool {
+        withBytes(text) { stored in
+            guard let stored, var value else { return stored == nil && value == nil }
+            return value.withUTF8 { String.binaryOrder(UnsafeRawBufferPointer(stored), UnsafeRawBufferPointer($0)) == 0 }
+        }
+    }
+
+    /// `text` as a Swift string (for tests and messages, not the hot path).
+    func string(_ text: Text) -> String? {
+        withBytes(text) { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    var name: String? { string(.name) }
 
     /// About what this row holds in memory, its texts and the object around them.
     public let byteCount: Int

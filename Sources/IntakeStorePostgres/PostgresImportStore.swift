@@ -38,12 +38,14 @@ public final class PostgresImportStore: ImportStore {
 
     public func updateImport(_ record: ImportRecord) throws {
         try connection.query("""
-            UPDATE imports SET file_name = $2, sha256 = $3, size = $4, format = $5, encoding = $6,
-                delimiter = $7, sheet = $8, status = $9, rows_read = $10, rows_created = $11, rows_updated = $12,
-                rows_unchanged = $13, rows_rejected = $14, started_at = $15, finished_at = $16, error = $17, result_path = $18,
-                rows_skipped = $19, mode = $20, undone_at = $21
-            WHERE partner = $1 AND id = $22
-            """, Self.values(record) + [String(record.id)])
+            UPDATE imports SET format = $2, encoding = $3, delimiter = $4, sheet = $5, status = $6, rows_read = $7,
+                rows_created = $8, rows_updated = $9, rows_unchanged = $10, rows_rejected = $11, finished_at = $12,
+                error = $13, result_path = $14, rows_skipped = $15, mode = $16, undone_at = $17
+            WHERE partner = $1 AND id = $18
+            """, [record.partner, record.format, record.encoding, record.delimiter, record.sheet, record.status.rawValue,
+                  String(record.rowsRead), String(record.created), String(record.updated), String(record.unchanged),
+                  String(record.rejected), record.finishedAt, record.error, record.resultPath, String(record.skipped),
+                  record.mode, record.undoneAt, String(record.id)])
     }
 
     public func removeUnfinishedImport(_ id: Int64) throws {

@@ -76,12 +76,6 @@ public struct FileDescriptor: ~Copyable {
         _ = try syscall("fsync", path) { fsync(rawValue) }
     }
 
-    /// Starts writing the file's dirty pages to disk without waiting (`sync_file_range`), so a
-    /// later ``sync()`` has less left to do. Not a durability guarantee on its own.
-    public func startWriteback() throws(SystemError) {
-        _ = try syscall("sync_file_range", path) { intake_start_writeback(rawValue) }
-    }
-
     /// Takes a read lease (`F_SETLEASE`), which the kernel grants only while no process has the
     /// file open for writing. Fails with `EAGAIN` when a writer has it open, `EACCES`/`EPERM`
     /// without the right to take leases (not the owner, no `CAP_LEASE`).

@@ -104,6 +104,20 @@ public struct JSONWriter {
         raw(json)
     }
 
+    /// A member whose value is a string given as UTF-8 (`null` for nil).
+    public mutating func member(_ name: String, bytes value: UnsafeBufferPointer<UInt8>?) {
+        key(name)
+        if let value { JSON.appendString(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        needsComma = true
+    }
+
+    /// A member whose value is JSON text already, given as UTF-8.
+    public mutating func member(_ name: String, raw json: UnsafeBufferPointer<UInt8>) {
+        key(name)
+        bytes.append(contentsOf: json)
+        needsComma = true
+    }
+
     /// An array of strings.
     public mutating func strings(_ items: [String]) {
         beginArray()
@@ -129,6 +143,13 @@ public enum JSON {
             var text = text
             text.withUTF8 { appendEscaped($0, to: &out) }
         }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends UTF-8 `bytes` as a JSON string literal.
+    public static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        appendEscaped(bytes, to: &out)
         out.append(UInt8(ascii: "\""))
     }
 

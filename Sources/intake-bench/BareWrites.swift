@@ -23,7 +23,7 @@ enum BareWrites {
         var externalID: String, email: String, name: String, phone: String, createdAt: String, attributes: String
         var row: Int64
         /// The change record of an update (the values it replaced); nil for a new customer.
-        var before: String?
+        var before: [UInt8]?
     }
 
     /// `intake-bench bare-writes DATABASE ROWS`: the edited file's writes into DATABASE, which holds
@@ -54,7 +54,7 @@ enum BareWrites {
         values.reserveCapacity(rows / 2 + rows / 10 + 1)
         for i in Array(stride(from: 0, to: rows, by: 2)) + Array(rows..<(rows + rows / 10)) {
             let new = Generate.row(i, revision: 1)
-            var before: String?
+            var before: [UInt8]?
             if i < rows {
                 let old = Generate.row(i)
                 var json = JSONWriter()
@@ -65,7 +65,7 @@ enum BareWrites {
                 json.member("updated_at", "2026-01-01 00:00:00")
                 json.member("import_row", number: Int64(i + 2))
                 json.endObject()
-                before = json.text
+                before = json.bytes
             }
             values.append(Values(externalID: String(new.id), email: new.email, name: new.name, phone: "+" + String(new.phone),
                                  createdAt: UTC.format(new.createdAt), attributes: attributes(new), row: Int64(i + 2), before: before))
@@ -84,7 +84,7 @@ enum BareWrites {
             let insert = try database.cachedStatement(CustomerWriter.insertSQL)
             let recordChanges = try database.cachedStatement(CustomerWriter.recordChangesSQL)
             let partner = "bench", now = "2026-01-02 00:00:00", importID: Int64 = 2
-            var pending: [(externalID: String, before: String)] = []
+            var pending: [(externalID: String, before: [UInt8])] = []
             for value in values {
                 let statement = value.before == nil ? insert : update
                 try CustomerWriter.bindCustomer(statement, partner: partner, value.externalID,
@@ -99,7 +99,9 @@ enum BareWrites {
             }
             let recordChange = try database.cachedStatement(CustomerWriter.recordChangeSQL)
             for change in pending {
-                try recordChange.run([.integer(importID), .text(partner), .text(change.externalID), .text(change.before), .text(now)])
+                try recordChange.bind([.integer(importID), .text(partner), .text(change.externalID), .null, .text(now)])
+                try recordChange.bind(utf8: change.before, at: 4)
+                try recordChange.runBound()
             }
             try database.execute("PRAGMA ignore_check_constraints = OFF")
             try database.execute("UPDATE imports SET status = 'completed', finished_at = '2026-01-02 00:00:09' WHERE id = 2")

@@ -42,6 +42,50 @@ import Testing
         }
     }
 
+    /// A statement keeps each bound text in a buffer of its own, which SQLite reads in place: a
+    /// parameter bound again (longer, shorter, empty) reads its new text, one not bound again
+    /// keeps its text across resets, and a binding refused mid-statement changes nothing.
+    @Test func boundTextsStayWhatWasBoundUntilBoundAgain() throws {
+        try withDatabase { db in
+            let select = try db.cachedStatement("SELECT ?1, ?2, ?2 IS NULL")
+            func row() throws -> [String?] {
+                #expect(try select.step())
+                defer { select.rewind() }
+                return [select.text(0), select.text(1), select.text(2)]
+            }
+            try select.bind("first", at: 1)
+            try select.bind("short", at: 2)
+            #expect(try row() == ["first", "short", "0"])
+            let long = String(repeating: "long text, ", count: 500)
+            try select.bind(long, at: 2)
+            #expect(try row() == ["first", long, "0"])
+            try select.bind("", at: 2)
+            #expect(try row() == ["first", "", "0"])
+            try select.bind(utf8: Array("bytes".utf8), at: 1)
+            #expect(try row() == ["bytes", "", "0"])
+            try select.bind(utf8: nil as UnsafeBufferPointer<UInt8>?, at: 2)
+            #expect(try row() == ["bytes", nil, "1"])
+            try select.bind("back", at: 2)
+            #expect(try row() == ["bytes", "back", "0"])
+
+            // Stepped to its end and not reset, a statement refuses a binding and keeps the old one.
+            #expect(try select.step())
+            #expect(try !select.step())
+            #expect(throws: SQLiteError.self) { try select.bind(String(repeating: "x", count: 1_000), at: 2) }
+            select.rewind()
+            #expect(try row() == ["bytes", "back", "0"])
+
+            try db.execute("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('a'), ('b'), ('c')")
+            let scan = try db.cachedStatement("SELECT x, ?1 FROM t WHERE x >= ?1")
+            try scan.bind("b", at: 1)
+            #expect(try scan.step())
+            #expect(throws: SQLiteError.self) { try scan.bind("zzzzzzzz", at: 1) }
+            #expect(try scan.step())
+            #expect(scan.text(0) == "c" && scan.text(1) == "b")
+            scan.rewind()
+        }
+    }
+
     @Test func importLogRoundTrip() throws {
         try withDatabase { db in
             let log = ImportLog(database: db)
@@ -58,6 +102,15 @@ import Testing
             try log.update(record)
             #expect(try log.completedImport(partner: "acme", sha256: "abc") == nil, "an undone import no longer stands")
             #expect(try log.list(partner: "acme").map(\.id) == [record.id])
+
+            // What identifies the file stays as inserted.
+            var renamed = record
+            renamed.fileName = "b.csv"
+            renamed.sha256 = "def"
+            renamed.status = .rejected
+            try log.update(renamed)
+            let found = try #require(try log.find(record.id))
+            #expect(found.fileName == "a.csv" && found.sha256 == "abc" && found.status == .rejected)
         }
     }
 

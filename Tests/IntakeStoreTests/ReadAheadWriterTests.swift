@@ -65,7 +65,7 @@ import Testing
             a.readAhead = .compared(storedA, .unchanged)
             // B: the comparison's change record is the one stored.
             var b = CustomerUpdate(externalID: "B", email: nil, name: "Bea", phone: nil, createdAt: nil, attributesJSON: "{}")
-            b.readAhead = .compared(storedB, .changes(attributes: nil, before: #"{"name":"made ahead"}"#))
+            b.readAhead = .compared(storedB, .changes(attributes: nil, before: Array(#"{"name":"made ahead"}"#.utf8)))
 
             try db.transaction {
                 let file = try CustomerWriter(database: db, partner: "p", importID: 2, mode: .merge, now: "2026-01-02 00:00:00")

@@ -3,7 +3,7 @@
 
 // Linux APIs that Swift's Glibc module does not export or cannot call:
 // eventfd(2), which stops the inotify poll thread from another thread, and fcntl(2) leases
-// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE), sync_file_range(2) and O_TMPFILE.
+// (fcntl is variadic, and F_SETLEASE needs _GNU_SOURCE) and O_TMPFILE.
 #include <sys/eventfd.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -41,11 +41,6 @@ static inline int intake_get_lease(int fd) {
 /// Ignores SIGIO, the signal the kernel sends a lease holder when someone opens its file. Its
 /// default action ends the process; the holder learns of the break from intake_get_lease instead.
 void intake_ignore_lease_break_signal(void);
-
-/// Starts writing the file's dirty pages to disk and returns without waiting for them
-/// (sync_file_range with SYNC_FILE_RANGE_WRITE). A hint, not a durability guarantee: a later
-/// fsync still decides; it only has less left to write. Returns 0, or -1 with errno.
-int intake_start_writeback(int fd);
 
 /// Opens a new file without a name in `directory` (open with O_TMPFILE, which needs _GNU_SOURCE):
 /// scratch space that disappears with its descriptor, even after a crash. Returns the

@@ -25,6 +25,8 @@ public final class CSVReader: RecordReader {
     private var line = 1
     private var rawChunk: UnsafeMutableRawBufferPointer
     private var spans: [FieldSpan] = []
+    /// A quoted field's bytes without their quoting, reused from field to field.
+    private var unquoted: [UInt8] = []
 
     private static let chunkSize = 1 << 20
     private static let sniffBytes = 64 << 10
@@ -229,6 +231,9 @@ public final class CSVReader: RecordReader {
         var cells: [String] = []
         cells.reserveCapacity(spans.count)
         var problem: String?
+        var unquoted = self.unquoted
+        self.unquoted = []
+        defer { self.unquoted = unquoted }
         buffer.withUnsafeBufferPointer { buf in
             for (index, span) in spans.enumerated() {
                 let raw = UnsafeBufferPointer(rebasing: buf[span.start..<span.end])
@@ -239,7 +244,8 @@ public final class CSVReader: RecordReader {
                     return String(decoding: bytes, as: UTF8.self) // invalid sequences shown as U+FFFD
                 }
                 if span.quoted {
-                    cells.append(Self.unquote(raw).withUnsafeBufferPointer(text))
+                    Self.unquote(raw, into: &unquoted)
+                    cells.append(unquoted.withUnsafeBufferPointer(text))
                 } else {
                     cells.append(text(raw))
                 }
@@ -251,9 +257,10 @@ public final class CSVReader: RecordReader {
         return SourceRow(number: line, cells: cells, problem: problem)
     }
 
-    /// Removes the quoting of a quoted field's bytes (between the opening quote and the delimiter).
-    private static func unquote(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
+    /// Removes the quoting of a quoted field's bytes (between the opening quote and the
+    /// delimiter), into `out`, emptied first (its buffer kept).
+    private static func unquote(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(raw.count)
         var k = 0
         while k < raw.count {
@@ -265,7 +272,6 @@ public final class CSVReader: RecordReader {
             out.append(c)
             k += 1
         }
-        return out
     }
 }
 
