@@ -7,6 +7,12 @@ static inline void intake_sqlite_disable_dqs(sqlite3 *db) {
     sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (void *)0);
 }
 
+/// Turns triggers on or off for statements prepared on `db` from now on (SQLite expires the
+/// prepared ones, which prepare again on their next step).
+static inline void intake_sqlite_enable_triggers(sqlite3 *db, int on) {
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, (int *)0);
+}
+
 /// sqlite3_config is variadic too. Intake keeps no SQLite memory statistics: counting every
 /// allocation takes a global mutex, on the hot path of an import.
 static inline int intake_sqlite_configure_process(void) {

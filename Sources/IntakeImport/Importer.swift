@@ -183,26 +183,25 @@ public final class Importer {
                     }
 
                     while let prepared = try pipeline.next() {
-                        let row = prepared.row
                         record.rowsRead += 1
                         switch prepared.outcome {
                         case .sameAsStored(let externalID, let idHash):
                             matchedByDigest += 1
-                            settle(row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, idHash: idHash, row: row.number), externalID: externalID),
-                                   cells: row.cells)
+                            settle(prepared.row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, idHash: idHash, row: prepared.row.number), externalID: externalID),
+                                   cells: prepared.row.cells)
                         case .invalid(let rejection):
                             if writer.defersVerdicts {
-                                try writer.reject(row: row.number, externalID: prepared.externalID, message: rejection.message, cells: row.cells)
+                                try writer.reject(row: prepared.row.number, externalID: prepared.externalID, message: rejection.message, cells: prepared.row.cells)
                             } else {
-                                settle(row.number, prepared.externalID, RowVerdict(rejected: rejection.message), cells: row.cells)
+                                settle(prepared.row.number, prepared.externalID, RowVerdict(rejected: rejection.message), cells: prepared.row.cells)
                             }
-                            if row.isCutOff {
-                                cutOffRow = row.number
-                                logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(row.number)"])
+                            if prepared.row.isCutOff {
+                                cutOffRow = prepared.row.number
+                                logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(prepared.row.number)"])
                             }
                         case .valid(let customer):
-                            if let result = try writer.take(customer, row: row.number, shownID: prepared.externalID, cells: row.cells) {
-                                settle(row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: row.cells)
+                            if let result = try writer.take(customer, row: prepared.row.number, shownID: prepared.externalID, cells: prepared.row.cells) {
+                                settle(prepared.row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: prepared.row.cells)
                             }
                         }
                         if let maxRows = policy.maxRows, record.rowsRead > maxRows {
@@ -213,6 +212,7 @@ public final class Importer {
                             hooks.rowsSoFar?(record.rowsRead)
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
+                        pipeline.putBack(consume prepared)
                     }
                     // The validating thread made its last lookup before it sent the end of the rows.
                     digestsInMemory = stored?.readsFromTable ?? false

@@ -19,6 +19,12 @@ struct PreparedRow: Sendable {
         /// ``StoredDigests``).
         case sameAsStored(externalID: String, idHash: UInt64)
     }
+
+    /// What stands in a batch for a row handed out (``RowPipeline/next()``): nothing to allocate,
+    /// retain or free.
+    static var placeholder: PreparedRow {
+        PreparedRow(row: SourceRow(number: 0, cells: []), outcome: .sameAsStored(externalID: "", idHash: 0), externalID: "")
+    }
 }
 
 /// What lets the validating thread pass over rows sent again: their digests, and the stored ones.
@@ -207,6 +213,12 @@ final class RowPipeline: @unchecked Sendable {
     var digestLookupFailure: SQLiteError? { lookupFailure.withLock { $0 } }
 
     /// The next prepared row, or nil at the end of the file.
+    ///
+    /// The row is moved out of its batch rather than copied, which would retain each of its
+    /// strings and arrays on this thread (the one that bounds an import) and release them again
+    /// when the caller is done. Hand it back with ``putBack(_:)`` before the next call, so that
+    /// it is freed with its batch on the freeing thread; a row not handed back is freed by the
+    /// caller, which costs only time.
     func next() throws(ReadError) -> PreparedRow? {
         while position == current.count {
             if !current.isEmpty {
@@ -229,8 +241,15 @@ final class RowPipeline: @unchecked Sendable {
                 return nil
             }
         }
-        defer { position += 1 }
-        return current[position]
+        var row = PreparedRow.placeholder
+        swap(&row, &current[position])
+        position += 1
+        return row
+    }
+
+    /// Puts the row the last ``next()`` handed out back in its place in the batch.
+    func putBack(_ row: consuming PreparedRow) {
+        current[position - 1] = row
     }
 
     /// Stops the reading and validating threads (early, if the consumer gave up: they exit at

@@ -82,6 +82,12 @@ public final class Database {
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: handle) }
     }
 
+    /// Turns triggers on or off for this connection's statements (on by default): off only for a
+    /// writer that does itself what the triggers would (see ``CustomerWriter``).
+    public func setTriggersEnabled(_ on: Bool) {
+        intake_sqlite_enable_triggers(handle, on ? 1 : 0)
+    }
+
     /// Writes the WAL's pages to disk now (`fsync` on a descriptor of its own), after
     /// ``flushCache()``, while the result workbook is being compressed: the commit's own fsync
     /// then finds only its last frames to write, and the wait moves off the file's critical path.
