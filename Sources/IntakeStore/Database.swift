@@ -196,6 +196,9 @@ public final class Statement {
     /// changes only when that parameter is bound again, so SQLite's pointer stays valid for as
     /// long as it keeps the binding, across resets too.
     private var boundText: [UnsafeMutableRawBufferPointer?]
+    /// Whether the statement was stepped since its last reset: until it is reset, SQLite refuses
+    /// new bindings and keeps reading the old ones.
+    private var stepped = false
 
     fileprivate init(database: Database, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
@@ -214,11 +217,10 @@ public final class Statement {
 
     /// Binds `count` bytes at `bytes` as text to parameter `index`, copied into its own buffer.
     private func bindText(_ bytes: UnsafeRawPointer?, count: Int, at index: Int32) -> Int32 {
-        // SQLite lets go of the buffer first, and says here whether it takes a binding at all
-        // (not while the statement is stepped and not reset, nor for a parameter it lacks),
-        // before a byte of it is overwritten or freed.
-        let detached = sqlite3_bind_null(handle, index)
-        guard detached == SQLITE_OK else { return detached }
+        // A binding SQLite would refuse (the statement stepped and not reset, a parameter it
+        // lacks) must not touch the buffer it may still read: SQLite refuses it here, with its
+        // own error, before a byte is overwritten or freed.
+        guard !stepped, index > 0, Int(index) < boundText.count else { return sqlite3_bind_null(handle, index) }
         var buffer = boundText[Int(index)]
         if count > buffer?.count ?? -1 {
             buffer?.deallocate()
@@ -233,7 +235,7 @@ public final class Statement {
 
     /// Resets the statement and clears its bindings for the next use.
     public func reset() {
-        sqlite3_reset(handle)
+        rewind()
         sqlite3_clear_bindings(handle)
     }
 
@@ -263,7 +265,10 @@ public final class Statement {
     /// Binds `text` to parameter `index` (1-based), or NULL when it is nil.
     /// - Throws: ``SQLiteError`` as ``bind(_:at:)`` does for a ``SQLValue``.
     public func bind(_ text: String?, at index: Int32) throws(SQLiteError) {
-        try bind(SQLValue(text), at: index)
+        // Not through SQLValue: this runs about ten times per row of a file.
+        guard var text else { return try bind(.null, at: index) }
+        let rc = text.withUTF8 { bindText($0.baseAddress, count: $0.count, at: index) }
+        guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
     }
 
     /// Binds UTF-8 bytes as text (NULL for nil), copied: for text made as bytes (a change
@@ -290,23 +295,27 @@ public final class Statement {
     /// bindings: for statements held across rows that rebind every parameter each time, without
     /// the cost of building an array of values or clearing bindings per row.
     public func runBound() throws(SQLiteError) {
-        defer { sqlite3_reset(handle) }
+        defer { rewind() }
         while try step() {}
     }
 
     /// Rewinds to before the first row, keeping the bindings.
-    public func rewind() { sqlite3_reset(handle) }
+    public func rewind() {
+        sqlite3_reset(handle)
+        stepped = false
+    }
 
     /// Advances to the next row; false when done.
     @discardableResult
     public func step() throws(SQLiteError) -> Bool {
+        stepped = true
         let rc = sqlite3_step(handle)
         switch rc {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
             let error = SQLiteError(code: sqlite3_extended_errcode(database.handle), connection: database.handle, sql: sql)
-            sqlite3_reset(handle)
+            rewind()
             throw error
         }
     }
@@ -316,7 +325,7 @@ public final class Statement {
         reset()
         try bind(values)
         while try step() {}
-        sqlite3_reset(handle)
+        rewind()
     }
 
     /// Whether `column` (0-based) of the current row is NULL.
