@@ -247,8 +247,10 @@ final class RowPipeline: @unchecked Sendable {
         return row
     }
 
-    /// Puts the row the last ``next()`` handed out back in its place in the batch.
+    /// Puts the row the last ``next()`` handed out back in its place in the batch; call it once
+    /// per row handed out, before the next call to ``next()``.
     func putBack(_ row: consuming PreparedRow) {
+        precondition(position > 0 && position <= current.count, "putBack without a row from next()")
         current[position - 1] = row
     }
 

@@ -83,7 +83,7 @@ public final class Database {
     }
 
     /// Turns triggers on or off for this connection's statements (on by default): off only for a
-    /// writer that does itself what the triggers would (see ``CustomerWriter``).
+    /// writer whose every write leaves the triggers nothing to do (see ``CustomerWriter``).
     public func setTriggersEnabled(_ on: Bool) {
         intake_sqlite_enable_triggers(handle, on ? 1 : 0)
     }
@@ -194,7 +194,8 @@ public final class Statement {
     /// (`SQLITE_STATIC`) instead of allocating, copying and freeing a buffer of its own for every
     /// value bound, which the storing thread does about ten times per row. A parameter's buffer
     /// changes only when that parameter is bound again, so SQLite's pointer stays valid for as
-    /// long as it keeps the binding, across resets too.
+    /// long as it keeps the binding, across resets too. Each keeps the size of the longest text
+    /// bound to its parameter (at most twice that) for as long as the statement lives.
     private var boundText: [UnsafeMutableRawBufferPointer?]
     /// Whether the statement was stepped since its last reset: until it is reset, SQLite refuses
     /// new bindings and keeps reading the old ones.
@@ -220,7 +221,11 @@ public final class Statement {
         // A binding SQLite would refuse (the statement stepped and not reset, a parameter it
         // lacks) must not touch the buffer it may still read: SQLite refuses it here, with its
         // own error, before a byte is overwritten or freed.
-        guard !stepped, index > 0, Int(index) < boundText.count else { return sqlite3_bind_null(handle, index) }
+        guard !stepped, index > 0, Int(index) < boundText.count else {
+            let refused = sqlite3_bind_null(handle, index)
+            assert(refused != SQLITE_OK, "SQLite took a binding this statement thought it would refuse")
+            return refused
+        }
         var buffer = boundText[Int(index)]
         if count > buffer?.count ?? -1 {
             buffer?.deallocate()

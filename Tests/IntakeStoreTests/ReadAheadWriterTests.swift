@@ -41,6 +41,28 @@ import Testing
         }
     }
 
+    /// A file's writer turns CHECK constraints and triggers off on its connection; one given up
+    /// without ``CustomerWriter/finish()`` (an import that failed) turns both back on, so the
+    /// connection's next writers and an operator's SQL meet them again.
+    @Test func aFileWriterGivenUpTurnsChecksAndTriggersBackOn() throws {
+        try withTemporaryDirectory { dir in
+            let db = try Database(path: dir + "/intake.sqlite")
+            try db.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (1, 'p', 'a', '', 0, 'completed', 'x')")
+            try db.transaction {
+                let writer = try CustomerWriter(database: db, partner: "p", importID: 1, mode: .merge, now: "2026-01-01 00:00:00")
+                var update = CustomerUpdate(externalID: "A", email: nil, name: "Ann", phone: nil, createdAt: nil, attributesJSON: "{}")
+                update.rowDigest = 42
+                #expect(try writer.apply(update, row: 2) == .created)
+            }
+            // An operator's UPDATE that changes a value and not the digest: the trigger clears it.
+            try db.execute("UPDATE customers SET name = 'Anna' WHERE external_id = 'A'")
+            #expect(try db.scalar("SELECT count(*) FROM customers WHERE row_digest IS NULL") == 1)
+            #expect(throws: SQLiteError.self) {
+                try db.execute("UPDATE customers SET custom_attributes = 'not json' WHERE external_id = 'A'")
+            }
+        }
+    }
+
     /// A comparison the validating thread made rides with the read-ahead, and the file's writer
     /// takes it as it is: it neither compares again nor builds its own change record.
     @Test func aFileWriterTakesTheComparisonMadeAhead() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// The importer syncs the WAL ahead of the commit while the result workbook is compressed: on
 /// a descriptor of its own, harmless to the transaction it runs inside.
-@Suite struct WritebackTests {
+@Suite struct WALSyncAheadTests {
     /// The sync reaches the connection's WAL file (a database without one says so), and running
     /// it inside an open transaction leaves the transaction whole.
     @Test func syncingTheWALAheadReachesItAndKeepsTheTransactionWhole() throws {
