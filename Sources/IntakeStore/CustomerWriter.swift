@@ -52,13 +52,6 @@ public final class CustomerWriter {
     private let setDigest: Statement
     /// A file's change records not yet inserted: external_id and before (UTF-8).
     private var pendingChanges: [(externalID: String, before: [UInt8])] = []
-    package static let changeBatch = 32
-    /// The insert of ``changeBatch`` change records: ?1 import, ?2 partner, ?3 time, then
-    /// external_id and before of each.
-    package static let recordChangesSQL = """
-        INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-        VALUES \((0..<changeBatch).map { i in "(?1, ?2, ?\(4 + 2 * i), 'updated', ?\(5 + 2 * i), NULL, ?3)" }.joined(separator: ", "))
-        """
 
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
     public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
@@ -105,38 +98,6 @@ public final class CustomerWriter {
             try database.execute(Self.skipChecksSQL)
         }
     }
-
-    /// What a file's writer turns off on its connection (see ``init(database:partner:importID:mode:now:skipChecks:)``).
-    package static let skipChecksSQL = "PRAGMA ignore_check_constraints = ON"
-
-    /// A new customer: ?1 partner, ?2 external_id, ?3–?7 email, name, phone, created_at and
-    /// attributes, ?8 import, ?9 time, ?10 row, ?11 digest; nothing when it exists.
-    package static let insertSQL = """
-        INSERT INTO customers (partner, external_id, email, name, phone, created_at, custom_attributes,
-                               created_by_import, updated_by_import, updated_at, import_row, row_digest)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
-        ON CONFLICT DO NOTHING
-        """
-
-    /// An existing customer's update in `mode`, with ``insertSQL``'s parameters. In merge (and
-    /// update_only) a NULL parameter keeps the column: an empty cell, or attributes the merge
-    /// leaves as they are, need no copy of the stored value.
-    package static func updateSQL(mode: ImportMode) -> String {
-        let set = { (column: String, parameter: Int) in mode == .replace ? "?\(parameter)" : "coalesce(?\(parameter), \(column))" }
-        return """
-            UPDATE customers SET email = \(set("email", 3)), name = \(set("name", 4)), phone = \(set("phone", 5)),
-                                 created_at = \(set("created_at", 6)), custom_attributes = \(set("custom_attributes", 7)),
-                                 updated_by_import = ?8, updated_at = ?9, import_row = ?10, row_digest = ?11
-            WHERE partner = ?1 AND external_id = ?2
-            """
-    }
-
-    /// One change record, the values an update replaced, for undo and history: ?1 import,
-    /// ?2 partner, ?3 external_id, ?4 before, ?5 time.
-    package static let recordChangeSQL = """
-        INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-        VALUES (?1, ?2, ?3, 'updated', ?4, NULL, ?5)
-        """
 
     // Only the connection's setting: change records still pending belong to a transaction that
     // is being given up (``finish()`` was not reached).
@@ -249,20 +210,6 @@ public final class CustomerWriter {
         pendingChanges.removeAll(keepingCapacity: true)
     }
 
-    /// Inserts ``changeBatch`` change records through `statement` (of ``recordChangesSQL``;
-    /// also the bench's floor of these writes).
-    package static func recordChanges(_ changes: [(externalID: String, before: [UInt8])], with statement: Statement,
-                                      importID: Int64, partner: String, now: String) throws(SQLiteError) {
-        try statement.bind(importID, at: 1)
-        try statement.bind(partner, at: 2)
-        try statement.bind(now, at: 3)
-        for (i, change) in changes.enumerated() {
-            try statement.bind(change.externalID, at: Int32(4 + 2 * i))
-            try statement.bind(utf8: change.before, at: Int32(5 + 2 * i))
-        }
-        try statement.runBound()
-    }
-
     /// Inserts `customer` unless it exists; true when it was created.
     private func insertIfNew(_ customer: CustomerUpdate, row: Int) throws(SQLiteError) -> Bool {
         try bindCustomer(insert, customer.externalID, (customer.email, customer.name, customer.phone, customer.createdAt, customer.attributesJSON),
@@ -271,31 +218,11 @@ public final class CustomerWriter {
         return database.changes == 1
     }
 
-    /// A customer's five values as this writer stores them (attributes nil: kept, in merge).
-    package typealias Values = (email: String?, name: String?, phone: String?, createdAt: String?, attributes: String?)
-
     /// Binds a customer's values to `insert` or `update`, which share their parameter numbers.
     private func bindCustomer(_ statement: Statement, _ externalID: String,
                               _ values: Values,
                               digest: Int64?, row: Int) throws(SQLiteError) {
         try Self.bindCustomer(statement, partner: partner, externalID, values, importID: importID, now: now, digest: digest, row: row)
-    }
-
-    /// Binds a customer's values to a statement of ``insertSQL``'s or ``updateSQL(mode:)``'s
-    /// parameters (also the bench's floor of these writes).
-    package static func bindCustomer(_ statement: Statement, partner: String, _ externalID: String, _ values: Values,
-                                     importID: Int64, now: String, digest: Int64?, row: Int) throws(SQLiteError) {
-        try statement.bind(partner, at: 1)
-        try statement.bind(externalID, at: 2)
-        try statement.bind(values.email, at: 3)
-        try statement.bind(values.name, at: 4)
-        try statement.bind(values.phone, at: 5)
-        try statement.bind(values.createdAt, at: 6)
-        try statement.bind(values.attributes, at: 7)
-        try statement.bind(importID, at: 8)
-        try statement.bind(now, at: 9)
-        try statement.bind(Int64(row), at: 10)
-        try statement.bind(digest.map(SQLValue.integer) ?? .null, at: 11)
     }
 
     /// Keeps the digest of a row that leaves its customer as it is, when the stored one differs
