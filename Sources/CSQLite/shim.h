@@ -7,10 +7,12 @@ static inline void intake_sqlite_disable_dqs(sqlite3 *db) {
     sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (void *)0);
 }
 
-/// Turns triggers on or off for statements prepared on `db` from now on (SQLite expires the
-/// prepared ones, which prepare again on their next step).
-static inline void intake_sqlite_enable_triggers(sqlite3 *db, int on) {
+/// Turns triggers and foreign-key enforcement on or off for statements prepared on `db` from now
+/// on (SQLite expires the prepared ones, which prepare again on their next step). Unlike
+/// `PRAGMA foreign_keys`, this works inside a transaction.
+static inline void intake_sqlite_enforce_triggers_and_foreign_keys(sqlite3 *db, int on) {
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, (int *)0);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, on, (int *)0);
 }
 
 /// sqlite3_config is variadic too. Intake keeps no SQLite memory statistics: counting every

@@ -182,9 +182,9 @@ public final class Importer {
                         }
                     }
 
-                    while let prepared = try pipeline.next() {
+                    while var prepared = try pipeline.next() {
                         record.rowsRead += 1
-                        switch prepared.outcome {
+                        switch prepared.takeOutcome() {
                         case .sameAsStored(let externalID, let idHash):
                             matchedByDigest += 1
                             settle(prepared.row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, idHash: idHash, row: prepared.row.number), externalID: externalID),
@@ -196,13 +196,15 @@ public final class Importer {
                                 settle(prepared.row.number, prepared.externalID, RowVerdict(rejected: rejection.message), cells: prepared.row.cells)
                             }
                             if prepared.row.isCutOff {
-                                cutOffRow = prepared.row.number
-                                logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(prepared.row.number)"])
+                                let number = prepared.row.number
+                                cutOffRow = number
+                                logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(number)"])
                             }
                         case .valid(let customer):
                             if let result = try writer.take(customer, row: prepared.row.number, shownID: prepared.externalID, cells: prepared.row.cells) {
                                 settle(prepared.row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: prepared.row.cells)
                             }
+                            prepared.outcome = .valid(customer)
                         }
                         if let maxRows = policy.maxRows, record.rowsRead > maxRows {
                             throw FileRejection(message: "\(request.fileName): the file has more than \(maxRows) data rows, over this partner's limit (max_rows)")
@@ -212,7 +214,7 @@ public final class Importer {
                             hooks.rowsSoFar?(record.rowsRead)
                         }
                         if let progress, record.rowsRead % Self.progressInterval == 0 { progress(record.rowsRead) }
-                        pipeline.putBack(consume prepared)
+                        pipeline.putBack(&prepared)
                     }
                     // The validating thread made its last lookup before it sent the end of the rows.
                     digestsInMemory = stored?.readsFromTable ?? false

@@ -20,6 +20,15 @@ struct PreparedRow: Sendable {
         case sameAsStored(externalID: String, idHash: UInt64)
     }
 
+    /// Moves the outcome out, leaving one that holds nothing: switching over it then binds its
+    /// payload without copying it (a copy retained, and later released, every string of the row
+    /// on the thread that bounds the import). Put it back for the row to be freed elsewhere.
+    mutating func takeOutcome() -> Outcome {
+        var taken = Outcome.sameAsStored(externalID: "", idHash: 0)
+        swap(&taken, &outcome)
+        return taken
+    }
+
     /// What stands in a batch for a row handed out (``RowPipeline/next()``): nothing to allocate,
     /// retain or free.
     static var placeholder: PreparedRow {
@@ -247,11 +256,12 @@ final class RowPipeline: @unchecked Sendable {
         return row
     }
 
-    /// Puts the row the last ``next()`` handed out back in its place in the batch; call it once
-    /// per row handed out, before the next call to ``next()``.
-    func putBack(_ row: consuming PreparedRow) {
+    /// Puts the row the last ``next()`` handed out back in its place in the batch, leaving
+    /// ``PreparedRow/placeholder`` in `row` (swapped, so nothing is copied); call it once per
+    /// row handed out, before the next call to ``next()``.
+    func putBack(_ row: inout PreparedRow) {
         precondition(position > 0 && position <= current.count, "putBack without a row from next()")
-        current[position - 1] = row
+        swap(&row, &current[position - 1])
     }
 
     /// Stops the reading and validating threads (early, if the consumer gave up: they exit at

@@ -56,7 +56,8 @@ public final class CustomerWriter {
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
     public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
 
-    /// Whether this writer turned CHECK constraints and triggers off and so must turn them back on.
+    /// Whether this writer turned CHECK constraints, foreign keys and triggers off and so must turn
+    /// them back on.
     private let skipsChecks: Bool
     /// Whether this writer takes a file's rows (the ones with checks off), and so keeps track of
     /// what the file wrote (``updated``, ``unwrittenRows``) and batches its change records; a
@@ -64,8 +65,8 @@ public final class CustomerWriter {
     private var writesAFile: Bool { skipsChecks }
 
     /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
-    /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints and triggers
-    /// stay off on the connection and change records are batched until ``finish()``, which must
+    /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints, foreign keys
+    /// and triggers stay off on the connection and change records are batched until ``finish()``, which must
     /// run before the commit; a single API write keeps both and writes its record at once.
     /// - Throws: ``SQLiteError`` when a statement or the temporary table cannot be prepared.
     public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String, skipChecks: Bool = true) throws(SQLiteError) {
@@ -85,7 +86,12 @@ public final class CustomerWriter {
         // that changes values and leaves the digest, and every write of this writer sets the
         // digest of the very row whose values it writes, so the trigger would never fire; only
         // evaluating it, per row, was a visible share of the storing thread.
-        // Both are turned off last, once nothing in this initializer can throw before the object
+        // Foreign keys are off for the same span: this writer's only references are
+        // `created_by_import` and `updated_by_import`, its own import, whose row exists before the
+        // writer does. Checking them cost an `imports` lookup per row, and made every `UPDATE` (a
+        // statement that could then fail after writing) first copy the page it changes into
+        // SQLite's statement journal, a 16 KiB write to a temporary file per updated row.
+        // All three are turned off last, once nothing in this initializer can throw before the object
         // exists (a throw after it exists runs `deinit`, which turns them back on).
         insert = try database.cachedStatement(Self.insertSQL)
         lookup = try database.cachedStatement(StoredRow.selectSQL)
@@ -93,31 +99,24 @@ public final class CustomerWriter {
         update = try database.cachedStatement(Self.updateSQL(mode: mode))
         setDigest = try database.cachedStatement("UPDATE customers SET row_digest = ?3 WHERE partner = ?1 AND external_id = ?2")
         recordChange = try database.cachedStatement(Self.recordChangeSQL)
-        if skipChecks {
-            database.setTriggersEnabled(false)
-            try database.execute(Self.skipChecksSQL)
-        }
+        if skipChecks { try database.setChecksEnforced(false) }
     }
 
     // Only the connection's setting: change records still pending belong to a transaction that
     // is being given up (``finish()`` was not reached).
     deinit { if skipsChecks { restoreChecks() } }
 
-    /// Turns CHECK constraints and triggers back on for the connection.
+    /// Turns CHECK constraints, foreign keys and triggers back on for the connection.
     private func restoreChecks() {
-        try? database.execute("PRAGMA ignore_check_constraints = OFF")
-        database.setTriggersEnabled(true)
+        try? database.setChecksEnforced(true)
     }
 
-    /// Writes the change records still pending and turns CHECK constraints and triggers back on
-    /// for the connection; call after the last row, before the commit.
+    /// Writes the change records still pending and turns CHECK constraints, foreign keys and
+    /// triggers back on for the connection; call after the last row, before the commit.
     public func finish() throws(SQLiteError) {
         for change in pendingChanges { try recordChange(change) }
         pendingChanges.removeAll()
-        if skipsChecks {
-            try database.execute("PRAGMA ignore_check_constraints = OFF")
-            database.setTriggersEnabled(true)
-        }
+        if skipsChecks { try database.setChecksEnforced(true) }
     }
 
     /// Applies `customer`, read from `row` of the file, in this writer's mode. In `merge` the given

@@ -82,10 +82,13 @@ public final class Database {
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: handle) }
     }
 
-    /// Turns triggers on or off for this connection's statements (on by default): off only for a
-    /// writer whose every write leaves the triggers nothing to do (see ``CustomerWriter``).
-    public func setTriggersEnabled(_ on: Bool) {
-        intake_sqlite_enable_triggers(handle, on ? 1 : 0)
+    /// Turns CHECK constraints, foreign keys and triggers on or off for this connection's
+    /// statements (on by default): off only for the span of a writer whose every write satisfies
+    /// them and leaves the triggers nothing to do (see ``CustomerWriter``). Works inside a
+    /// transaction; the schema has no deferred foreign keys, whose counts this could upset.
+    public func setChecksEnforced(_ on: Bool) throws(SQLiteError) {
+        intake_sqlite_enforce_triggers_and_foreign_keys(handle, on ? 1 : 0)
+        try execute("PRAGMA ignore_check_constraints = \(on ? "OFF" : "ON")")
     }
 
     /// Writes the WAL's pages to disk now (`fsync` on a descriptor of its own), after

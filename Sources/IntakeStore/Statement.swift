@@ -64,6 +64,18 @@ public final class Statement {
         return sqlite3_bind_text(handle, index, target.assumingMemoryBound(to: CChar.self), Int32(count), nil)
     }
 
+    /// Binds a string's UTF-8 bytes: the string's own storage, without a C-string copy or strlen,
+    /// and without copying the string itself (which `withUTF8` needs, a retain and release on
+    /// every text bound); copied into the parameter's buffer, since that storage lives only for
+    /// the call.
+    private func bindText(_ text: String, at index: Int32) -> Int32 {
+        if let rc = text.utf8.withContiguousStorageIfAvailable({ bindText($0.baseAddress, count: $0.count, at: index) }) {
+            return rc
+        }
+        var contiguous = text // a bridged string, never one Intake makes
+        return contiguous.withUTF8 { bindText($0.baseAddress, count: $0.count, at: index) }
+    }
+
     /// Resets the statement and clears its bindings for the next use.
     public func reset() {
         rewind()
@@ -84,11 +96,7 @@ public final class Statement {
         switch value {
         case .null: rc = sqlite3_bind_null(handle, index)
         case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
-        case .text(var v):
-            // Copied, because the Swift string's buffer is only valid for the duration of this
-            // call. withUTF8 hands over the string's own bytes and length: no C-string copy, no
-            // strlen (this runs several times per row).
-            rc = v.withUTF8 { bindText($0.baseAddress, count: $0.count, at: index) }
+        case .text(let v): rc = bindText(v, at: index)
         }
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
     }
@@ -97,8 +105,8 @@ public final class Statement {
     /// - Throws: ``SQLiteError`` as ``bind(_:at:)`` does for a ``SQLValue``.
     public func bind(_ text: String?, at index: Int32) throws(SQLiteError) {
         // Not through SQLValue: this runs about ten times per row of a file.
-        guard var text else { return try bind(.null, at: index) }
-        let rc = text.withUTF8 { bindText($0.baseAddress, count: $0.count, at: index) }
+        guard let text else { return try bind(.null, at: index) }
+        let rc = bindText(text, at: index)
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, connection: database.handle, sql: sql) }
     }
 

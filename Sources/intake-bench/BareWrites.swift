@@ -77,8 +77,7 @@ enum BareWrites {
     /// writer's statements and setting (`CustomerWriter`), driven directly.
     static func write(_ values: [Values], into path: String) throws {
         let database = try Database(path: path)
-        try database.execute(CustomerWriter.skipChecksSQL)
-        database.setTriggersEnabled(false)
+        try database.setChecksEnforced(false)
         try database.transaction {
             try database.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (2, 'bench', 'edited.csv', '', 0, 'running', '2026-01-02 00:00:00')")
             let update = try database.cachedStatement(CustomerWriter.updateSQL(mode: .merge))
@@ -104,8 +103,7 @@ enum BareWrites {
                 try recordChange.bind(utf8: change.before, at: 4)
                 try recordChange.runBound()
             }
-            try database.execute("PRAGMA ignore_check_constraints = OFF")
-            database.setTriggersEnabled(true)
+            try database.setChecksEnforced(true)
             try database.execute("UPDATE imports SET status = 'completed', finished_at = '2026-01-02 00:00:09' WHERE id = 2")
         }
         // The connection closes as `database` goes, here, inside the timed part: the checkpoint.

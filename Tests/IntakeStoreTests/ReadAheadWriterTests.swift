@@ -41,10 +41,12 @@ import Testing
         }
     }
 
-    /// A file's writer turns CHECK constraints and triggers off on its connection; one given up
-    /// without ``CustomerWriter/finish()`` (an import that failed) turns both back on, so the
-    /// connection's next writers and an operator's SQL meet them again.
-    @Test func aFileWriterGivenUpTurnsChecksAndTriggersBackOn() throws {
+    /// A file's writer turns CHECK constraints, foreign keys and triggers off on its connection;
+    /// one finished, and one given up without ``CustomerWriter/finish()`` (an import that
+    /// failed), turns all three back on, so the connection's next writers and an operator's SQL
+    /// meet them again.
+    @Test(arguments: [true, false])
+    func aFileWriterTurnsChecksForeignKeysAndTriggersBackOn(finished: Bool) throws {
         try withTemporaryDirectory { dir in
             let db = try Database(path: dir + "/intake.sqlite")
             try db.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (1, 'p', 'a', '', 0, 'completed', 'x')")
@@ -53,6 +55,13 @@ import Testing
                 var update = CustomerUpdate(externalID: "A", email: nil, name: "Ann", phone: nil, createdAt: nil, attributesJSON: "{}")
                 update.rowDigest = 42
                 #expect(try writer.apply(update, row: 2) == .created)
+                if finished { try writer.finish() }
+            }
+            // A customer whose import does not exist.
+            #expect(throws: SQLiteError.self) {
+                try db.execute("""
+                    INSERT INTO customers (partner, external_id, created_by_import, updated_at) VALUES ('p', 'B', 99, 'x')
+                    """)
             }
             // An operator's UPDATE that changes a value and not the digest: the trigger clears it.
             try db.execute("UPDATE customers SET name = 'Anna' WHERE external_id = 'A'")
