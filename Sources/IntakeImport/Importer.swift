@@ -189,6 +189,7 @@ public final class Importer {
                             matchedByDigest += 1
                             settle(prepared.row.number, prepared.externalID, RowVerdict(try writer.takeSameAsStored(externalID: externalID, idHash: idHash, row: prepared.row.number), externalID: externalID),
                                    cells: prepared.row.cells)
+                            prepared.outcome = .sameAsStored(externalID: externalID, idHash: idHash)
                         case .invalid(let rejection):
                             if writer.defersVerdicts {
                                 try writer.reject(row: prepared.row.number, externalID: prepared.externalID, message: rejection.message, cells: prepared.row.cells)
@@ -200,6 +201,7 @@ public final class Importer {
                                 cutOffRow = number
                                 logger.warning("\(SourceRow.cutOffNote)", metadata: ["row": "\(number)"])
                             }
+                            prepared.outcome = .invalid(rejection)
                         case .valid(let customer):
                             if let result = try writer.take(customer, row: prepared.row.number, shownID: prepared.externalID, cells: prepared.row.cells) {
                                 settle(prepared.row.number, prepared.externalID, RowVerdict(result, externalID: customer.externalID), cells: prepared.row.cells)

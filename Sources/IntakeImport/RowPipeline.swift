@@ -65,9 +65,9 @@ final class RowPipeline: @unchecked Sendable {
     private let matching: RowMatching?
     private let read: BoundedChannel<Batch<SourceRow>>
     private let validated: BoundedChannel<Batch<PreparedRow>>
-    /// The batch being consumed and the next row's place in it. Rows are handed out as copies
-    /// (a retain of each string), and the batch goes whole to ``spent`` once consumed: freeing a
-    /// row's strings and arrays is about a tenth of the storing thread's work, and that thread
+    /// The batch being consumed and the next row's place in it. Rows are moved out and back
+    /// (``next()``, ``putBack(_:)``), and the batch goes whole to ``spent`` once consumed: freeing
+    /// a row's strings and arrays is about a tenth of the storing thread's work, and that thread
     /// bounds most imports.
     private var current: [PreparedRow] = []
     private var position = 0

@@ -56,18 +56,17 @@ public final class CustomerWriter {
     /// Bytes of unwritten ids held in memory before they move to a temporary table (lowered by tests).
     public var unwrittenMemoryBudget = UnwrittenRows.defaultMemoryBudget
 
-    /// Whether this writer turned CHECK constraints, foreign keys and triggers off and so must turn
-    /// them back on.
-    private let skipsChecks: Bool
-    /// Whether this writer takes a file's rows (the ones with checks off), and so keeps track of
-    /// what the file wrote (``updated``, ``unwrittenRows``) and batches its change records; a
-    /// single API write does neither.
-    private var writesAFile: Bool { skipsChecks }
+    /// Whether this writer takes a file's rows, with CHECK constraints, foreign keys and triggers
+    /// off, and so keeps track of what the file wrote (``updated``, ``unwrittenRows``) and batches
+    /// its change records; a single API write does none of this.
+    private let writesAFile: Bool
+    /// Whether the checks may still be off, for ``finish()`` or `deinit` to turn back on.
+    private var checksOff: Bool
 
     /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
     /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints, foreign keys
     /// and triggers stay off on the connection and change records are batched until ``finish()``, which must
-    /// run before the commit; a single API write keeps both and writes its record at once.
+    /// run before the commit; a single API write keeps all three and writes its record at once.
     /// - Throws: ``SQLiteError`` when a statement or the temporary table cannot be prepared.
     public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String, skipChecks: Bool = true) throws(SQLiteError) {
         self.database = database
@@ -75,7 +74,8 @@ public final class CustomerWriter {
         self.importID = importID
         self.mode = mode
         self.now = now
-        self.skipsChecks = skipChecks
+        writesAFile = skipChecks
+        checksOff = skipChecks
         // `custom_attributes` has CHECK (json_valid(...)), which parses every row's JSON again, a
         // visible share of the storing thread on a large file. The writer stores
         // JSON it built itself (JSONTests hold that JSON to SQLite's json_valid) or that
@@ -86,11 +86,12 @@ public final class CustomerWriter {
         // that changes values and leaves the digest, and every write of this writer sets the
         // digest of the very row whose values it writes, so the trigger would never fire; only
         // evaluating it, per row, was a visible share of the storing thread.
-        // Foreign keys are off for the same span: this writer's only references are
-        // `created_by_import` and `updated_by_import`, its own import, whose row exists before the
-        // writer does. Checking them cost an `imports` lookup per row, and made every `UPDATE` (a
-        // statement that could then fail after writing) first copy the page it changes into
-        // SQLite's statement journal, a 16 KiB write to a temporary file per updated row.
+        // Foreign keys are off for the same span: this writer's only references
+        // (`created_by_import`, `updated_by_import`, `customer_changes.import_id`) name its own
+        // import, whose row exists before the writer does. Checking them cost an `imports` lookup
+        // per row, and made every `UPDATE` (a statement that could then fail after writing) first
+        // copy the page it changes into SQLite's statement journal: 16 KiB per updated row,
+        // written to a temporary file once the journal had outgrown its 64 KiB in memory.
         // All three are turned off last, once nothing in this initializer can throw before the object
         // exists (a throw after it exists runs `deinit`, which turns them back on).
         insert = try database.cachedStatement(Self.insertSQL)
@@ -104,7 +105,7 @@ public final class CustomerWriter {
 
     // Only the connection's setting: change records still pending belong to a transaction that
     // is being given up (``finish()`` was not reached).
-    deinit { if skipsChecks { restoreChecks() } }
+    deinit { if checksOff { restoreChecks() } }
 
     /// Turns CHECK constraints, foreign keys and triggers back on for the connection.
     private func restoreChecks() {
@@ -116,7 +117,10 @@ public final class CustomerWriter {
     public func finish() throws(SQLiteError) {
         for change in pendingChanges { try recordChange(change) }
         pendingChanges.removeAll()
-        if skipsChecks { try database.setChecksEnforced(true) }
+        if checksOff {
+            try database.setChecksEnforced(true)
+            checksOff = false
+        }
     }
 
     /// Applies `customer`, read from `row` of the file, in this writer's mode. In `merge` the given

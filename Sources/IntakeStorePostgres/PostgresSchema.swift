@@ -3,9 +3,9 @@
 /// migration is added to both and never edited once shipped.
 ///
 /// `created_by_import`, `updated_by_import` and `customer_changes.import_id` name rows of
-/// `imports` without a foreign key, as in SQLite (which does not enforce them there): a foreign
-/// key is a trigger per row, half of a fresh import's insert time; Intake writes both sides in
-/// one transaction.
+/// `imports` without a foreign key (SQLite's, enforced but for a file's writer, which turns them
+/// off for its span): a foreign key is a trigger per row, half of a fresh import's insert time;
+/// Intake writes both sides in one transaction.
 ///
 /// Ids and partner names compare by bytes (`COLLATE "C"`), as in SQLite, whatever the
 /// database's locale: exports list customers in the same order on both stores.
