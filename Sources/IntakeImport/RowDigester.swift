@@ -48,10 +48,17 @@ struct RowDigester: Sendable {
     /// A text as its length (4 bytes) and its UTF-8 bytes, so no two lists of cells run together
     /// into the same bytes.
     private static func feed(_ text: String, to hasher: inout SipHash24) {
-        var text = text
-        text.withUTF8 { utf8 in
+        // The string's own bytes, without copying the string (a retain and release per cell).
+        let fed: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
             hasher.update(UInt32(truncatingIfNeeded: utf8.count))
             hasher.update(UnsafeRawBufferPointer(utf8))
+        }
+        if fed == nil {
+            var contiguous = text // a bridged string, never one Intake makes
+            contiguous.withUTF8 { utf8 in
+                hasher.update(UInt32(truncatingIfNeeded: utf8.count))
+                hasher.update(UnsafeRawBufferPointer(utf8))
+            }
         }
     }
 }

@@ -43,8 +43,18 @@ public struct SipHash24: Sendable {
         }
     }
 
+    /// Feeds `value`'s four bytes, little-endian (a length before each cell of a row: once per
+    /// cell, so without going through the byte loop above).
     public mutating func update(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { update($0) }
+        length += 4
+        tail |= UInt64(value) << UInt64(tailCount * 8)
+        tailCount += 4
+        if tailCount >= 8 {
+            compress(tail)
+            tailCount -= 8
+            // The bytes that did not fit (none, or all four when the tail held four or more).
+            tail = tailCount == 0 ? 0 : UInt64(value) >> UInt64((4 - tailCount) * 8)
+        }
     }
 
     /// The hash of everything fed so far (the hasher itself is left as it was).

@@ -35,4 +35,23 @@ import Testing
         bytes.withUnsafeBytes { other.update($0) }
         #expect(other.finalize() != whole.finalize(), "another key, another hash")
     }
+
+    /// A 32-bit word (a cell's length) feeds its four bytes, little-endian, wherever the bytes
+    /// before it left the last partial word.
+    @Test func aWordFeedsItsFourBytesAtEveryOffset() {
+        let value: UInt32 = 0xA1B2_C3D4
+        let asBytes: [UInt8] = [0xD4, 0xC3, 0xB2, 0xA1]
+        for lead in 0..<17 {
+            var word = SipHash24(k0: 5, k1: 6)
+            var bytes = word
+            let before = (0..<lead).map { UInt8(truncatingIfNeeded: $0 &+ 100) }
+            before.withUnsafeBytes { word.update($0); bytes.update($0) }
+            word.update(value)
+            asBytes.withUnsafeBytes { bytes.update($0) }
+            #expect(word.finalize() == bytes.finalize(), "after \(lead) bytes")
+            let after: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+            after.withUnsafeBytes { word.update($0); bytes.update($0) }
+            #expect(word.finalize() == bytes.finalize(), "after \(lead) bytes, then more")
+        }
+    }
 }
