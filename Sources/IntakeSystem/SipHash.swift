@@ -52,7 +52,8 @@ public struct SipHash24: Sendable {
         if tailCount >= 8 {
             compress(tail)
             tailCount -= 8
-            // The bytes that did not fit (none, or all four when the tail held four or more).
+            // The bytes that did not fit: none when the tail held four, else the value's top
+            // `tailCount` (1–3) bytes.
             tail = tailCount == 0 ? 0 : UInt64(value) >> UInt64((4 - tailCount) * 8)
         }
     }

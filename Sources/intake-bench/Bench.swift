@@ -17,6 +17,9 @@ enum Bench {
     struct Measurement {
         var seconds: Double
         var peakBytes: Int?
+        /// The median of this run's ratios to the `sqlite3 .import` floor timed right after it
+        /// (same minutes), for the lines held to a target against that floor.
+        var pairedFloorRatio: Double?
     }
 
     static func main() throws {
@@ -59,16 +62,29 @@ enum Bench {
             log("\(rows) rows: files ready in \(dir)")
 
             var figures: [(String, Measurement)] = []
-            func measure(_ label: String, prepare: () throws -> Void = {}, _ command: [String]) throws {
+            let floorCommand = ["/usr/bin/sqlite3", "\(dir)/floor.db", ".import --csv \(csv) customers"]
+            func floorRun() throws -> Measurement {
+                _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"])
+                return try timed(floorCommand)
+            }
+            /// Times `command` `runs` times; with `paired`, each run is followed by a run of the
+            /// `sqlite3 .import` floor, and the line's ratio to the floor is the median of those
+            /// pairs: this VM's speed drifts by tens of percent over the minutes a whole bench
+            /// takes, and a ratio of figures timed minutes apart carries that drift.
+            func measure(_ label: String, prepare: () throws -> Void = {}, paired: Bool = false, _ command: [String]) throws {
                 var samples: [Measurement] = []
+                var ratios: [Double] = []
                 for _ in 0..<runs {
                     try prepare()
-                    samples.append(try timed(command))
+                    let sample = try timed(command)
+                    samples.append(sample)
+                    if paired { ratios.append(sample.seconds / (try floorRun()).seconds) }
                 }
                 samples.sort { $0.seconds < $1.seconds }
-                let median = samples[samples.count / 2]
+                var median = samples[samples.count / 2]
+                median.pairedFloorRatio = ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2]
                 figures.append((label, median))
-                log("  \(label): \(format(median.seconds)) s\(median.peakBytes.map { ", peak \($0 >> 20) MiB" } ?? "")")
+                log("  \(label): \(format(median.seconds)) s\(median.peakBytes.map { ", peak \($0 >> 20) MiB" } ?? "")\(median.pairedFloorRatio.map { ", \(format($0))× the floor timed after each run" } ?? "")")
             }
             let root = "\(dir)/root"
             func freshRoot() throws {
@@ -84,15 +100,14 @@ enum Bench {
 
             try measure("read csv", [intake, "preview", csv, "--limit", "all"])
             try measure("read xlsx", [intake, "preview", xlsx, "--limit", "all"])
-            try measure("import csv (fresh)", prepare: freshRoot, importCommand(csv))
-            try measure("re-import csv (unchanged)", prepare: storedRoot, importCommand(csv))
-            try measure("import edited csv (½ changed, ⅒ new)", prepare: storedRoot, importCommand(edited))
-            try measure("nightly re-send (1% changed, 0.5% new)", prepare: storedRoot, importCommand(nightly))
+            try measure("import csv (fresh)", prepare: freshRoot, paired: true, importCommand(csv))
+            try measure("re-import csv (unchanged)", prepare: storedRoot, paired: true, importCommand(csv))
+            try measure("import edited csv (½ changed, ⅒ new)", prepare: storedRoot, paired: true, importCommand(edited))
+            try measure("nightly re-send (1% changed, 0.5% new)", prepare: storedRoot, paired: true, importCommand(nightly))
             try measure(Self.scatteredLabel, prepare: storedRoot, importCommand(scattered))
             try measure("import xlsx (fresh)", prepare: freshRoot, importCommand(xlsx))
             // The floors: what the machine does with the same bytes and no validation at all.
-            try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) },
-                        ["/usr/bin/sqlite3", "\(dir)/floor.db", ".import --csv \(csv) customers"])
+            try measure("floor: sqlite3 .import csv", prepare: { _ = try? run(["/bin/rm", "-f", "\(dir)/floor.db"]) }, floorCommand)
             try measure("floor: unzip -p sheet", ["/bin/sh", "-c", "unzip -p '\(xlsx)' xl/worksheets/sheet1.xml > /dev/null"])
             try measure(BareWrites.label, prepare: storedRoot, ["/proc/self/exe", "bare-writes", "\(root)/state/intake.sqlite", String(rows)])
             if !skipPostgres {
@@ -128,6 +143,7 @@ enum Bench {
                 switch label {
                 case "import csv (fresh)", "re-import csv (unchanged)", "import edited csv (½ changed, ⅒ new)", "nightly re-send (1% changed, 0.5% new)", "read csv",
                      Self.scatteredLabel, BareWrites.label:
+                    if let paired = f[label]!.pairedFloorRatio { return format(paired) + "× sqlite3 (paired)" }
                     return format(f[label]!.seconds / sqlite) + "× sqlite3"
                 case _ where label.hasPrefix("postgres: ") || label == PostgresBench.storedFloorLabel:
                     return format(f[label]!.seconds / f[PostgresBench.floorLabel]!.seconds) + "× psql \\copy"
@@ -154,6 +170,10 @@ enum Bench {
                 json.raw(format(m.seconds, digits: 3))
                 json.key("peak_bytes")
                 json.number(m.peakBytes.map(Int64.init))
+                if let paired = m.pairedFloorRatio {
+                    json.key("paired_floor_ratio")
+                    json.raw(format(paired, digits: 3))
+                }
                 json.endObject()
             }
             json.endObject()

@@ -1,3 +1,4 @@
+import CSQLite
 @testable import IntakeStore
 import IntakeTestSupport
 import Testing
@@ -58,17 +59,19 @@ import Testing
                 if finished { try writer.finish() }
             }
             // A customer whose import does not exist.
-            #expect(throws: SQLiteError.self) {
+            let foreignKey = #expect(throws: SQLiteError.self) {
                 try db.execute("""
                     INSERT INTO customers (partner, external_id, created_by_import, updated_at) VALUES ('p', 'B', 99, 'x')
                     """)
             }
+            #expect(foreignKey?.code == SQLITE_CONSTRAINT | 3 << 8) // SQLITE_CONSTRAINT_FOREIGNKEY, a macro Swift cannot import
             // An operator's UPDATE that changes a value and not the digest: the trigger clears it.
             try db.execute("UPDATE customers SET name = 'Anna' WHERE external_id = 'A'")
             #expect(try db.scalar("SELECT count(*) FROM customers WHERE row_digest IS NULL") == 1)
-            #expect(throws: SQLiteError.self) {
+            let check = #expect(throws: SQLiteError.self) {
                 try db.execute("UPDATE customers SET custom_attributes = 'not json' WHERE external_id = 'A'")
             }
+            #expect(check?.code == SQLITE_CONSTRAINT | 1 << 8) // SQLITE_CONSTRAINT_CHECK
         }
     }
 
