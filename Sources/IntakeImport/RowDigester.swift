@@ -48,17 +48,9 @@ struct RowDigester: Sendable {
     /// A text as its length (4 bytes) and its UTF-8 bytes, so no two lists of cells run together
     /// into the same bytes.
     private static func feed(_ text: String, to hasher: inout SipHash24) {
-        // The string's own bytes, without copying the string (a retain and release per cell).
-        let fed: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+        text.withUTF8Bytes { utf8 in
             hasher.update(UInt32(truncatingIfNeeded: utf8.count))
             hasher.update(UnsafeRawBufferPointer(utf8))
-        }
-        if fed == nil {
-            var contiguous = text // a bridged string, never one Intake makes
-            contiguous.withUTF8 { utf8 in
-                hasher.update(UInt32(truncatingIfNeeded: utf8.count))
-                hasher.update(UnsafeRawBufferPointer(utf8))
-            }
         }
     }
 }

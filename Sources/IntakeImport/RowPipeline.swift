@@ -18,13 +18,16 @@ struct PreparedRow: Sendable {
         /// ``IDHash`` `idHash`): it was neither validated nor turned into values (see
         /// ``StoredDigests``).
         case sameAsStored(externalID: String, idHash: UInt64)
+
+        /// An outcome that holds nothing to allocate, retain or free.
+        static var nothing: Outcome { .sameAsStored(externalID: "", idHash: 0) }
     }
 
     /// Moves the outcome out, leaving one that holds nothing: switching over it then binds its
     /// payload without copying it (a copy retained, and later released, every string of the row
     /// on the thread that bounds the import). Put it back for the row to be freed elsewhere.
     mutating func takeOutcome() -> Outcome {
-        var taken = Outcome.sameAsStored(externalID: "", idHash: 0)
+        var taken = Outcome.nothing
         swap(&taken, &outcome)
         return taken
     }
@@ -32,7 +35,7 @@ struct PreparedRow: Sendable {
     /// What stands in a batch for a row handed out (``RowPipeline/next()``): nothing to allocate,
     /// retain or free.
     static var placeholder: PreparedRow {
-        PreparedRow(row: SourceRow(number: 0, cells: []), outcome: .sameAsStored(externalID: "", idHash: 0), externalID: "")
+        PreparedRow(row: SourceRow(number: 0, cells: []), outcome: .nothing, externalID: "")
     }
 }
 

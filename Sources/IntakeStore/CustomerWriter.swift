@@ -65,8 +65,9 @@ public final class CustomerWriter {
 
     /// A writer for import `importID` of `partner` that stamps every change with `now` (UTC,
     /// `YYYY-MM-DD HH:MM:SS`). With `skipChecks` (a file's rows), CHECK constraints, foreign keys
-    /// and triggers stay off on the connection and change records are batched until ``finish()``, which must
-    /// run before the commit; a single API write keeps all three and writes its record at once.
+    /// and triggers stay off on the connection and change records are batched until ``finish()``,
+    /// which must run before the commit; a single API write keeps all three and writes its record
+    /// at once.
     /// - Throws: ``SQLiteError`` when a statement or the temporary table cannot be prepared.
     public init(database: Database, partner: String, importID: Int64, mode: ImportMode, now: String, skipChecks: Bool = true) throws(SQLiteError) {
         self.database = database
@@ -92,8 +93,8 @@ public final class CustomerWriter {
         // per row, and made every `UPDATE` (a statement that could then fail after writing) first
         // copy the page it changes into SQLite's statement journal: 16 KiB per updated row,
         // written to a temporary file once the journal had outgrown its 64 KiB in memory.
-        // All three are turned off last, once nothing in this initializer can throw before the object
-        // exists (a throw after it exists runs `deinit`, which turns them back on).
+        // All three are turned off last, once nothing in this initializer can throw before the
+        // object exists (a throw after it exists runs `deinit`, which turns them back on).
         insert = try database.cachedStatement(Self.insertSQL)
         lookup = try database.cachedStatement(StoredRow.selectSQL)
         merger = try AttributeMerger(database: database)
@@ -105,12 +106,7 @@ public final class CustomerWriter {
 
     // Only the connection's setting: change records still pending belong to a transaction that
     // is being given up (``finish()`` was not reached).
-    deinit { if checksOff { restoreChecks() } }
-
-    /// Turns CHECK constraints, foreign keys and triggers back on for the connection.
-    private func restoreChecks() {
-        try? database.setChecksEnforced(true)
-    }
+    deinit { if checksOff { try? database.setChecksEnforced(true) } }
 
     /// Writes the change records still pending and turns CHECK constraints, foreign keys and
     /// triggers back on for the connection; call after the last row, before the commit.

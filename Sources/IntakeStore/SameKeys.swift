@@ -18,14 +18,12 @@ enum SameKeys {
 
     /// True when merging `patch` into `target` gives `patch`'s text exactly (see above).
     static func merge(of patch: String, into target: String) -> Bool {
-        var target = target
-        return target.withUTF8 { merge(of: patch, into: $0) }
+        target.withUTF8Bytes { merge(of: patch, into: $0) }
     }
 
     /// True when merging `patch` into the object whose text is `target` gives `patch`'s text.
     static func merge(of patch: String, into target: UnsafeBufferPointer<UInt8>) -> Bool {
-        var patch = patch
-        return patch.withUTF8 { match($0, target) }
+        patch.withUTF8Bytes { match($0, target) }
     }
 
     private static func match(_ patchBytes: UnsafeBufferPointer<UInt8>, _ targetBytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -64,16 +64,10 @@ public final class Statement {
         return sqlite3_bind_text(handle, index, target.assumingMemoryBound(to: CChar.self), Int32(count), nil)
     }
 
-    /// Binds a string's UTF-8 bytes: the string's own storage, without a C-string copy or strlen,
-    /// and without copying the string itself (which `withUTF8` needs, a retain and release on
-    /// every text bound); copied into the parameter's buffer, since that storage lives only for
-    /// the call.
+    /// Binds a string's UTF-8 bytes, read in place (no C-string copy, no strlen) and copied into
+    /// the parameter's buffer, since that storage lives only for the call.
     private func bindText(_ text: String, at index: Int32) -> Int32 {
-        if let rc = text.utf8.withContiguousStorageIfAvailable({ bindText($0.baseAddress, count: $0.count, at: index) }) {
-            return rc
-        }
-        var contiguous = text // a bridged string, never one Intake makes
-        return contiguous.withUTF8 { bindText($0.baseAddress, count: $0.count, at: index) }
+        text.withUTF8Bytes { bindText($0.baseAddress, count: $0.count, at: index) }
     }
 
     /// Resets the statement and clears its bindings for the next use.
@@ -196,8 +190,7 @@ public final class Statement {
     public func compareText(_ column: Int32, _ text: String) -> Int {
         let bytes = sqlite3_column_text(handle, column)
         let count = Int(sqlite3_column_bytes(handle, column))
-        var text = text
-        return text.withUTF8 { String.binaryOrder(UnsafeRawBufferPointer(start: bytes, count: count), UnsafeRawBufferPointer($0)) }
+        return text.withUTF8Bytes { String.binaryOrder(UnsafeRawBufferPointer(start: bytes, count: count), UnsafeRawBufferPointer($0)) }
     }
 
     /// All rows as arrays of optional text: for reports and tests, not hot paths.

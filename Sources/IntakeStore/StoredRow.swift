@@ -85,8 +85,8 @@ public final class StoredRow: Sendable {
     /// Whether `text` holds the same bytes as `value` (both NULL, or both the same text).
     func holds(_ text: Text, sameAs value: String?) -> Bool {
         withBytes(text) { stored in
-            guard let stored, var value else { return stored == nil && value == nil }
-            return value.withUTF8 { String.binaryOrder(UnsafeRawBufferPointer(stored), UnsafeRawBufferPointer($0)) == 0 }
+            guard let stored, let value else { return stored == nil && value == nil }
+            return value.withUTF8Bytes { String.binaryOrder(UnsafeRawBufferPointer(stored), UnsafeRawBufferPointer($0)) == 0 }
         }
     }
 

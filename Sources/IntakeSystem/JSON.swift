@@ -137,12 +137,7 @@ public enum JSON {
     /// them) are copied whole.
     public static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // A native string's bytes are read in place; `var text = text; text.withUTF8` retained
-        // and released each one (small strings, kept inline, still take that path).
-        if text.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &out) }) == nil {
-            var text = text
-            text.withUTF8 { appendEscaped($0, to: &out) }
-        }
+        text.withUTF8Bytes { appendEscaped($0, to: &out) }
         out.append(UInt8(ascii: "\""))
     }
 

@@ -3,6 +3,17 @@ import Glibc
 #endif
 
 extension String {
+    /// Calls `body` with the string's UTF-8 bytes: in place for a native or small string, without
+    /// the copy of the string that `withUTF8` needs (a `var`: a retain and a release, per value on
+    /// the hot paths of an import); a bridged string, never one Intake makes, is copied first.
+    /// Inlinable, so that callers in other modules get it specialized rather than generic.
+    @inlinable
+    public func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
+        var contiguous = self
+        return contiguous.withUTF8(body)
+    }
+
     /// Whether two texts (nil for SQL NULL) are the same bytes. Swift's `==` on strings is
     /// canonical equivalence: it calls "é" precomposed and "é" decomposed equal, while a database
     /// stores and compares the bytes, so a value that changed only in its form is a change.
@@ -36,7 +47,6 @@ extension String {
 
     /// ``binaryOrder(_:_:)-(UnsafeRawBufferPointer,_)`` of two texts.
     public static func binaryOrder(_ a: String, _ b: String) -> Int {
-        var a = a, b = b
-        return a.withUTF8 { x in b.withUTF8 { y in binaryOrder(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) } }
+        a.withUTF8Bytes { x in b.withUTF8Bytes { y in binaryOrder(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) } }
     }
 }

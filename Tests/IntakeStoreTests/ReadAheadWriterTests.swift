@@ -42,36 +42,42 @@ import Testing
         }
     }
 
-    /// A file's writer turns CHECK constraints, foreign keys and triggers off on its connection;
-    /// one finished, and one given up without ``CustomerWriter/finish()`` (an import that
-    /// failed), turns all three back on, so the connection's next writers and an operator's SQL
-    /// meet them again.
+    /// A file's writer turns CHECK constraints, foreign keys and triggers off on its connection
+    /// for its span; ``CustomerWriter/finish()`` turns all three back on while the writer still
+    /// exists, and a writer given up without it (an import that failed) as it goes, so the
+    /// connection's next writers and an operator's SQL meet them again.
     @Test(arguments: [true, false])
     func aFileWriterTurnsChecksForeignKeysAndTriggersBackOn(finished: Bool) throws {
         try withTemporaryDirectory { dir in
             let db = try Database(path: dir + "/intake.sqlite")
             try db.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (1, 'p', 'a', '', 0, 'completed', 'x')")
+            let orphan = "INSERT INTO customers (partner, external_id, created_by_import, updated_at) VALUES ('p', 'B', 99, 'x')"
+            func expectEnforced() throws {
+                // A customer whose import does not exist.
+                let foreignKey = #expect(throws: SQLiteError.self) { try db.execute(orphan) }
+                #expect(foreignKey?.code == SQLITE_CONSTRAINT | 3 << 8) // SQLITE_CONSTRAINT_FOREIGNKEY, a macro Swift cannot import
+                // An operator's UPDATE that changes a value and not the digest: the trigger clears it.
+                try db.execute("UPDATE customers SET name = 'Anna' WHERE external_id = 'A'")
+                #expect(try db.scalar("SELECT count(*) FROM customers WHERE row_digest IS NULL") == 1)
+                let check = #expect(throws: SQLiteError.self) {
+                    try db.execute("UPDATE customers SET custom_attributes = 'not json' WHERE external_id = 'A'")
+                }
+                #expect(check?.code == SQLITE_CONSTRAINT | 1 << 8) // SQLITE_CONSTRAINT_CHECK
+            }
             try db.transaction {
                 let writer = try CustomerWriter(database: db, partner: "p", importID: 1, mode: .merge, now: "2026-01-01 00:00:00")
                 var update = CustomerUpdate(externalID: "A", email: nil, name: "Ann", phone: nil, createdAt: nil, attributesJSON: "{}")
                 update.rowDigest = 42
                 #expect(try writer.apply(update, row: 2) == .created)
-                if finished { try writer.finish() }
+                // In the writer's span the foreign key is not checked.
+                try db.execute(orphan)
+                try db.execute("DELETE FROM customers WHERE external_id = 'B'")
+                if finished {
+                    try writer.finish()
+                    try withExtendedLifetime(writer) { try expectEnforced() }
+                }
             }
-            // A customer whose import does not exist.
-            let foreignKey = #expect(throws: SQLiteError.self) {
-                try db.execute("""
-                    INSERT INTO customers (partner, external_id, created_by_import, updated_at) VALUES ('p', 'B', 99, 'x')
-                    """)
-            }
-            #expect(foreignKey?.code == SQLITE_CONSTRAINT | 3 << 8) // SQLITE_CONSTRAINT_FOREIGNKEY, a macro Swift cannot import
-            // An operator's UPDATE that changes a value and not the digest: the trigger clears it.
-            try db.execute("UPDATE customers SET name = 'Anna' WHERE external_id = 'A'")
-            #expect(try db.scalar("SELECT count(*) FROM customers WHERE row_digest IS NULL") == 1)
-            let check = #expect(throws: SQLiteError.self) {
-                try db.execute("UPDATE customers SET custom_attributes = 'not json' WHERE external_id = 'A'")
-            }
-            #expect(check?.code == SQLITE_CONSTRAINT | 1 << 8) // SQLITE_CONSTRAINT_CHECK
+            if !finished { try expectEnforced() }
         }
     }
 
