@@ -4,15 +4,18 @@ extension CustomerWriter {
     /// Change records per multi-row `INSERT`.
     package static let changeBatch = 32
 
-    /// The insert of ``changeBatch`` change records: ?1 import, ?2 partner, ?3 time, then
-    /// external_id and before of each. `OR FAIL`, not SQLite's default `ABORT`: a failing
-    /// statement then keeps the records it inserted before the failure instead of undoing them,
-    /// which spares every batch a copy of each page it changes into SQLite's statement journal.
-    /// An error gives up the file's whole transaction anyway.
-    package static let recordChangesSQL = """
-        INSERT OR FAIL INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-        VALUES \((0..<changeBatch).map { i in "(?1, ?2, ?\(4 + 2 * i), 'updated', ?\(5 + 2 * i), NULL, ?3)" }.joined(separator: ", "))
+    /// The insert of `count` change records, the values updates replaced, for undo and history:
+    /// ?1 import, ?2 partner, ?3 time, then external_id and before of each. `OR FAIL`, not
+    /// SQLite's default `ABORT`: a failing statement then keeps the records it inserted before
+    /// the failure instead of undoing them, which spares every batch a copy of each page it
+    /// changes into SQLite's statement journal. An error gives up the file's whole transaction
+    /// anyway.
+    package static func recordChangesSQL(count: Int) -> String {
         """
+        INSERT OR FAIL INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
+        VALUES \((0..<count).map { i in "(?1, ?2, ?\(4 + 2 * i), 'updated', ?\(5 + 2 * i), NULL, ?3)" }.joined(separator: ", "))
+        """
+    }
 
     /// A new customer: ?1 partner, ?2 external_id, ?3–?7 email, name, phone, created_at and
     /// attributes, ?8 import, ?9 time, ?10 row, ?11 digest; nothing when it exists.
@@ -36,16 +39,9 @@ extension CustomerWriter {
             """
     }
 
-    /// One change record, the values an update replaced, for undo and history: ?1 import,
-    /// ?2 partner, ?3 external_id, ?4 before, ?5 time.
-    package static let recordChangeSQL = """
-        INSERT INTO customer_changes (import_id, partner, external_id, action, before, after, changed_at)
-        VALUES (?1, ?2, ?3, 'updated', ?4, NULL, ?5)
-        """
-
-    /// Inserts ``changeBatch`` change records through `statement` (of ``recordChangesSQL``;
-    /// also the bench's floor of these writes).
-    package static func recordChanges(_ changes: [(externalID: String, before: [UInt8])], with statement: Statement,
+    /// Inserts change records through `statement`, of ``recordChangesSQL(count:)`` for as many
+    /// (also the bench's floor of these writes).
+    package static func recordChanges(_ changes: some Collection<(externalID: String, before: [UInt8])>, with statement: Statement,
                                       importID: Int64, partner: String, now: String) throws(SQLiteError) {
         try statement.bind(importID, at: 1)
         try statement.bind(partner, at: 2)

@@ -37,7 +37,9 @@ public final class CustomerWriter {
     private let lookup: Statement
     private let merger: AttributeMerger
     private let update: Statement
+    /// ``recordChangesSQL(count:)`` for one record, and for a batch of ``changeBatch``.
     private let recordChange: Statement
+    private let recordChangeBatch: Statement
     /// The ids of rows left unwritten, made on first use (a fresh import, or a single API write
     /// that changes its customer, never needs it).
     private var unwrittenRows: UnwrittenRows?
@@ -100,7 +102,8 @@ public final class CustomerWriter {
         merger = try AttributeMerger(database: database)
         update = try database.cachedStatement(Self.updateSQL(mode: mode))
         setDigest = try database.cachedStatement("UPDATE customers SET row_digest = ?3 WHERE partner = ?1 AND external_id = ?2")
-        recordChange = try database.cachedStatement(Self.recordChangeSQL)
+        recordChange = try database.cachedStatement(Self.recordChangesSQL(count: 1))
+        recordChangeBatch = try database.cachedStatement(Self.recordChangesSQL(count: Self.changeBatch))
         if skipChecks { try database.setChecksEnforced(false) }
     }
 
@@ -195,17 +198,12 @@ public final class CustomerWriter {
 
     /// Inserts one change record on its own (an API write, or what is left of a file's at the end).
     private func recordChange(_ change: (externalID: String, before: [UInt8])) throws(SQLiteError) {
-        try recordChange.bind(importID, at: 1)
-        try recordChange.bind(partner, at: 2)
-        try recordChange.bind(change.externalID, at: 3)
-        try recordChange.bind(utf8: change.before, at: 4)
-        try recordChange.bind(now, at: 5)
-        try recordChange.runBound()
+        try Self.recordChanges(CollectionOfOne(change), with: recordChange, importID: importID, partner: partner, now: now)
     }
 
     /// Inserts a full batch of pending change records in one statement.
     private func recordPendingChanges() throws(SQLiteError) {
-        try Self.recordChanges(pendingChanges, with: try database.cachedStatement(Self.recordChangesSQL), importID: importID, partner: partner, now: now)
+        try Self.recordChanges(pendingChanges, with: recordChangeBatch, importID: importID, partner: partner, now: now)
         pendingChanges.removeAll(keepingCapacity: true)
     }
 

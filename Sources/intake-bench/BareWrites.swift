@@ -82,7 +82,7 @@ enum BareWrites {
             try database.execute("INSERT INTO imports (id, partner, file_name, sha256, size, status, started_at) VALUES (2, 'bench', 'edited.csv', '', 0, 'running', '2026-01-02 00:00:00')")
             let update = try database.cachedStatement(CustomerWriter.updateSQL(mode: .merge))
             let insert = try database.cachedStatement(CustomerWriter.insertSQL)
-            let recordChanges = try database.cachedStatement(CustomerWriter.recordChangesSQL)
+            let recordChanges = try database.cachedStatement(CustomerWriter.recordChangesSQL(count: CustomerWriter.changeBatch))
             let partner = "bench", now = "2026-01-02 00:00:00", importID: Int64 = 2
             var pending: [(externalID: String, before: [UInt8])] = []
             for value in values {
@@ -97,11 +97,9 @@ enum BareWrites {
                 try CustomerWriter.recordChanges(pending, with: recordChanges, importID: importID, partner: partner, now: now)
                 pending.removeAll(keepingCapacity: true)
             }
-            let recordChange = try database.cachedStatement(CustomerWriter.recordChangeSQL)
+            let recordChange = try database.cachedStatement(CustomerWriter.recordChangesSQL(count: 1))
             for change in pending {
-                try recordChange.bind([.integer(importID), .text(partner), .text(change.externalID), .null, .text(now)])
-                try recordChange.bind(utf8: change.before, at: 4)
-                try recordChange.runBound()
+                try CustomerWriter.recordChanges(CollectionOfOne(change), with: recordChange, importID: importID, partner: partner, now: now)
             }
             try database.setChecksEnforced(true)
             try database.execute("UPDATE imports SET status = 'completed', finished_at = '2026-01-02 00:00:09' WHERE id = 2")
